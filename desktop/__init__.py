@@ -1,0 +1,1 @@
+"""The Roomrack desktop: PySide6 + qasync."""

@@ -1,0 +1,1 @@
+"""The Roomrack server: websockets + peewee/SQLite."""

@@ -1,0 +1,579 @@
+"""The Roomrack server: one WebSocket port (plus two plain HTTP paths) for the hotel LAN.
+
+Connection handlers stay thin: parse with `shared.protocol`, check the session and role, call
+one service on the store thread, reply once. Committed events reach `Hub.publish` in journal
+order and are serialised once for every subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from server.passwords import verify_password
+from server.services import Outcome, StaffInfo, StoredEvent
+from server.store import Store
+from shared import protocol
+from shared.clock import Clock, SystemClock
+from shared.errors import ErrorCode, ProtocolError
+from shared.timeutil import to_iso
+
+log = logging.getLogger("roomrack.server")
+
+CLOSE_SLOW_CONSUMER = 4008
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db_path: Path = Path("roomrack.db")
+    heartbeat_overview: float = 60.0
+    heartbeat_room: float = 30.0
+    retention_days: float = 7.0
+    replay_limit: int = 50_000
+    token_ttl_days: float = 30.0
+    rate_per_second: float = 20.0  # commands per connection; 0 turns the limit off
+    rate_burst: int = 60
+    login_attempts: int = 5  # per connection, refilled one per `login_refill` seconds
+    login_refill: float = 30.0
+    max_inflight: int = 32  # commands of one connection being processed at once
+    max_buffer: int = 4 * 1024 * 1024  # bytes waiting for a slow client before it is dropped
+    hard_max_frame: int = 1024 * 1024  # larger frames close the connection (1009)
+    synchronous: str = "FULL"
+
+
+class TokenBucket:
+    def __init__(self, clock: Clock, rate: float, burst: int) -> None:
+        self.clock, self.rate, self.burst = clock, rate, burst
+        self.tokens = float(burst)
+        self.at = clock.monotonic()
+
+    def take(self) -> bool:
+        if self.rate <= 0:
+            return True
+        now = self.clock.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass(eq=False)
+class Client:
+    ws: ServerConnection
+    peer: str
+    commands: TokenBucket
+    logins: TokenBucket
+    staff: StaffInfo | None = None
+    token: str | None = None
+    channels: set[str] = field(default_factory=set)
+    # while a subscribe is being answered, events wait here (in order)
+    pending: list[StoredEvent] | None = None
+    last_seq: int = 0
+    dropped: bool = False
+
+    def label(self) -> str:
+        who = f"{self.staff.login}@{self.staff.hotel_slug}" if self.staff else "anonymous"
+        return f"{who} from {self.peer}"
+
+
+class Hub:
+    """Subscriptions and fan-out. Runs on the event loop only."""
+
+    def __init__(self, max_buffer: int) -> None:
+        self.max_buffer = max_buffer
+        self.subs: dict[str, set[Client]] = defaultdict(set)
+        self.clients: set[Client] = set()
+        self.hotel_of: dict[str, int] = {}  # hotel slug -> id, for heartbeats
+        self.delivered = 0
+
+    def add(self, client: Client, channels: list[str]) -> None:
+        for ch in channels:
+            self.subs[ch].add(client)
+            client.channels.add(ch)
+
+    def remove(self, client: Client, channels: list[str] | None = None) -> None:
+        for ch in list(client.channels if channels is None else channels):
+            subs = self.subs.get(ch)
+            if subs is not None:
+                subs.discard(client)
+                if not subs:
+                    del self.subs[ch]
+            client.channels.discard(ch)
+
+    def publish(self, events: list[StoredEvent]) -> None:
+        for ev in events:
+            chans = list(ev.channels)
+            if len(chans) == 1:
+                targets: set[Client] = self.subs.get(chans[0], set())
+            else:
+                targets = set()
+                for ch in chans:
+                    s = self.subs.get(ch)
+                    if s:
+                        targets |= s
+            if not targets:
+                continue
+            data = ev.frame.encode()
+            for c in list(targets):
+                if c.pending is not None:
+                    c.pending.append(ev)
+                elif ev.seq > c.last_seq:
+                    c.last_seq = ev.seq
+                    self.send(c, data)
+
+    def send(self, c: Client, data: bytes) -> bool:
+        """Queue one text frame for a client without waiting. A client whose unsent data
+        passes `max_buffer` is dropped: it reconnects and resumes from the journal."""
+        if c.dropped:
+            return False
+        ws = c.ws
+        transport = ws.transport
+        if transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > self.max_buffer:
+            self.drop(c)
+            return False
+        try:
+            ws.protocol.send_text(data)
+            ws.send_data()
+        except Exception:  # the connection is closing; the handler cleans up
+            return False
+        self.delivered += 1
+        return True
+
+    def drop(self, c: Client) -> None:
+        c.dropped = True
+        self.remove(c)
+        log.warning("dropping %s: it is not reading fast enough (it will resume)", c.label())
+        with contextlib.suppress(Exception):
+            c.ws.protocol.fail(CLOSE_SLOW_CONSUMER, "slow consumer; reconnect and resume")
+            c.ws.send_data()
+        if c.ws.transport is not None:
+            c.ws.transport.abort()
+
+
+Handler = Callable[[Client, Any], Awaitable[dict[str, Any] | None]]
+
+
+class RoomrackServer:
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.store = Store(config.db_path, self.clock, config.synchronous)
+        self.hub = Hub(config.max_buffer)
+        self.store.on_commit = self.hub.publish
+        self._server: Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.port = config.port
+        self._handlers: dict[type[protocol.Command], Handler] = {
+            protocol.Login: self._login,
+            protocol.TokenLogin: self._token_login,
+            protocol.Logout: self._logout,
+            protocol.Subscribe: self._subscribe,
+            protocol.Unsubscribe: self._unsubscribe,
+            protocol.RoomAction: self._write(lambda s, st, c: s.room_action(st, c)),
+            protocol.RoomsBatch: self._write(lambda s, st, c: s.rooms_batch(st, c)),
+            protocol.RoomCheckIn: self._write(lambda s, st, c: s.room_check_in(st, c)),
+            protocol.RoomCheckOut: self._write(lambda s, st, c: s.room_check_out(st, c)),
+            protocol.ReservationCreate: self._write(
+                lambda s, st, c: s.reservation_create(st, c)),
+            protocol.RoomHistory: self._history,
+            protocol.RoomsStatus: self._rooms_status,
+            protocol.Ping: self._ping,
+        }
+        for cls in protocol.COMMANDS.values():
+            if issubclass(cls, protocol.ReservationCommand):
+                self._handlers[cls] = self._write(lambda s, st, c: s.reservation_action(st, c))
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.store.open()
+        await self.store.call(self.store.services.prune,
+                              timedelta(days=self.config.retention_days))
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            process_request=self._process_request,
+            compression=None,
+            max_size=self.config.hard_max_frame,
+            max_queue=64,
+            ping_interval=20,
+            ping_timeout=20,
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = sock.getsockname()[1]
+        self._tasks = [
+            asyncio.create_task(self._heartbeat_loop("overview", self.config.heartbeat_overview)),
+            asyncio.create_task(self._heartbeat_loop("room", self.config.heartbeat_room)),
+            asyncio.create_task(self._prune_loop()),
+        ]
+        log.info("Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
+                 self.config.host, self.port, self.config.db_path, self.store.epoch)
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        await self.store.close()
+        log.info("Roomrack server stopped")
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        try:
+            await asyncio.Future()
+        finally:
+            await self.stop()
+
+    # --- HTTP on the same port ---------------------------------------------------------------
+
+    async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            head = {"status": "ok", "server": "roomrack", "protocol": protocol.PROTOCOL_VERSION,
+                    "epoch": self.store.epoch, "time": to_iso(self.clock.now()),
+                    "connections": len(self.hub.clients)}
+            return _json_response(http.HTTPStatus.OK, head)
+        if path == "/api/rooms/status":
+            auth = request.headers.get("Authorization", "")
+            token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+            staff = await self.store.call(self.store.services.staff_for_token, token, None) \
+                if token else None
+            if staff is None:
+                return _json_response(http.HTTPStatus.UNAUTHORIZED,
+                                      protocol.error(None, ErrorCode.NOT_AUTHENTICATED))
+            rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
+            return _json_response(http.HTTPStatus.OK, rooms)
+        return _json_response(http.HTTPStatus.NOT_FOUND,
+                              {"error": "not found", "paths": ["/healthz", "/api/rooms/status"],
+                               "websocket": "connect with a WebSocket client on this port"})
+
+    # --- one connection ------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        peer = "%s:%s" % (ws.remote_address[:2] if ws.remote_address else ("?", "?"))
+        cfg = self.config
+        client = Client(
+            ws=ws,
+            peer=peer,
+            commands=TokenBucket(self.clock, cfg.rate_per_second, cfg.rate_burst),
+            logins=TokenBucket(self.clock, 1.0 / cfg.login_refill, cfg.login_attempts),
+        )
+        self.hub.clients.add(client)
+        log.debug("connection from %s", peer)
+        inflight = asyncio.Semaphore(cfg.max_inflight)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            await ws.send(protocol.dumps(protocol.hello(
+                self.store.epoch,
+                {"max_frame_bytes": protocol.MAX_FRAME_BYTES, "max_batch": protocol.MAX_BATCH,
+                 "rate_per_second": cfg.rate_per_second, "rate_burst": cfg.rate_burst},
+                {"overview": cfg.heartbeat_overview, "room": cfg.heartbeat_room},
+            )))
+            async for frame in ws:
+                await inflight.acquire()
+                task = asyncio.create_task(self._one(client, frame))
+                tasks.add(task)
+                task.add_done_callback(lambda t: (tasks.discard(t), inflight.release()))
+        except ConnectionClosed:
+            pass
+        finally:
+            for t in list(tasks):
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await t
+            self.hub.remove(client)
+            self.hub.clients.discard(client)
+            log.debug("%s disconnected", client.label())
+
+    async def _one(self, client: Client, frame: str | bytes) -> None:
+        rid: str | None = None
+        reply: dict[str, Any] | None
+        try:
+            try:
+                cmd = protocol.parse_command(frame)
+            except ProtocolError:
+                rid = protocol.request_id_of(frame) if len(frame) <= protocol.MAX_FRAME_BYTES \
+                    else None
+                raise
+            rid = cmd.request_id
+            if client.staff is None and cmd.type not in protocol.AUTH_COMMANDS:
+                raise ProtocolError(ErrorCode.NOT_AUTHENTICATED)
+            if cmd.type not in protocol.AUTH_COMMANDS and not client.commands.take():
+                raise ProtocolError(ErrorCode.RATE_LIMITED,
+                                    "Too many requests; slow down and try again in a moment.")
+            reply = await self._handlers[type(cmd)](client, cmd)
+            if reply is None:  # the handler sent its own reply
+                return
+        except ProtocolError as exc:
+            if exc.code not in (ErrorCode.STALE_VERSION, ErrorCode.INVALID_TRANSITION):
+                log.info("refused %s: %s", client.label(), exc)
+            reply = protocol.error_from(rid, exc)
+        except ConnectionClosed:
+            return
+        except Exception:
+            log.exception("internal error while serving %s", client.label())
+            reply = protocol.error(rid, ErrorCode.INTERNAL_ERROR)
+        if not client.dropped:
+            with contextlib.suppress(ConnectionClosed):
+                await client.ws.send(protocol.dumps(reply))
+
+    # --- auth ----------------------------------------------------------------------------
+
+    def _session_result(self, staff: StaffInfo, token: str, expires: str | None
+                        ) -> dict[str, Any]:
+        slug = staff.hotel_slug
+        return {
+            "token": token,
+            "expires_at": expires,
+            "staff": staff.public(),
+            "hotel": {"slug": slug, "name": staff.hotel_name, "timezone": staff.timezone},
+            "epoch": self.store.epoch,
+            "channels": [protocol.overview_channel(slug), protocol.reservations_channel(slug)],
+        }
+
+    async def _login(self, client: Client, cmd: protocol.Login) -> dict[str, Any]:
+        if not client.logins.take():
+            raise ProtocolError(ErrorCode.RATE_LIMITED,
+                                "Too many login attempts; wait a little and try again.")
+        services = self.store.services
+        staff_id, stored = await self.store.call(services.staff_for_login, cmd.login)
+        ok = await asyncio.to_thread(verify_password, cmd.password, stored)
+        if staff_id is None or not ok:
+            log.warning("failed login for '%s' from %s", cmd.login[:60], client.peer)
+            raise ProtocolError(ErrorCode.AUTH_FAILED)
+        staff, token, expires = await self.store.call(
+            services.create_session, staff_id, cmd.workstation,
+            timedelta(days=self.config.token_ttl_days))
+        self._bind(client, staff, token)
+        log.info("%s logged in (%s)", client.label(), staff.role.value)
+        return protocol.ack(cmd.request_id, self._session_result(staff, token, to_iso(expires)))
+
+    async def _token_login(self, client: Client, cmd: protocol.TokenLogin) -> dict[str, Any]:
+        if not client.logins.take():
+            raise ProtocolError(ErrorCode.RATE_LIMITED,
+                                "Too many login attempts; wait a little and try again.")
+        staff = await self.store.call(self.store.services.staff_for_token, cmd.token,
+                                      cmd.workstation)
+        if staff is None:
+            raise ProtocolError(ErrorCode.TOKEN_INVALID)
+        self._bind(client, staff, cmd.token)
+        log.info("%s resumed a session (%s)", client.label(), staff.role.value)
+        return protocol.ack(cmd.request_id, self._session_result(staff, cmd.token, None))
+
+    def _bind(self, client: Client, staff: StaffInfo, token: str) -> None:
+        if client.staff is not None and client.staff.hotel_id != staff.hotel_id:
+            self.hub.remove(client)
+        client.staff, client.token = staff, token
+
+    async def _logout(self, client: Client, cmd: protocol.Logout) -> dict[str, Any]:
+        await self.store.call(self.store.services.logout, client.token)
+        self.hub.remove(client)
+        log.info("%s logged out", client.label())
+        client.staff = client.token = None
+        return protocol.ack(cmd.request_id, {})
+
+    # --- subscriptions -------------------------------------------------------------------
+
+    async def _subscribe(self, client: Client, cmd: protocol.Subscribe) -> dict[str, Any] | None:
+        staff = client.staff
+        assert staff is not None
+        if not cmd.channels:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "Name at least one channel.")
+        services = self.store.services
+        wanted: list[tuple[str, str, str | None]] = []
+        for name in dict.fromkeys(cmd.channels):
+            slug, kind, room = protocol.parse_channel(name)
+            if slug != staff.hotel_slug:
+                raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL,
+                                    f"There is no channel '{name}' for your hotel.")
+            if room is not None and not await self.store.call(services.room_exists,
+                                                              staff.hotel_id, room):
+                raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {room}.")
+            if name not in client.channels:
+                wanted.append((name, kind, room))
+        since_seq: int | None = None
+        if cmd.since is not None:
+            epoch, seq = cmd.since.get("epoch"), cmd.since.get("seq")
+            if not isinstance(epoch, str) or not isinstance(seq, int) or isinstance(seq, bool):
+                raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                    "'since' is {\"epoch\": text, \"seq\": number}.")
+            if client.channels:
+                raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                    "Resume with 'since' on the first subscribe of a connection.")
+            since_seq = seq
+        if not wanted:
+            return protocol.ack(cmd.request_id, {"channels": sorted(client.channels),
+                                                 "mode": "none"})
+        names = [w[0] for w in wanted]
+        old_last = client.last_seq
+        client.pending = []
+        self.hub.hotel_of[staff.hotel_slug] = staff.hotel_id
+        self.hub.add(client, names)
+        result: dict[str, Any] = {"channels": sorted(client.channels)}
+        frames: list[bytes] = []
+        base = old_last
+        try:
+            replay = None
+            if since_seq is not None:
+                if cmd.since is not None and cmd.since.get("epoch") == self.store.epoch:
+                    replay = await self.store.call(services.replay, staff.hotel_id, since_seq,
+                                                   self.config.replay_limit)
+                    reason = "the missed events are no longer all in the journal"
+                else:
+                    reason = "the server's store was replaced or restored"
+            if replay is not None:
+                events, base = replay
+                mine = set(names)
+                frames = [ev.frame.encode() for ev in events if ev.channels & mine]
+                result.update(mode="resume", resumed=True, from_seq=since_seq, head_seq=base,
+                              replayed=len(frames))
+            else:
+                snaps = await self.store.call(services.snapshot, staff.hotel_id,
+                                              [(k, r) for _, k, r in wanted])
+                base = snaps[0]["seq"] if snaps else old_last
+                frames = [protocol.dumps(snap).encode() for snap in snaps]
+                result.update(mode="snapshot", head_seq=base)
+                if since_seq is not None:
+                    result.update(resumed=False, reason=reason)
+        except BaseException:
+            self.hub.remove(client, names)
+            self._flush(client, client.pending or [], old_last, set())
+            client.pending = None
+            raise
+        # Order on the wire: the reply; events of channels held before, up to the snapshot;
+        # the snapshot or replay; then everything newer, as it came.
+        await client.ws.send(protocol.dumps(protocol.ack(cmd.request_id, result)))
+        waiting, client.pending = client.pending, None
+        held = client.channels - set(names)
+        self._flush(client, [e for e in waiting if e.seq <= base], old_last, held)
+        for data in frames:
+            self.hub.send(client, data)
+        client.last_seq = max(old_last, base)
+        self._flush(client, [e for e in waiting if e.seq > base], client.last_seq,
+                    client.channels)
+        return None
+
+    def _flush(self, client: Client, events: list[StoredEvent], after: int,
+               channels: set[str]) -> None:
+        for ev in events:
+            if ev.seq > after and ev.channels & channels:
+                client.last_seq = max(client.last_seq, ev.seq)
+                self.hub.send(client, ev.frame.encode())
+
+    async def _unsubscribe(self, client: Client, cmd: protocol.Unsubscribe) -> dict[str, Any]:
+        self.hub.remove(client, cmd.channels)
+        return protocol.ack(cmd.request_id, {"channels": sorted(client.channels)})
+
+    # --- commands ------------------------------------------------------------------------
+
+    def _write(self, call: Callable[[Any, StaffInfo, Any], Outcome]) -> Handler:
+        async def handler(client: Client, cmd: Any) -> dict[str, Any]:
+            staff = client.staff
+            assert staff is not None
+            outcome = await self.store.write(call, self.store.services, staff, cmd)
+            return outcome.reply
+
+        return handler
+
+    async def _history(self, client: Client, cmd: protocol.RoomHistory) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        if not await self.store.call(self.store.services.room_exists, staff.hotel_id,
+                                     cmd.room_number):
+            raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {cmd.room_number}.")
+        events = await self.store.call(self.store.services.history, staff.hotel_id,
+                                       cmd.room_number, cmd.limit)
+        return protocol.ack(cmd.request_id, {"room_number": cmd.room_number, "events": events})
+
+    async def _rooms_status(self, client: Client, cmd: protocol.RoomsStatus) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
+        return protocol.ack(cmd.request_id, {"rooms": rooms})
+
+    async def _ping(self, client: Client, cmd: protocol.Ping) -> dict[str, Any]:
+        return protocol.ack(cmd.request_id, {"server_time": to_iso(self.clock.now())})
+
+    # --- heartbeats and housekeeping of the journal ----------------------------------------
+
+    async def _heartbeat_loop(self, kind: str, interval: float) -> None:
+        while True:
+            await self.clock.sleep(interval)
+            try:
+                await self.heartbeat(kind)
+            except Exception:
+                log.exception("heartbeat failed")
+
+    async def heartbeat(self, kind: str) -> int:
+        """Send one round of `kind` heartbeats ("overview" or "room"); returns frames sent."""
+        services = self.store.services
+        by_hotel: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+        for ch, subs in self.hub.subs.items():
+            if not subs:
+                continue
+            slug, k, room = protocol.parse_channel(ch)
+            if k == kind:
+                by_hotel[slug].append((ch, room))
+        sent = 0
+        for slug, chans in by_hotel.items():
+            hid = self.hub.hotel_of[slug]
+            head = await self.store.call(services.head_seq, hid)
+            now = to_iso(self.clock.now())
+            for ch, room in chans:
+                frame: dict[str, Any] = {"type": "heartbeat", "channel": ch, "head_seq": head,
+                                         "server_time": now, "timestamp": now}
+                if room is None:
+                    frame["rooms"] = await self.store.call(services.status_list, hid)
+                else:
+                    frame["status"] = await self.store.call(services.room_status_entry, hid,
+                                                            room)
+                data = protocol.dumps(frame).encode()
+                for c in list(self.hub.subs.get(ch, ())):
+                    if c.pending is None and self.hub.send(c, data):
+                        sent += 1
+        return sent
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await self.clock.sleep(3600)
+            try:
+                n = await self.store.call(self.store.services.prune,
+                                          timedelta(days=self.config.retention_days))
+                if n:
+                    log.info("journal: removed %d events older than %s days", n,
+                             self.config.retention_days)
+            except Exception:
+                log.exception("journal pruning failed")
+
+
+def _json_response(status: http.HTTPStatus, body: Any) -> Response:
+    data = json.dumps(body).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+                       ("Cache-Control", "no-store"), ("Connection", "close")])
+    return Response(status.value, status.phrase, headers, data)

@@ -1,0 +1,223 @@
+"""The store: one SQLite file (WAL) through peewee. Every row belongs to one hotel."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from shared.timeutil import from_iso, to_iso
+
+log = logging.getLogger("roomrack.db")
+
+db = pw.SqliteDatabase(None)
+
+SCHEMA_VERSION = 1
+
+
+class UTCField(pw.TextField):
+    """A UTC timestamp kept as ISO 8601 text ('2025-12-20T10:30:00Z'): sortable and readable."""
+
+    def db_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        return to_iso(value)
+
+    def python_value(self, value: Any) -> datetime | None:
+        return None if value is None else from_iso(value)
+
+
+class Base(pw.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Meta(Base):
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class Hotel(Base):
+    slug = pw.CharField(unique=True)
+    name = pw.CharField()
+    timezone = pw.CharField(default="UTC")
+    head_seq = pw.IntegerField(default=0)
+    pruned_seq = pw.IntegerField(default=0)  # events up to this seq are gone from the journal
+    created_at = UTCField()
+
+
+class RoomType(Base):
+    hotel = pw.ForeignKeyField(Hotel, backref="room_types", on_delete="CASCADE")
+    name = pw.CharField()
+    max_occupancy = pw.IntegerField(default=2)
+
+    class Meta:
+        indexes = ((("hotel", "name"), True),)
+
+
+class Staff(Base):
+    hotel = pw.ForeignKeyField(Hotel, backref="staff", on_delete="CASCADE")
+    login = pw.CharField(unique=True)
+    name = pw.CharField()
+    role = pw.CharField()
+    password_hash = pw.TextField()
+    active = pw.BooleanField(default=True)
+    created_at = UTCField()
+
+
+class Room(Base):
+    hotel = pw.ForeignKeyField(Hotel, backref="rooms", on_delete="CASCADE")
+    number = pw.CharField()
+    room_type = pw.ForeignKeyField(RoomType, on_delete="RESTRICT")
+    floor = pw.IntegerField()
+    building = pw.CharField(default="Main")
+    section = pw.CharField(default="")
+    capacity = pw.IntegerField(default=2)
+    room_status = pw.CharField(default="READY_FOR_GUEST")
+    is_occupied = pw.BooleanField(default=False)
+    guests_in_room = pw.IntegerField(default=0)
+    is_out_of_order = pw.BooleanField(default=False)
+    out_of_order_reason = pw.TextField(null=True)
+    maintenance_required = pw.BooleanField(default=False)
+    maintenance_priority = pw.CharField(null=True)
+    maintenance_notes = pw.TextField(null=True)
+    do_not_disturb = pw.BooleanField(default=False)
+    last_cleaned_at = UTCField(null=True)
+    last_inspected_at = UTCField(null=True)
+    cleaned_by_staff = pw.CharField(null=True)
+    inspected_by_staff = pw.CharField(null=True)
+    version = pw.IntegerField(default=1)
+    updated_at = UTCField(null=True)
+
+    class Meta:
+        indexes = ((("hotel", "number"), True),)
+
+
+class Reservation(Base):
+    hotel = pw.ForeignKeyField(Hotel, backref="reservations", on_delete="CASCADE")
+    room = pw.ForeignKeyField(Room, backref="reservations", on_delete="CASCADE")
+    guest_name = pw.CharField()
+    start = UTCField()
+    end = UTCField()
+    guests = pw.IntegerField(default=1)
+    state = pw.CharField(default="confirmed")
+    version = pw.IntegerField(default=1)
+    created_at = UTCField()
+    updated_at = UTCField()
+    checked_in_at = UTCField(null=True)
+    checked_out_at = UTCField(null=True)
+
+    class Meta:
+        indexes = ((("room", "end"), False), (("hotel", "start"), False))
+
+
+class Session(Base):
+    token_hash = pw.CharField(unique=True)
+    staff = pw.ForeignKeyField(Staff, backref="sessions", on_delete="CASCADE")
+    workstation = pw.CharField(null=True)
+    created_at = UTCField()
+    expires_at = UTCField()
+
+
+class Event(Base):
+    """The journal: every committed change, in order. It is the realtime stream."""
+
+    hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
+    seq = pw.IntegerField()
+    type = pw.CharField()
+    category = pw.CharField()
+    room_number = pw.CharField(null=True)
+    ts = UTCField()
+    frame = pw.TextField()  # the exact JSON text sent to clients
+
+    class Meta:
+        indexes = ((("hotel", "seq"), True), (("hotel", "room_number", "seq"), False))
+
+
+class AppliedRequest(Base):
+    """Request ids already applied, with their reply: a repeated id does not apply twice."""
+
+    staff = pw.ForeignKeyField(Staff, on_delete="CASCADE")
+    request_id = pw.CharField()
+    reply = pw.TextField()
+    ts = UTCField()
+
+    class Meta:
+        indexes = ((("staff", "request_id"), True), (("ts",), False))
+
+
+MODELS: list[type[Base]] = [
+    Meta,
+    Hotel,
+    RoomType,
+    Staff,
+    Room,
+    Reservation,
+    Session,
+    Event,
+    AppliedRequest,
+]
+
+
+def open_db(path: str | Path, synchronous: str = "FULL") -> str:
+    """Open (creating if needed) the store at `path`; returns the store's epoch."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not db.is_closed():
+        db.close()
+    db.init(
+        str(path),
+        pragmas={
+            "journal_mode": "wal",
+            "synchronous": synchronous,
+            "foreign_keys": 1,
+            "busy_timeout": 10000,
+            "cache_size": -16000,
+        },
+        check_same_thread=False,
+    )
+    db.connect(reuse_if_open=True)
+    with db.atomic():
+        db.create_tables(MODELS, safe=True)
+        epoch = Meta.get_or_none(Meta.key == "epoch")
+        if epoch is None:
+            Meta.create(key="epoch", value=uuid.uuid4().hex)
+            Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+            log.info("created a new store at %s", path)
+    return get_epoch()
+
+
+def get_epoch() -> str:
+    return str(Meta.get(Meta.key == "epoch").value)
+
+
+def close_db() -> None:
+    if not db.is_closed():
+        db.close()
+
+
+def backup_to(target: str | Path) -> str:
+    """Copy the live store to `target` with SQLite's online backup, and give the copy a new
+    epoch: a restored copy is another timeline, so clients must not resume into it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.unlink()
+    src = db.connection()
+    dst = sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+        new_epoch = uuid.uuid4().hex
+        dst.execute("UPDATE meta SET value = ? WHERE key = 'epoch'", (new_epoch,))
+        dst.commit()
+    finally:
+        dst.close()
+    return new_epoch

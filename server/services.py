@@ -1,0 +1,746 @@
+"""Service functions: synchronous, one database transaction each.
+
+A write updates its rows and appends its events to the journal in the same transaction, so a
+rollback emits nothing and a commit can never lose its events. The events are returned to the
+caller, who publishes them after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import peewee as pw
+
+from server import db as m
+from server.passwords import DUMMY_HASH
+from shared import occupancy, protocol
+from shared.clock import Clock
+from shared.errors import ErrorCode, ProtocolError
+from shared.rules import (
+    LIVE_STATES,
+    RESERVATION_ACTIONS,
+    ReservationState,
+    Role,
+    RoomStatus,
+    RoomView,
+    check_in_allowed,
+    check_reservation_action,
+    check_room_action,
+)
+from shared.timeutil import from_iso, to_iso
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    """Who is acting: bound to a connection once logged in."""
+
+    staff_id: int
+    hotel_id: int
+    hotel_slug: str
+    hotel_name: str
+    timezone: str
+    login: str
+    name: str
+    role: Role
+    workstation: str | None = None
+
+    def actor(self) -> dict[str, Any]:
+        return {
+            "staff_id": self.staff_id,
+            "name": self.name,
+            "role": self.role.value,
+            "workstation": self.workstation,
+        }
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.staff_id, "login": self.login, "name": self.name, "role": self.role}
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A committed journal entry, ready to fan out."""
+
+    hotel_id: int
+    seq: int
+    channels: frozenset[str]
+    frame: str
+
+
+@dataclass
+class Outcome:
+    reply: dict[str, Any]
+    events: list[StoredEvent] = field(default_factory=list)
+
+
+def event_channels(slug: str, category: str, kind: str, room_number: str | None) -> frozenset[str]:
+    chans = {
+        protocol.reservations_channel(slug)
+        if category == "reservations"
+        else protocol.overview_channel(slug)
+    }
+    if room_number is not None:
+        chans.add(protocol.room_channel(slug, room_number))
+    return frozenset(chans)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Journal:
+    """Appends events inside the caller's transaction; keeps them to publish after commit."""
+
+    def __init__(self, hotel: m.Hotel, now: datetime, source: str, actor: dict[str, Any] | None,
+                 request_id: str | None) -> None:
+        self.hotel = hotel
+        self.now = now
+        self.source = source
+        self.actor = actor
+        self.request_id = request_id
+        self.events: list[StoredEvent] = []
+        self._seq = int(
+            m.Hotel.select(m.Hotel.head_seq).where(m.Hotel.id == hotel.id).scalar() or 0
+        )
+
+    def emit(self, category: str, kind: str, payload: dict[str, Any],
+             room_number: str | None) -> StoredEvent:
+        self._seq += 1
+        slug = self.hotel.slug
+        meta = protocol.EventMeta(
+            hotel_slug=slug,
+            event_id=str(uuid.uuid4()),
+            ts=to_iso(self.now) or "",
+            seq=self._seq,
+            source=self.source,
+            actor=self.actor,
+            scope={"room_number": room_number} if room_number is not None else {},
+            request_id=self.request_id,
+        )
+        frame = protocol.dumps(protocol.event(category, kind, payload, meta))
+        m.Event.insert(
+            hotel=self.hotel.id,
+            seq=self._seq,
+            type=kind,
+            category=category,
+            room_number=room_number,
+            ts=self.now,
+            frame=frame,
+        ).execute()
+        ev = StoredEvent(self.hotel.id, self._seq, event_channels(slug, category, kind,
+                                                                   room_number), frame)
+        self.events.append(ev)
+        return ev
+
+    def close(self) -> None:
+        if self.events:
+            m.Hotel.update(head_seq=self._seq).where(m.Hotel.id == self.hotel.id).execute()
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, Any]:
+    """The room_updated payload of the room notification document, plus our extra fields."""
+    rt = room.room_type
+    return {
+        "room_number": room.number,
+        "room_status": room.room_status,
+        "is_occupied": room.is_occupied,
+        "is_out_of_order": room.is_out_of_order,
+        "maintenance_required": room.maintenance_required,
+        "maintenance_priority": room.maintenance_priority,
+        "maintenance_notes": room.maintenance_notes,
+        "last_cleaned_at": to_iso(room.last_cleaned_at),
+        "last_inspected_at": to_iso(room.last_inspected_at),
+        "changed_fields": list(changed_fields),
+        "room_type": rt.name,
+        "max_occupancy": rt.max_occupancy,
+        "guests_in_room": room.guests_in_room,
+        "room_id": room.id,
+        "floor": room.floor,
+        "building": room.building,
+        "section": room.section,
+        "capacity": room.capacity,
+        "cleaned_by_staff": room.cleaned_by_staff,
+        "inspected_by_staff": room.inspected_by_staff,
+        "out_of_order_reason": room.out_of_order_reason,
+        "do_not_disturb": room.do_not_disturb,
+        "version": room.version,
+        "updated_at": to_iso(room.updated_at),
+    }
+
+
+def status_entry(room: m.Room, occ: occupancy.Occupancy) -> dict[str, Any]:
+    """One room in the monitoring document's status shape."""
+    return {
+        "room_id": room.id,
+        "room_number": room.number,
+        "room_name": f"Room {room.number}",
+        "building": room.building,
+        "floor": room.floor,
+        "capacity": room.capacity,
+        **occ.as_dict(),
+    }
+
+
+def reservation_dict(r: m.Reservation, room_number: str) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "room_id": r.room_id,
+        "room_number": room_number,
+        "guest_name": r.guest_name,
+        "start": to_iso(r.start),
+        "end": to_iso(r.end),
+        "guests": r.guests,
+        "state": r.state,
+        "version": r.version,
+        "created_at": to_iso(r.created_at),
+        "updated_at": to_iso(r.updated_at),
+        "checked_in_at": to_iso(r.checked_in_at),
+        "checked_out_at": to_iso(r.checked_out_at),
+    }
+
+
+def room_view(room: m.Room) -> RoomView:
+    return RoomView(
+        room_status=RoomStatus(room.room_status),
+        is_occupied=room.is_occupied,
+        is_out_of_order=room.is_out_of_order,
+        maintenance_required=room.maintenance_required,
+        do_not_disturb=room.do_not_disturb,
+    )
+
+
+class Services:
+    """All reads and writes of the store. Call only from the store's one database thread."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._hotels: dict[int, m.Hotel] = {}
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def hotel(self, hotel_id: int) -> m.Hotel:
+        h = self._hotels.get(hotel_id)
+        if h is None:
+            h = self._hotels[hotel_id] = m.Hotel.get_by_id(hotel_id)
+        return h
+
+    def tz(self, hotel_id: int) -> ZoneInfo:
+        return ZoneInfo(self.hotel(hotel_id).timezone)
+
+    def _room(self, staff: StaffInfo, number: str) -> m.Room:
+        room = (
+            m.Room.select(m.Room, m.RoomType)
+            .join(m.RoomType)
+            .where((m.Room.hotel == staff.hotel_id) & (m.Room.number == number))
+            .first()
+        )
+        if room is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {number[:16]}.")
+        return room
+
+    def _reservation(self, staff: StaffInfo, rid: int) -> m.Reservation:
+        r = m.Reservation.get_or_none(
+            (m.Reservation.id == rid) & (m.Reservation.hotel == staff.hotel_id)
+        )
+        if r is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_RESERVATION, f"There is no reservation {rid}.")
+        return r
+
+    @staticmethod
+    def _check_version(kind: str, current: int, expected: int | None) -> None:
+        if expected is not None and expected != current:
+            raise ProtocolError(
+                ErrorCode.STALE_VERSION,
+                f"This {kind} was changed by someone else (version {current}, you saw "
+                f"{expected}).",
+                {"current_version": current},
+            )
+
+    def _journal(self, staff: StaffInfo, request_id: str | None) -> Journal:
+        return Journal(self.hotel(staff.hotel_id), self.clock.now(), staff.role.value,
+                       staff.actor(), request_id)
+
+    def idempotent(
+        self, staff: StaffInfo, request_id: str, work: Callable[[Journal], dict[str, Any]]
+    ) -> Outcome:
+        """Run `work` in one transaction, exactly once per (staff, request id)."""
+        with m.db.atomic():
+            seen = (
+                m.AppliedRequest.select(m.AppliedRequest.reply)
+                .where(
+                    (m.AppliedRequest.staff == staff.staff_id)
+                    & (m.AppliedRequest.request_id == request_id)
+                )
+                .scalar()
+            )
+            if seen is not None:
+                result = json.loads(seen)
+                result["duplicate"] = True
+                return Outcome(protocol.ack(request_id, result))
+            journal = self._journal(staff, request_id)
+            result = work(journal)
+            journal.close()
+            result["seq"] = journal.events[-1].seq if journal.events else None
+            m.AppliedRequest.insert(
+                staff=staff.staff_id,
+                request_id=request_id,
+                reply=protocol.dumps(result),
+                ts=journal.now,
+            ).execute()
+        return Outcome(protocol.ack(request_id, result), journal.events)
+
+    # --- auth ------------------------------------------------------------------------
+
+    def staff_for_login(self, login: str) -> tuple[int | None, str]:
+        """(staff id or None, password hash to check): unknown logins check a dummy hash."""
+        s = m.Staff.get_or_none((m.Staff.login == login) & (m.Staff.active == True))  # noqa: E712
+        if s is None:
+            return None, DUMMY_HASH
+        return s.id, s.password_hash
+
+    def _staff_info(self, staff_id: int, workstation: str | None) -> StaffInfo:
+        s = m.Staff.get_by_id(staff_id)
+        h = self.hotel(s.hotel_id)
+        return StaffInfo(s.id, h.id, h.slug, h.name, h.timezone, s.login, s.name,
+                         Role(s.role), workstation)
+
+    def create_session(
+        self, staff_id: int, workstation: str | None, ttl: timedelta
+    ) -> tuple[StaffInfo, str, datetime]:
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        expires = now + ttl
+        with m.db.atomic():
+            m.Session.create(token_hash=_hash_token(token), staff=staff_id,
+                             workstation=workstation, created_at=now, expires_at=expires)
+            m.Session.delete().where(m.Session.expires_at < now).execute()
+        return self._staff_info(staff_id, workstation), token, expires
+
+    def staff_for_token(self, token: str, workstation: str | None) -> StaffInfo | None:
+        sess = m.Session.get_or_none(m.Session.token_hash == _hash_token(token))
+        if sess is None or sess.expires_at < self.clock.now():
+            return None
+        s = m.Staff.get_or_none(m.Staff.id == sess.staff_id)
+        if s is None or not s.active:
+            return None
+        return self._staff_info(s.id, workstation or sess.workstation)
+
+    def logout(self, token: str | None) -> None:
+        if token:
+            m.Session.delete().where(m.Session.token_hash == _hash_token(token)).execute()
+
+    # --- room actions ------------------------------------------------------------------
+
+    def _apply_room_action(self, staff: StaffInfo, cmd: protocol.RoomAction,
+                           journal: Journal) -> dict[str, Any]:
+        room = self._room(staff, cmd.room_number)
+        self._check_version("room", room.version, cmd.expected_version)
+        decision = check_room_action(cmd.action, staff.role, room_view(room),
+                                     return_status=cmd.return_status)
+        if not decision:
+            assert decision.code is not None
+            raise ProtocolError(decision.code, decision.reason,
+                                {"room_number": room.number, "action": cmd.action})
+        if cmd.priority is not None and cmd.priority not in {"LOW", "MEDIUM", "HIGH", "URGENT"}:
+            raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                "Priority must be LOW, MEDIUM, HIGH or URGENT.")
+        now = journal.now
+        a = cmd.action
+        if decision.new_status is not None:
+            room.room_status = decision.new_status.value
+        if a == "finish_cleaning":
+            room.last_cleaned_at = now
+            room.cleaned_by_staff = staff.name
+        elif a in ("inspect", "fail_inspection"):
+            room.last_inspected_at = now
+            room.inspected_by_staff = staff.name
+        elif a in ("report_maintenance", "flag_maintenance"):
+            room.maintenance_required = True
+            room.maintenance_priority = cmd.priority or "MEDIUM"
+            room.maintenance_notes = cmd.notes
+        elif a == "update_maintenance":
+            if cmd.priority is not None:
+                room.maintenance_priority = cmd.priority
+            if cmd.notes is not None:
+                room.maintenance_notes = cmd.notes
+        elif a == "clear_maintenance":
+            room.maintenance_required = False
+            room.maintenance_priority = None
+            room.maintenance_notes = cmd.notes
+        elif a == "set_out_of_order":
+            room.is_out_of_order = True
+            room.out_of_order_reason = cmd.reason or "Out of order"
+        elif a == "clear_out_of_order":
+            room.is_out_of_order = False
+            room.out_of_order_reason = None
+        elif a in ("set_dnd", "clear_dnd"):
+            room.do_not_disturb = a == "set_dnd"
+        self._save_room(room, now)
+        journal.emit("rooms", "room_updated", room_payload(room, decision.changed_fields),
+                     room.number)
+        return {"room_number": room.number, "version": room.version,
+                "room_status": room.room_status}
+
+    @staticmethod
+    def _save_room(room: m.Room, now: datetime) -> None:
+        old = room.version
+        room.version = old + 1
+        room.updated_at = now
+        rows = (
+            m.Room.update(**{f.name: getattr(room, f.name) for f in m.Room._meta.sorted_fields
+                             if f.name not in ("id", "hotel", "number", "room_type")})
+            .where((m.Room.id == room.id) & (m.Room.version == old))
+            .execute()
+        )
+        if rows != 1:  # pragma: no cover - the single writer thread makes this impossible
+            raise ProtocolError(ErrorCode.STALE_VERSION)
+
+    def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:
+        return self.idempotent(staff, cmd.request_id,
+                               lambda j: self._apply_room_action(staff, cmd, j))
+
+    def rooms_batch(self, staff: StaffInfo, cmd: protocol.RoomsBatch) -> Outcome:
+        if not cmd.items:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "A batch needs at least one item.")
+        actions: list[protocol.RoomAction] = []
+        for i, item in enumerate(cmd.items):
+            try:
+                built = protocol.build_command(
+                    protocol.RoomAction, {**item, "request_id": cmd.request_id}
+                )
+            except ProtocolError as exc:
+                raise ProtocolError(exc.code, f"Item {i + 1}: {exc.message}", {"index": i}) \
+                    from None
+            assert isinstance(built, protocol.RoomAction)
+            actions.append(built)
+        numbers = [a.room_number for a in actions]
+        if len(set(numbers)) != len(numbers):
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "A batch names each room at most once.")
+
+        def work(journal: Journal) -> dict[str, Any]:
+            results = []
+            for i, a in enumerate(actions):
+                try:
+                    results.append(self._apply_room_action(staff, a, journal))
+                except ProtocolError as exc:
+                    details = {**exc.details, "index": i}
+                    raise ProtocolError(exc.code, f"Room {a.room_number}: {exc.message}",
+                                        details) from None
+            return {"rooms": results}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    # --- reservations ------------------------------------------------------------------
+
+    def _occupancy_event(self, journal: Journal, room: m.Room) -> None:
+        occ = self.occupancy_of([room], journal.now)[room.id]
+        journal.emit("rooms", "room.update", status_entry(room, occ), room.number)
+
+    def _reservation_event(self, journal: Journal, kind: str, r: m.Reservation,
+                           room: m.Room) -> None:
+        payload = {
+            "reservation": reservation_dict(r, room.number),
+            "event_type": kind.split(".", 1)[1],
+            "reservation_id": r.id,
+            "room_id": room.id,
+            "room_number": room.number,
+        }
+        journal.emit("reservations", kind, payload, room.number)
+
+    def reservation_create(self, staff: StaffInfo, cmd: protocol.ReservationCreate) -> Outcome:
+        if staff.role not in (Role.FRONT_DESK, Role.MANAGER):
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Reservations are made by the front desk.")
+        try:
+            start, end = from_iso(cmd.start), from_iso(cmd.end)
+        except ValueError:
+            raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                "start and end must be ISO 8601 times.") from None
+        if end <= start:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "A reservation must end after it starts.")
+        name = cmd.guest_name.strip()
+        if not name:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "The guest needs a name.")
+
+        def work(journal: Journal) -> dict[str, Any]:
+            room = self._room(staff, cmd.room_number)
+            if not 1 <= cmd.guests <= room.room_type.max_occupancy:
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST,
+                    f"Room {room.number} takes 1 to {room.room_type.max_occupancy} guests.",
+                )
+            clash = (
+                m.Reservation.select(m.Reservation.id)
+                .where(
+                    (m.Reservation.room == room.id)
+                    & (m.Reservation.state.in_([s.value for s in LIVE_STATES]))
+                    & (m.Reservation.start < end)
+                    & (m.Reservation.end > start)
+                )
+                .scalar()
+            )
+            if clash is not None:
+                raise ProtocolError(ErrorCode.CONFLICT,
+                                    f"Room {room.number} is already booked then "
+                                    f"(reservation {clash}).", {"reservation_id": clash})
+            now = journal.now
+            state = ReservationState.CONFIRMED if cmd.confirmed else ReservationState.PENDING
+            r = m.Reservation.create(hotel=staff.hotel_id, room=room.id, guest_name=name,
+                                     start=start, end=end, guests=cmd.guests, state=state.value,
+                                     created_at=now, updated_at=now)
+            self._reservation_event(journal, "reservation.created", r, room)
+            self._occupancy_event(journal, room)
+            return {"reservation": reservation_dict(r, room.number)}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def reservation_action(self, staff: StaffInfo, cmd: protocol.ReservationCommand) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            r = self._reservation(staff, cmd.reservation_id)
+            self._check_version("reservation", r.version, cmd.expected_version)
+            room = (m.Room.select(m.Room, m.RoomType).join(m.RoomType)
+                    .where(m.Room.id == r.room_id).get())
+            return self._apply_reservation_action(staff, cmd.action, r, room, journal)
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def _apply_reservation_action(self, staff: StaffInfo, action: str, r: m.Reservation,
+                                  room: m.Room, journal: Journal) -> dict[str, Any]:
+        decision = check_reservation_action(action, staff.role, r.state, room_view(room))
+        if not decision:
+            assert decision.code is not None
+            raise ProtocolError(decision.code, decision.reason,
+                                {"reservation_id": r.id, "room_number": room.number})
+        _, new_state, kind = RESERVATION_ACTIONS[action]
+        now = journal.now
+        if action == "check_in":
+            room.is_occupied = True
+            room.guests_in_room = r.guests
+            r.checked_in_at = now
+            self._save_room(room, now)
+            journal.emit("rooms", "room_updated",
+                         room_payload(room, ("is_occupied", "guests_in_room")), room.number)
+        elif action == "check_out":
+            room.is_occupied = False
+            room.guests_in_room = 0
+            changed = ["is_occupied", "guests_in_room"]
+            if room.room_status not in (RoomStatus.MAINTENANCE_REQUIRED, RoomStatus.OUT_OF_ORDER):
+                room.room_status = RoomStatus.CHECKOUT_DIRTY.value
+                changed.append("room_status")
+            r.checked_out_at = now
+            if r.end > now:  # early departure: the stay ends now
+                r.end = now
+            self._save_room(room, now)
+            journal.emit("rooms", "room_updated", room_payload(room, changed), room.number)
+        result: dict[str, Any] = {"reservation_id": r.id, "room_number": room.number}
+        if new_state is None:
+            snapshot = reservation_dict(r, room.number)
+            r.delete_instance()
+            snapshot["state"] = "deleted"
+            self._reservation_event_dict(journal, kind, snapshot, room)
+        else:
+            r.state = new_state.value
+            r.version += 1
+            r.updated_at = now
+            r.save()
+            self._reservation_event(journal, kind, r, room)
+            result["reservation"] = reservation_dict(r, room.number)
+        self._occupancy_event(journal, room)
+        result["room_version"] = room.version
+        return result
+
+    def _reservation_event_dict(self, journal: Journal, kind: str, res: dict[str, Any],
+                                room: m.Room) -> None:
+        payload = {"reservation": res, "event_type": kind.split(".", 1)[1],
+                   "reservation_id": res["id"], "room_id": room.id, "room_number": room.number}
+        journal.emit("reservations", kind, payload, room.number)
+
+    def room_check_in(self, staff: StaffInfo, cmd: protocol.RoomCheckIn) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            room = self._room(staff, cmd.room_number)
+            self._check_version("room", room.version, cmd.expected_version)
+            decision = check_in_allowed(room_view(room))
+            if not decision:
+                assert decision.code is not None
+                raise ProtocolError(decision.code, decision.reason)
+            q = m.Reservation.select().where(
+                (m.Reservation.room == room.id)
+                & (m.Reservation.state.in_(["pending", "confirmed"]))
+            )
+            if cmd.reservation_id is not None:
+                q = q.where(m.Reservation.id == cmd.reservation_id)
+            else:
+                _, day_end = occupancy.local_day_bounds(journal.now, self.tz(staff.hotel_id))
+                q = q.where((m.Reservation.start < day_end) & (m.Reservation.end > journal.now))
+            r = q.order_by(m.Reservation.start).first()
+            if r is None:
+                raise ProtocolError(ErrorCode.NO_RESERVATION,
+                                    f"No arrival is due in room {room.number} today.")
+            return self._apply_reservation_action(staff, "check_in", r, room, journal)
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def room_check_out(self, staff: StaffInfo, cmd: protocol.RoomCheckOut) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            room = self._room(staff, cmd.room_number)
+            self._check_version("room", room.version, cmd.expected_version)
+            r = (m.Reservation.select()
+                 .where((m.Reservation.room == room.id) & (m.Reservation.state == "checked_in"))
+                 .order_by(m.Reservation.start).first())
+            if r is None:
+                raise ProtocolError(ErrorCode.NO_RESERVATION,
+                                    f"No guest is checked in to room {room.number}.")
+            return self._apply_reservation_action(staff, "check_out", r, room, journal)
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def occupancy_of(self, rooms: Iterable[m.Room], now: datetime) -> dict[int, occupancy.Occupancy]:
+        rooms = list(rooms)
+        if not rooms:
+            return {}
+        tz = self.tz(rooms[0].hotel_id)
+        day_start, _ = occupancy.local_day_bounds(now, tz)
+        horizon = now + timedelta(days=30)
+        q = m.Reservation.select(
+            m.Reservation.room, m.Reservation.start, m.Reservation.end, m.Reservation.state,
+            m.Reservation.guests,
+        ).where(
+            (m.Reservation.state != "cancelled")
+            & (m.Reservation.start < horizon)
+            & ((m.Reservation.end > day_start) | (m.Reservation.state == "checked_in"))
+        )
+        if len(rooms) == 1:
+            q = q.where(m.Reservation.room == rooms[0].id)
+        else:
+            q = q.where(m.Reservation.hotel == rooms[0].hotel_id)
+        stays: dict[int, list[occupancy.Stay]] = defaultdict(list)
+        for r in q.tuples():
+            stays[r[0]].append(occupancy.Stay(r[1], r[2],
+                                              ReservationState(r[3]), r[4]))
+        return {room.id: occupancy.compute(stays.get(room.id, ()), now, tz) for room in rooms}
+
+    def _rooms(self, hotel_id: int, number: str | None = None) -> list[m.Room]:
+        q = (m.Room.select(m.Room, m.RoomType).join(m.RoomType)
+             .where(m.Room.hotel == hotel_id))
+        if number is not None:
+            q = q.where(m.Room.number == number)
+        return list(q.order_by(m.Room.floor, m.Room.number))
+
+    def head_seq(self, hotel_id: int) -> int:
+        return int(m.Hotel.select(m.Hotel.head_seq).where(m.Hotel.id == hotel_id).scalar() or 0)
+
+    def status_list(self, hotel_id: int) -> list[dict[str, Any]]:
+        """The monitoring document's status of every room (HTTP endpoint, heartbeats)."""
+        now = self.clock.now()
+        rooms = self._rooms(hotel_id)
+        occ = self.occupancy_of(rooms, now)
+        return [status_entry(r, occ[r.id]) for r in rooms]
+
+    def room_status_entry(self, hotel_id: int, number: str) -> dict[str, Any] | None:
+        rooms = self._rooms(hotel_id, number)
+        if not rooms:
+            return None
+        occ = self.occupancy_of(rooms, self.clock.now())
+        return status_entry(rooms[0], occ[rooms[0].id])
+
+    def room_exists(self, hotel_id: int, number: str) -> bool:
+        return bool(m.Room.select().where((m.Room.hotel == hotel_id)
+                                          & (m.Room.number == number)).exists())
+
+    def snapshot(self, hotel_id: int, wanted: list[tuple[str, str | None]]
+                 ) -> list[dict[str, Any]]:
+        """Snapshots of several channels, all consistent with one sequence number (one
+        read transaction)."""
+        with m.db.atomic():
+            seq = self.head_seq(hotel_id)
+            now = self.clock.now()
+            slug = self.hotel(hotel_id).slug
+            out: list[dict[str, Any]] = []
+            for kind, room_number in wanted:
+                ts = to_iso(now)
+                if kind == "reservations":
+                    out.append({"type": "reservations.status",
+                                "channel": protocol.reservations_channel(slug), "seq": seq,
+                                "timestamp": ts,
+                                "reservations": self.reservations_around(hotel_id, now)})
+                    continue
+                rooms = self._rooms(hotel_id, room_number)
+                occ = self.occupancy_of(rooms, now)
+                entries = [{**room_payload(r), **status_entry(r, occ[r.id])} for r in rooms]
+                if kind == "room":
+                    assert room_number is not None
+                    out.append({"type": "room.status",
+                                "channel": protocol.room_channel(slug, room_number),
+                                "seq": seq, "timestamp": ts,
+                                "status": entries[0] if entries else None})
+                else:
+                    out.append({"type": "rooms.status",
+                                "channel": protocol.overview_channel(slug), "seq": seq,
+                                "timestamp": ts, "rooms": entries})
+            return out
+
+    def reservations_around(self, hotel_id: int, now: datetime) -> list[dict[str, Any]]:
+        """Today's arrivals, departures and in-house stays (the front desk's list)."""
+        day_start, day_end = occupancy.local_day_bounds(now, self.tz(hotel_id))
+        q = (m.Reservation.select(m.Reservation, m.Room.number).join(m.Room)
+             .where((m.Reservation.hotel == hotel_id)
+                    & (((m.Reservation.start < day_end) & (m.Reservation.end >= day_start))
+                       | (m.Reservation.state == "checked_in")))
+             .order_by(m.Reservation.start))
+        return [reservation_dict(r, r.room.number) for r in q]
+
+    def replay(self, hotel_id: int, after_seq: int, limit: int
+               ) -> tuple[list[StoredEvent], int] | None:
+        """Events after `after_seq`, oldest first, and the head; None if they are not all
+        still in the journal or there are more than `limit`."""
+        with m.db.atomic():
+            hotel = m.Hotel.get_by_id(hotel_id)
+            head = int(hotel.head_seq)
+            if after_seq > head or after_seq < int(hotel.pruned_seq) or head - after_seq > limit:
+                return None
+            rows = (m.Event.select(m.Event.seq, m.Event.category, m.Event.type,
+                                   m.Event.room_number, m.Event.frame)
+                    .where((m.Event.hotel == hotel_id) & (m.Event.seq > after_seq))
+                    .order_by(m.Event.seq).tuples())
+            slug = hotel.slug
+            events = [StoredEvent(hotel_id, seq, event_channels(slug, cat, kind, room), frame)
+                      for seq, cat, kind, room, frame in rows]
+        return events, head
+
+    def history(self, hotel_id: int, room_number: str, limit: int) -> list[dict[str, Any]]:
+        rows = (m.Event.select(m.Event.frame)
+                .where((m.Event.hotel == hotel_id) & (m.Event.room_number == room_number))
+                .order_by(m.Event.seq.desc()).limit(max(1, min(limit, 500))).tuples())
+        return [json.loads(f) for (f,) in rows]
+
+    def prune(self, retention: timedelta) -> int:
+        """Drop journal entries and request ids older than the retention."""
+        cutoff = self.clock.now() - retention
+        removed = 0
+        with m.db.atomic():
+            for h in m.Hotel.select():
+                last = (m.Event.select(pw.fn.MAX(m.Event.seq))
+                        .where((m.Event.hotel == h.id) & (m.Event.ts < cutoff)).scalar())
+                if last:
+                    removed += m.Event.delete().where(
+                        (m.Event.hotel == h.id) & (m.Event.seq <= last)).execute()
+                    m.Hotel.update(pruned_seq=last).where(m.Hotel.id == h.id).execute()
+            m.AppliedRequest.delete().where(m.AppliedRequest.ts < cutoff).execute()
+        return removed
+
+    def hotel_ids(self) -> list[int]:
+        return [h.id for h in m.Hotel.select(m.Hotel.id)]

@@ -1,0 +1,60 @@
+"""Stable error codes of the wire protocol, each with the words a person understands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    BAD_REQUEST = "bad_request"
+    UNKNOWN_TYPE = "unknown_type"
+    FRAME_TOO_LARGE = "frame_too_large"
+    NOT_AUTHENTICATED = "not_authenticated"
+    AUTH_FAILED = "auth_failed"
+    TOKEN_INVALID = "token_invalid"
+    FORBIDDEN = "forbidden"
+    UNKNOWN_CHANNEL = "unknown_channel"
+    UNKNOWN_ROOM = "unknown_room"
+    UNKNOWN_RESERVATION = "unknown_reservation"
+    INVALID_TRANSITION = "invalid_transition"
+    ROOM_NOT_READY = "room_not_ready"
+    ROOM_OCCUPIED = "room_occupied"
+    NO_RESERVATION = "no_reservation"
+    STALE_VERSION = "stale_version"
+    CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL_ERROR = "internal_error"
+
+
+EXPLANATIONS: dict[ErrorCode, str] = {
+    ErrorCode.BAD_REQUEST: "The request was not understood (malformed or missing fields).",
+    ErrorCode.UNKNOWN_TYPE: "The server does not know this kind of request.",
+    ErrorCode.FRAME_TOO_LARGE: "The request was too large and was ignored.",
+    ErrorCode.NOT_AUTHENTICATED: "Please log in first.",
+    ErrorCode.AUTH_FAILED: "Wrong login or password.",
+    ErrorCode.TOKEN_INVALID: "Your session has expired; please log in again.",
+    ErrorCode.FORBIDDEN: "Your role is not allowed to do this.",
+    ErrorCode.UNKNOWN_CHANNEL: "That channel does not exist for your hotel.",
+    ErrorCode.UNKNOWN_ROOM: "There is no such room in this hotel.",
+    ErrorCode.UNKNOWN_RESERVATION: "There is no such reservation in this hotel.",
+    ErrorCode.INVALID_TRANSITION: "That step is not possible from the room's current state.",
+    ErrorCode.ROOM_NOT_READY: "The room is not ready for a guest.",
+    ErrorCode.ROOM_OCCUPIED: "A guest is in the room.",
+    ErrorCode.NO_RESERVATION: "No reservation fits this room now.",
+    ErrorCode.STALE_VERSION: "Someone else changed this first; the board now shows the latest.",
+    ErrorCode.CONFLICT: "This conflicts with another reservation or record.",
+    ErrorCode.RATE_LIMITED: "Too many requests at once; please wait a moment.",
+    ErrorCode.INTERNAL_ERROR: "The server hit an unexpected problem; nothing was changed.",
+}
+
+
+class ProtocolError(Exception):
+    """A refusal with a stable code; the server turns it into an error reply."""
+
+    def __init__(
+        self, code: ErrorCode, message: str | None = None, details: dict[str, object] | None = None
+    ) -> None:
+        self.code = code
+        self.message = message or EXPLANATIONS[code]
+        self.details = details or {}
+        super().__init__(f"{code}: {self.message}")

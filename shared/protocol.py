@@ -1,0 +1,422 @@
+"""The Roomrack wire protocol: JSON text frames over one WebSocket.
+
+Client commands are small frozen dataclasses tagged by `type`; `parse_command` turns a frame
+into one of them or raises `ProtocolError` with a stable code. Server frames are built by the
+functions at the bottom. docs/protocol.md is the prose version of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
+
+from shared.errors import EXPLANATIONS, ErrorCode, ProtocolError
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024  # larger frames get frame_too_large and are ignored
+MAX_BATCH = 200
+MAX_TEXT = 2000  # notes, reasons, names
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+ROOM_NUMBER_RE = re.compile(r"^[A-Za-z0-9\-]{1,16}$")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- Channels ---------------------------------------------------------------------------
+
+
+def overview_channel(slug: str) -> str:
+    return f"{slug}.rooms"
+
+
+def room_channel(slug: str, room_number: str) -> str:
+    return f"{slug}.rooms.{room_number}"
+
+
+def reservations_channel(slug: str) -> str:
+    return f"{slug}.reservations"
+
+
+def parse_channel(name: str) -> tuple[str, str, str | None]:
+    """Split a channel name into (hotel_slug, kind, room_number); kind is overview/room/
+    reservations. Raises ProtocolError(unknown_channel) for anything else."""
+    if not isinstance(name, str) or len(name) > 120:
+        raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL, "A channel name is a short string.")
+    parts = name.split(".")
+    if len(parts) >= 2 and SLUG_RE.match(parts[0]):
+        slug = parts[0]
+        if parts[1:] == ["rooms"]:
+            return slug, "overview", None
+        if parts[1:] == ["reservations"]:
+            return slug, "reservations", None
+        if len(parts) == 3 and parts[1] == "rooms" and ROOM_NUMBER_RE.match(parts[2]):
+            return slug, "room", parts[2]
+    raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL, f"There is no channel '{name}'.")
+
+
+# --- Client commands --------------------------------------------------------------------
+
+COMMANDS: dict[str, type[Command]] = {}
+
+
+@dataclass(frozen=True)
+class Command:
+    type: ClassVar[str] = ""
+    request_id: str
+
+    def to_wire(self) -> dict[str, Any]:
+        body = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {"type": self.type, **{k: v for k, v in body.items() if v is not None}}
+
+    def serialise(self) -> str:
+        return dumps(self.to_wire())
+
+
+def command(name: str) -> Any:
+    def register(cls: type[Command]) -> type[Command]:
+        cls.type = name
+        COMMANDS[name] = cls
+        return cls
+
+    return register
+
+
+@command("auth.login")
+@dataclass(frozen=True)
+class Login(Command):
+    login: str
+    password: str
+    workstation: str | None = None
+
+
+@command("auth.token")
+@dataclass(frozen=True)
+class TokenLogin(Command):
+    token: str
+    workstation: str | None = None
+
+
+@command("auth.logout")
+@dataclass(frozen=True)
+class Logout(Command):
+    pass
+
+
+@command("subscribe")
+@dataclass(frozen=True)
+class Subscribe(Command):
+    channels: list[str]
+    since: dict[str, Any] | None = None  # {"epoch": str, "seq": int}
+
+
+@command("unsubscribe")
+@dataclass(frozen=True)
+class Unsubscribe(Command):
+    channels: list[str]
+
+
+@command("room.action")
+@dataclass(frozen=True)
+class RoomAction(Command):
+    room_number: str
+    action: str
+    expected_version: int
+    priority: str | None = None
+    notes: str | None = None
+    reason: str | None = None
+    return_status: str | None = None
+
+
+@command("rooms.batch")
+@dataclass(frozen=True)
+class RoomsBatch(Command):
+    items: list[dict[str, Any]]
+
+
+@command("room.check_in")
+@dataclass(frozen=True)
+class RoomCheckIn(Command):
+    room_number: str
+    expected_version: int
+    reservation_id: int | None = None
+
+
+@command("room.check_out")
+@dataclass(frozen=True)
+class RoomCheckOut(Command):
+    room_number: str
+    expected_version: int
+
+
+@command("reservation.create")
+@dataclass(frozen=True)
+class ReservationCreate(Command):
+    room_number: str
+    guest_name: str
+    start: str
+    end: str
+    guests: int = 1
+    confirmed: bool = True
+
+
+@dataclass(frozen=True)
+class ReservationCommand(Command):
+    reservation_id: int
+    expected_version: int | None = None
+
+    @property
+    def action(self) -> str:
+        return self.type.split(".", 1)[1]
+
+
+@command("reservation.confirm")
+@dataclass(frozen=True)
+class ReservationConfirm(ReservationCommand):
+    pass
+
+
+@command("reservation.cancel")
+@dataclass(frozen=True)
+class ReservationCancel(ReservationCommand):
+    pass
+
+
+@command("reservation.check_in")
+@dataclass(frozen=True)
+class ReservationCheckIn(ReservationCommand):
+    pass
+
+
+@command("reservation.check_out")
+@dataclass(frozen=True)
+class ReservationCheckOut(ReservationCommand):
+    pass
+
+
+@command("reservation.delete")
+@dataclass(frozen=True)
+class ReservationDelete(ReservationCommand):
+    pass
+
+
+@command("room.history")
+@dataclass(frozen=True)
+class RoomHistory(Command):
+    room_number: str
+    limit: int = 50
+
+
+@command("rooms.status")
+@dataclass(frozen=True)
+class RoomsStatus(Command):
+    pass
+
+
+@command("ping")
+@dataclass(frozen=True)
+class Ping(Command):
+    pass
+
+
+AUTH_COMMANDS = frozenset({"auth.login", "auth.token", "ping"})
+
+
+def _check_value(name: str, value: Any, hint: Any) -> Any:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        inner = [o for o in options if o is not type(None)]
+        return _check_value(name, value, inner[0])
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise _bad(f"'{name}' must be true or false.")
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 2**53:
+            raise _bad(f"'{name}' must be a whole number.")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise _bad(f"'{name}' must be text.")
+        if len(value) > MAX_TEXT:
+            raise _bad(f"'{name}' is too long (at most {MAX_TEXT} characters).")
+        return value
+    if origin is list:
+        (item_hint,) = get_args(hint)
+        if not isinstance(value, list):
+            raise _bad(f"'{name}' must be a list.")
+        if len(value) > MAX_BATCH:
+            raise _bad(f"'{name}' has too many items (at most {MAX_BATCH}).")
+        return [_check_value(f"{name}[]", v, item_hint) for v in value]
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise _bad(f"'{name}' must be an object.")
+        return value
+    raise TypeError(f"unsupported field type {hint!r}")  # pragma: no cover - programming error
+
+
+def _bad(message: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.BAD_REQUEST, message)
+
+
+_HINTS: dict[type[Command], dict[str, Any]] = {}
+
+
+def build_command(cls: type[Command], data: dict[str, Any]) -> Command:
+    """Validate `data` against the dataclass fields of `cls`."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    extra = set(data) - known - {"type"}
+    if extra:
+        raise _bad(f"Unknown field(s): {', '.join(sorted(extra))}.")
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _check_value(f.name, data[f.name], hints[f.name])
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise _bad(f"Missing field '{f.name}'.")
+    rid = kwargs.get("request_id")
+    if rid is not None and not REQUEST_ID_RE.match(rid):
+        raise _bad("'request_id' must be 1-100 letters, digits or _ . : -")
+    return cls(**kwargs)
+
+
+def parse_command(frame: str | bytes) -> Command:
+    """Parse one client frame. Raises ProtocolError with a stable code on any bad input."""
+    if isinstance(frame, bytes | bytearray | memoryview):
+        if len(frame) > MAX_FRAME_BYTES:
+            raise ProtocolError(ErrorCode.FRAME_TOO_LARGE)
+        try:
+            frame = bytes(frame).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad("Frames must be UTF-8 JSON text.") from None
+    if len(frame) > MAX_FRAME_BYTES:
+        raise ProtocolError(ErrorCode.FRAME_TOO_LARGE)
+    try:
+        data = json.loads(frame)
+    except (ValueError, RecursionError):
+        raise _bad("The frame is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise _bad("A frame must be a JSON object.")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise _bad("A frame needs a 'type'.")
+    cls = COMMANDS.get(kind)
+    if cls is None:
+        raise ProtocolError(
+            ErrorCode.UNKNOWN_TYPE,
+            f"Unknown request type '{kind[:60]}'.",
+            {"request_id": _safe_request_id(data)} if _safe_request_id(data) else None,
+        )
+    return build_command(cls, data)
+
+
+def _safe_request_id(data: dict[str, Any]) -> str | None:
+    rid = data.get("request_id")
+    return rid if isinstance(rid, str) and REQUEST_ID_RE.match(rid) else None
+
+
+def request_id_of(frame: str | bytes) -> str | None:
+    """Best effort: the request id of a frame that failed to parse, to address the error."""
+    try:
+        data = json.loads(frame)
+    except (ValueError, RecursionError, TypeError):
+        return None
+    return _safe_request_id(data) if isinstance(data, dict) else None
+
+
+# --- Server frames ----------------------------------------------------------------------
+
+
+def hello(epoch: str, limits: dict[str, Any], heartbeat: dict[str, float]) -> dict[str, Any]:
+    return {
+        "type": "hello",
+        "server": "roomrack",
+        "protocol": PROTOCOL_VERSION,
+        "epoch": epoch,
+        "limits": limits,
+        "heartbeat": heartbeat,
+    }
+
+
+def ack(request_id: str | None, result: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "ack", "request_id": request_id, "result": result or {}}
+
+
+def error(
+    request_id: str | None,
+    code: ErrorCode,
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "request_id": request_id,
+        "code": code.value,
+        "message": message or EXPLANATIONS[code],
+        "details": details or {},
+    }
+
+
+def error_from(request_id: str | None, exc: ProtocolError) -> dict[str, Any]:
+    return error(request_id, exc.code, exc.message, exc.details)
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    hotel_slug: str
+    event_id: str
+    ts: str
+    seq: int
+    source: str
+    actor: dict[str, Any] | None
+    scope: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+def event(category: str, kind: str, payload: dict[str, Any], meta: EventMeta) -> dict[str, Any]:
+    """The event envelope of the room notification document, with seq, source and actor."""
+    m: dict[str, Any] = {
+        "hotel_slug": meta.hotel_slug,
+        "event_id": meta.event_id,
+        "ts": meta.ts,
+        "scope": meta.scope,
+        "seq": meta.seq,
+        "source": meta.source,
+        "actor": meta.actor,
+    }
+    if meta.request_id is not None:
+        m["request_id"] = meta.request_id
+    return {"category": category, "type": kind, "payload": payload, "meta": m}
+
+
+EVENT_TYPES = frozenset(
+    {
+        "room_updated",
+        "room.update",
+        "reservation.created",
+        "reservation.confirmed",
+        "reservation.cancelled",
+        "reservation.deleted",
+        "reservation.checked_in",
+        "reservation.checked_out",
+    }
+)
+
+
+def parse_server_frame(frame: str | bytes) -> dict[str, Any]:
+    """Parse a server frame for a client; raises ValueError if it is not a typed object."""
+    data = json.loads(frame)
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ValueError("server frame without a type")
+    return data

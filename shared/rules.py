@@ -1,0 +1,373 @@
+"""Room and reservation rules: who may move a room from which status to which.
+
+One table drives both sides: the server refuses exactly what the desktop greys out.
+Pure Python, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import ErrorCode
+
+
+class RoomStatus(StrEnum):
+    """Housekeeping condition of a room (names from the room notification document)."""
+
+    CHECKOUT_DIRTY = "CHECKOUT_DIRTY"
+    OCCUPIED_DIRTY = "OCCUPIED_DIRTY"  # stayover that needs service (added)
+    CLEANING_IN_PROGRESS = "CLEANING_IN_PROGRESS"
+    CLEANED_UNINSPECTED = "CLEANED_UNINSPECTED"
+    READY_FOR_GUEST = "READY_FOR_GUEST"
+    MAINTENANCE_REQUIRED = "MAINTENANCE_REQUIRED"
+    OUT_OF_ORDER = "OUT_OF_ORDER"  # off sale (added; also flagged by is_out_of_order)
+
+
+STATUS_LABELS: dict[RoomStatus, str] = {
+    RoomStatus.CHECKOUT_DIRTY: "Dirty (vacated)",
+    RoomStatus.OCCUPIED_DIRTY: "Stayover needs service",
+    RoomStatus.CLEANING_IN_PROGRESS: "Cleaning",
+    RoomStatus.CLEANED_UNINSPECTED: "Cleaned, to inspect",
+    RoomStatus.READY_FOR_GUEST: "Ready for guest",
+    RoomStatus.MAINTENANCE_REQUIRED: "Maintenance required",
+    RoomStatus.OUT_OF_ORDER: "Out of order",
+}
+
+
+class Role(StrEnum):
+    HOUSEKEEPING = "housekeeping"
+    SUPERVISOR = "supervisor"
+    MAINTENANCE = "maintenance"
+    FRONT_DESK = "front_desk"
+    MANAGER = "manager"
+
+
+ALL_ROLES = frozenset(Role)
+HK = frozenset({Role.HOUSEKEEPING, Role.SUPERVISOR, Role.MANAGER})
+INSPECTORS = frozenset({Role.SUPERVISOR, Role.MANAGER})
+FIXERS = frozenset({Role.MAINTENANCE, Role.SUPERVISOR, Role.MANAGER})
+OOO_ROLES = frozenset({Role.MAINTENANCE, Role.MANAGER})
+DESK = frozenset({Role.FRONT_DESK, Role.MANAGER})
+DND_ROLES = frozenset({Role.HOUSEKEEPING, Role.SUPERVISOR, Role.FRONT_DESK, Role.MANAGER})
+
+
+class Priority(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+
+
+PRIORITY_RANK = {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+# Statuses a room may return to when it comes back from out of order.
+RETURN_STATUSES = frozenset(
+    {RoomStatus.CHECKOUT_DIRTY, RoomStatus.CLEANED_UNINSPECTED, RoomStatus.READY_FOR_GUEST}
+)
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """The part of a room the rules look at. Built from a wire payload or a database row."""
+
+    room_status: RoomStatus
+    is_occupied: bool = False
+    is_out_of_order: bool = False
+    maintenance_required: bool = False
+    do_not_disturb: bool = False
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> RoomView:
+        return cls(
+            room_status=RoomStatus(p["room_status"]),
+            is_occupied=bool(p.get("is_occupied", False)),
+            is_out_of_order=bool(p.get("is_out_of_order", False)),
+            maintenance_required=bool(p.get("maintenance_required", False)),
+            do_not_disturb=bool(p.get("do_not_disturb", False)),
+        )
+
+    @property
+    def dirty_status(self) -> RoomStatus:
+        """The dirty status that fits the room's occupancy."""
+        return RoomStatus.OCCUPIED_DIRTY if self.is_occupied else RoomStatus.CHECKOUT_DIRTY
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """One row of the table: an action, the statuses it applies to, who may do it."""
+
+    action: str
+    label: str
+    roles: frozenset[Role]
+    changed_fields: tuple[str, ...]
+    # from status -> to status; None means "any status, status unchanged"
+    moves: Mapping[RoomStatus, RoomStatus] | None = None
+    needs_maintenance_flag: bool | None = None  # True: must be flagged; False: must not be
+    needs_vacant: bool = False
+    needs_dnd: bool | None = None
+    args: tuple[str, ...] = field(default_factory=tuple)
+
+
+S = RoomStatus
+_NOT_OOO = [s for s in RoomStatus if s is not S.OUT_OF_ORDER]
+
+ROOM_ACTIONS: dict[str, ActionRule] = {
+    r.action: r
+    for r in (
+        ActionRule(
+            "start_cleaning",
+            "Start cleaning",
+            HK,
+            ("room_status",),
+            {S.CHECKOUT_DIRTY: S.CLEANING_IN_PROGRESS, S.OCCUPIED_DIRTY: S.CLEANING_IN_PROGRESS},
+        ),
+        ActionRule(
+            "finish_cleaning",
+            "Finish cleaning",
+            HK,
+            ("room_status", "last_cleaned_at", "cleaned_by_staff"),
+            {S.CLEANING_IN_PROGRESS: S.CLEANED_UNINSPECTED},
+        ),
+        ActionRule(
+            "inspect",
+            "Inspect and release",
+            INSPECTORS,
+            ("room_status", "last_inspected_at", "inspected_by_staff"),
+            {S.CLEANED_UNINSPECTED: S.READY_FOR_GUEST},
+        ),
+        ActionRule(
+            "fail_inspection",
+            "Send back to clean",
+            INSPECTORS,
+            ("room_status", "last_inspected_at", "inspected_by_staff"),
+            {S.CLEANED_UNINSPECTED: S.CHECKOUT_DIRTY},
+        ),
+        ActionRule(
+            "mark_dirty",
+            "Mark dirty",
+            HK | DESK,
+            ("room_status",),
+            {S.READY_FOR_GUEST: S.CHECKOUT_DIRTY, S.CLEANED_UNINSPECTED: S.CHECKOUT_DIRTY},
+        ),
+        ActionRule(
+            "report_maintenance",
+            "Report maintenance problem",
+            ALL_ROLES,
+            ("room_status", "maintenance_required", "maintenance_priority", "maintenance_notes"),
+            {s: S.MAINTENANCE_REQUIRED for s in _NOT_OOO if s is not S.MAINTENANCE_REQUIRED},
+            args=("priority", "notes"),
+        ),
+        ActionRule(
+            "flag_maintenance",
+            "Flag maintenance",
+            ALL_ROLES,
+            ("maintenance_required", "maintenance_priority", "maintenance_notes"),
+            needs_maintenance_flag=False,
+            args=("priority", "notes"),
+        ),
+        ActionRule(
+            "update_maintenance",
+            "Update maintenance",
+            FIXERS,
+            ("maintenance_priority", "maintenance_notes"),
+            needs_maintenance_flag=True,
+            args=("priority", "notes"),
+        ),
+        ActionRule(
+            "clear_maintenance",
+            "Clear maintenance",
+            FIXERS,
+            ("maintenance_required", "maintenance_notes"),
+            needs_maintenance_flag=True,
+            args=("notes",),
+        ),
+        ActionRule(
+            "set_out_of_order",
+            "Set out of order",
+            OOO_ROLES,
+            ("is_out_of_order", "room_status"),
+            {s: S.OUT_OF_ORDER for s in _NOT_OOO},
+            needs_vacant=True,
+            args=("reason",),
+        ),
+        ActionRule(
+            "clear_out_of_order",
+            "Clear out of order",
+            OOO_ROLES,
+            ("is_out_of_order", "room_status"),
+            {S.OUT_OF_ORDER: S.CHECKOUT_DIRTY},
+            args=("return_status",),
+        ),
+        ActionRule(
+            "set_dnd",
+            "Do not disturb on",
+            DND_ROLES,
+            ("do_not_disturb",),
+            needs_dnd=False,
+        ),
+        ActionRule(
+            "clear_dnd",
+            "Do not disturb off",
+            DND_ROLES,
+            ("do_not_disturb",),
+            needs_dnd=True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer of the rules: allowed, or refused with a stable code and a reason."""
+
+    allowed: bool
+    code: ErrorCode | None = None
+    reason: str = ""
+    new_status: RoomStatus | None = None
+    changed_fields: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _refuse(code: ErrorCode, reason: str) -> Decision:
+    return Decision(False, code, reason)
+
+
+def check_room_action(
+    action: str,
+    role: Role | str,
+    room: RoomView,
+    *,
+    return_status: RoomStatus | str | None = None,
+) -> Decision:
+    """May `role` apply `action` to `room`? The single source of truth for both sides."""
+    rule = ROOM_ACTIONS.get(action)
+    if rule is None:
+        return _refuse(ErrorCode.BAD_REQUEST, f"Unknown room action '{action}'.")
+    try:
+        role = Role(role)
+    except ValueError:
+        return _refuse(ErrorCode.FORBIDDEN, f"Unknown role '{role}'.")
+    if role not in rule.roles:
+        allowed = ", ".join(sorted(r.value.replace("_", " ") for r in rule.roles))
+        return _refuse(ErrorCode.FORBIDDEN, f"{rule.label} is for: {allowed}.")
+    status = room.room_status
+    new_status: RoomStatus | None = None
+    if rule.moves is not None:
+        if status not in rule.moves:
+            return _refuse(
+                ErrorCode.INVALID_TRANSITION,
+                f"{rule.label} is not possible while the room is {STATUS_LABELS[status].lower()}.",
+            )
+        new_status = rule.moves[status]
+        if new_status is S.CHECKOUT_DIRTY:
+            new_status = room.dirty_status
+    if rule.needs_maintenance_flag is True and not room.maintenance_required:
+        return _refuse(ErrorCode.INVALID_TRANSITION, "No maintenance is flagged on this room.")
+    if rule.needs_maintenance_flag is False and room.maintenance_required:
+        return _refuse(ErrorCode.INVALID_TRANSITION, "Maintenance is already flagged here.")
+    if rule.needs_dnd is True and not room.do_not_disturb:
+        return _refuse(ErrorCode.INVALID_TRANSITION, "Do not disturb is not on.")
+    if rule.needs_dnd is False and room.do_not_disturb:
+        return _refuse(ErrorCode.INVALID_TRANSITION, "Do not disturb is already on.")
+    if rule.needs_vacant and room.is_occupied:
+        return _refuse(
+            ErrorCode.ROOM_OCCUPIED, "A guest is in the room; check them out or move them first."
+        )
+    changed = rule.changed_fields
+    if action == "clear_maintenance" and status is S.MAINTENANCE_REQUIRED:
+        new_status = room.dirty_status
+        changed = (*changed, "room_status")
+    if action == "clear_out_of_order" and return_status is not None:
+        try:
+            wanted = RoomStatus(return_status)
+        except ValueError:
+            wanted = None
+        if wanted not in RETURN_STATUSES:
+            return _refuse(ErrorCode.BAD_REQUEST, f"A room cannot return to '{return_status}'.")
+        new_status = wanted
+    if action == "set_out_of_order":
+        changed = (*changed, "out_of_order_reason")
+    return Decision(True, new_status=new_status, changed_fields=changed)
+
+
+def actions_for(role: Role | str, room: RoomView) -> dict[str, Decision]:
+    """Every room action with the decision for this role and room (for enabling buttons)."""
+    return {a: check_room_action(a, role, room) for a in ROOM_ACTIONS}
+
+
+# --- Reservations -------------------------------------------------------------------------
+
+
+class ReservationState(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    CHECKED_IN = "checked_in"
+    CHECKED_OUT = "checked_out"
+
+
+R = ReservationState
+
+# (action) -> (from states, to state or None for delete, event type)
+RESERVATION_ACTIONS: dict[str, tuple[frozenset[ReservationState], ReservationState | None, str]] = {
+    "confirm": (frozenset({R.PENDING}), R.CONFIRMED, "reservation.confirmed"),
+    "cancel": (frozenset({R.PENDING, R.CONFIRMED}), R.CANCELLED, "reservation.cancelled"),
+    "check_in": (frozenset({R.PENDING, R.CONFIRMED}), R.CHECKED_IN, "reservation.checked_in"),
+    "check_out": (frozenset({R.CHECKED_IN}), R.CHECKED_OUT, "reservation.checked_out"),
+    "delete": (frozenset({R.PENDING, R.CANCELLED}), None, "reservation.deleted"),
+}
+RESERVATION_ROLES = DESK
+_PAST = {
+    "confirm": "confirmed",
+    "cancel": "cancelled",
+    "check_in": "checked in",
+    "check_out": "checked out",
+    "delete": "deleted",
+}
+
+# States in which a reservation holds its room.
+HOLDING_STATES = frozenset({R.CONFIRMED, R.CHECKED_IN})
+LIVE_STATES = frozenset({R.PENDING, R.CONFIRMED, R.CHECKED_IN})
+
+
+def check_reservation_action(
+    action: str, role: Role | str, state: ReservationState | str, room: RoomView | None = None
+) -> Decision:
+    """May `role` apply `action` to a reservation in `state` (and, for check-in, its room)?"""
+    spec = RESERVATION_ACTIONS.get(action)
+    if spec is None:
+        return _refuse(ErrorCode.BAD_REQUEST, f"Unknown reservation action '{action}'.")
+    if role not in RESERVATION_ROLES:
+        return _refuse(ErrorCode.FORBIDDEN, "Reservations are handled by the front desk.")
+    from_states, _, _ = spec
+    state = ReservationState(state)
+    if state not in from_states:
+        return _refuse(
+            ErrorCode.INVALID_TRANSITION,
+            f"A reservation that is {state.value.replace('_', ' ')} cannot be "
+            f"{_PAST[action]}.",
+        )
+    if action == "check_in" and room is not None:
+        decision = check_in_allowed(room)
+        if not decision:
+            return decision
+    return Decision(True)
+
+
+def check_in_allowed(room: RoomView) -> Decision:
+    """Check-in only into a room that is ready, in order and vacant."""
+    if room.is_out_of_order or room.room_status is S.OUT_OF_ORDER:
+        return _refuse(ErrorCode.ROOM_NOT_READY, "The room is out of order.")
+    if room.is_occupied:
+        return _refuse(ErrorCode.ROOM_OCCUPIED, "Another guest is in the room.")
+    if room.room_status is not S.READY_FOR_GUEST:
+        return _refuse(
+            ErrorCode.ROOM_NOT_READY,
+            f"The room is {STATUS_LABELS[room.room_status].lower()}, not ready for a guest.",
+        )
+    return Decision(True)

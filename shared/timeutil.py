@@ -1,0 +1,29 @@
+"""Timestamps on the wire: ISO 8601 in UTC with a 'Z', e.g. 2025-12-20T10:30:00Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def to_iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
+    text = dt.isoformat(timespec="milliseconds" if dt.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def from_iso(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp; naive times are taken as UTC. Raises ValueError."""
+    if not isinstance(text, str):
+        raise ValueError("timestamp must be a string")
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
