@@ -1,0 +1,200 @@
+"""Test support: a real Roomrack server on a free port with a real SQLite file.
+
+`ServerThread` runs the server on its own event loop in a background thread, so GUI tests
+(whose loop is Qt's) and plain tests can both talk to it over real sockets. `LiveServer` runs
+it on the caller's loop, with a `ManualClock` the test can move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from server import db as m
+from server.app import Config, RoomrackServer
+from server.demo import DemoSpec, load_demo
+from shared.clock import Clock, ManualClock, SystemClock
+
+T = TypeVar("T")
+SLUG = "hotel-killarney"
+
+
+def make_store(path: Path, clock: Clock, spec: DemoSpec | None = None) -> None:
+    """Create a store with the demo hotel at `path` (closed again afterwards)."""
+    m.open_db(path)
+    try:
+        load_demo(clock.now(), spec or DemoSpec())
+    finally:
+        m.close_db()
+
+
+def server_config(db_path: Path, **overrides: Any) -> Config:
+    cfg = Config(host="127.0.0.1", port=0, db_path=db_path, synchronous="NORMAL")
+    return replace(cfg, **overrides)
+
+
+class ServerThread:
+    """A real server in a background thread. `port` stays the same across restart()."""
+
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.server: RoomrackServer | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self.port = config.port
+
+    def start(self) -> ServerThread:
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            async def main() -> None:
+                self.loop = asyncio.get_running_loop()
+                self._stop = asyncio.Event()
+                self.server = RoomrackServer(self.config, self.clock)
+                try:
+                    await self.server.start()
+                except BaseException as exc:
+                    errors.append(exc)
+                    ready.set()
+                    return
+                self.port = self.server.port
+                self.config = replace(self.config, port=self.port)
+                ready.set()
+                await self._stop.wait()
+                await self.server.stop()
+
+            asyncio.run(main())
+
+        self._thread = threading.Thread(target=run, daemon=True, name="roomrack-test-server")
+        self._thread.start()
+        ready.wait(30)
+        if errors:
+            raise errors[0]
+        return self
+
+    def call(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run a coroutine on the server's loop and wait for it."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(30)
+
+    def stop(self) -> None:
+        if self.loop is not None and self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(30)
+        self._thread = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+class LiveServer:
+    """A real server on the running loop, driven by a ManualClock (async context manager)."""
+
+    def __init__(self, db_path: Path, clock: ManualClock | None = None, **overrides: Any):
+        self.clock = clock or ManualClock()
+        self.config = server_config(db_path, **overrides)
+        self.server = RoomrackServer(self.config, self.clock)
+
+    async def __aenter__(self) -> LiveServer:
+        await self.server.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.port}"
+
+
+class Peer:
+    """A test client: a real websocket plus helpers to send commands and wait for frames."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.hello: dict[str, Any] = {}
+        self.n = 0
+        self.login: dict[str, Any] = {}
+
+    @classmethod
+    async def open(cls, url: str, login: str | None = None, password: str = "demo") -> Peer:
+        ws = await connect(url, compression=None, max_size=2**24)
+        peer = cls(ws)
+        peer.hello = await peer.recv()
+        if login is not None:
+            reply = await peer.request("auth.login", login=login, password=password)
+            assert reply["type"] == "ack", reply
+            peer.login = reply["result"]
+        return peer
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    async def send(self, frame: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
+
+    async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        data = await asyncio.wait_for(self.ws.recv(), timeout)
+        result: dict[str, Any] = json.loads(data)
+        return result
+
+    async def request(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Send a command and return its reply (ack or error), skipping other frames; the
+        skipped frames are kept in `self.skipped`."""
+        self.n += 1
+        rid = fields.pop("request_id", f"r{self.n}")
+        await self.send({"type": kind, "request_id": rid, **fields})
+        return await self.reply_to(rid)
+
+    async def reply_to(self, rid: str) -> dict[str, Any]:
+        while True:
+            msg = await self.recv()
+            if msg.get("type") in ("ack", "error") and msg.get("request_id") == rid:
+                return msg
+            self.skipped.append(msg)
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        if not hasattr(self, "_skipped"):
+            self._skipped: list[dict[str, Any]] = []
+        return self._skipped
+
+    async def until(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10
+                    ) -> dict[str, Any]:
+        """The first frame (already skipped, or new) that satisfies `pred`."""
+        for i, msg in enumerate(self.skipped):
+            if pred(msg):
+                del self.skipped[i]
+                return msg
+        while True:
+            msg = await self.recv(timeout)
+            if pred(msg):
+                return msg
+            self.skipped.append(msg)
+
+    async def subscribe(self, *channels: str, since: dict[str, Any] | None = None
+                        ) -> dict[str, Any]:
+        fields: dict[str, Any] = {"channels": list(channels)}
+        if since is not None:
+            fields["since"] = since
+        return await self.request("subscribe", **fields)
+
+
+def rooms_by_number(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["room_number"]: r for r in snapshot["rooms"]}
