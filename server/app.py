@@ -193,8 +193,7 @@ class RoomrackServer:
             protocol.RoomsBatch: self._write(lambda s, st, c: s.rooms_batch(st, c)),
             protocol.RoomCheckIn: self._write(lambda s, st, c: s.room_check_in(st, c)),
             protocol.RoomCheckOut: self._write(lambda s, st, c: s.room_check_out(st, c)),
-            protocol.ReservationCreate: self._write(
-                lambda s, st, c: s.reservation_create(st, c)),
+            protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
             protocol.RoomsStatus: self._rooms_status,
             protocol.Ping: self._ping,
@@ -207,8 +206,7 @@ class RoomrackServer:
 
     async def start(self) -> None:
         await self.store.open()
-        await self.store.call(self.store.services.prune,
-                              timedelta(days=self.config.retention_days))
+        await self.store.call(self.store.services.prune, timedelta(days=self.config.retention_days))
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -227,8 +225,13 @@ class RoomrackServer:
             asyncio.create_task(self._heartbeat_loop("room", self.config.heartbeat_room)),
             asyncio.create_task(self._prune_loop()),
         ]
-        log.info("Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
-                 self.config.host, self.port, self.config.db_path, self.store.epoch)
+        log.info(
+            "Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
+            self.config.host,
+            self.port,
+            self.config.db_path,
+            self.store.epoch,
+        )
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -256,23 +259,37 @@ class RoomrackServer:
             return None
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
-            head = {"status": "ok", "server": "roomrack", "protocol": protocol.PROTOCOL_VERSION,
-                    "epoch": self.store.epoch, "time": to_iso(self.clock.now()),
-                    "connections": len(self.hub.clients)}
+            head = {
+                "status": "ok",
+                "server": "roomrack",
+                "protocol": protocol.PROTOCOL_VERSION,
+                "epoch": self.store.epoch,
+                "time": to_iso(self.clock.now()),
+                "connections": len(self.hub.clients),
+            }
             return _json_response(http.HTTPStatus.OK, head)
         if path == "/api/rooms/status":
             auth = request.headers.get("Authorization", "")
             token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-            staff = await self.store.call(self.store.services.staff_for_token, token, None) \
-                if token else None
+            staff = (
+                await self.store.call(self.store.services.staff_for_token, token, None)
+                if token
+                else None
+            )
             if staff is None:
-                return _json_response(http.HTTPStatus.UNAUTHORIZED,
-                                      protocol.error(None, ErrorCode.NOT_AUTHENTICATED))
+                return _json_response(
+                    http.HTTPStatus.UNAUTHORIZED, protocol.error(None, ErrorCode.NOT_AUTHENTICATED)
+                )
             rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
             return _json_response(http.HTTPStatus.OK, rooms)
-        return _json_response(http.HTTPStatus.NOT_FOUND,
-                              {"error": "not found", "paths": ["/healthz", "/api/rooms/status"],
-                               "websocket": "connect with a WebSocket client on this port"})
+        return _json_response(
+            http.HTTPStatus.NOT_FOUND,
+            {
+                "error": "not found",
+                "paths": ["/healthz", "/api/rooms/status"],
+                "websocket": "connect with a WebSocket client on this port",
+            },
+        )
 
     # --- one connection ------------------------------------------------------------------
 
@@ -290,17 +307,26 @@ class RoomrackServer:
         inflight = asyncio.Semaphore(cfg.max_inflight)
         tasks: set[asyncio.Task[None]] = set()
         try:
-            await ws.send(protocol.dumps(protocol.hello(
-                self.store.epoch,
-                {"max_frame_bytes": protocol.MAX_FRAME_BYTES, "max_batch": protocol.MAX_BATCH,
-                 "rate_per_second": cfg.rate_per_second, "rate_burst": cfg.rate_burst},
-                {"overview": cfg.heartbeat_overview, "room": cfg.heartbeat_room},
-            )))
+            await ws.send(
+                protocol.dumps(
+                    protocol.hello(
+                        self.store.epoch,
+                        {
+                            "max_frame_bytes": protocol.MAX_FRAME_BYTES,
+                            "max_batch": protocol.MAX_BATCH,
+                            "rate_per_second": cfg.rate_per_second,
+                            "rate_burst": cfg.rate_burst,
+                        },
+                        {"overview": cfg.heartbeat_overview, "room": cfg.heartbeat_room},
+                    )
+                )
+            )
             async for frame in ws:
                 await inflight.acquire()
                 task = asyncio.create_task(self._one(client, frame))
                 tasks.add(task)
-                task.add_done_callback(lambda t: (tasks.discard(t), inflight.release()))
+                task.add_done_callback(tasks.discard)
+                task.add_done_callback(lambda _: inflight.release())
         except ConnectionClosed:
             pass
         finally:
@@ -318,15 +344,20 @@ class RoomrackServer:
             try:
                 cmd = protocol.parse_command(frame)
             except ProtocolError:
-                rid = protocol.request_id_of(frame) if len(frame) <= protocol.MAX_FRAME_BYTES \
+                rid = (
+                    protocol.request_id_of(frame)
+                    if len(frame) <= protocol.MAX_FRAME_BYTES
                     else None
+                )
                 raise
             rid = cmd.request_id
             if client.staff is None and cmd.type not in protocol.AUTH_COMMANDS:
                 raise ProtocolError(ErrorCode.NOT_AUTHENTICATED)
             if cmd.type not in protocol.AUTH_COMMANDS and not client.commands.take():
-                raise ProtocolError(ErrorCode.RATE_LIMITED,
-                                    "Too many requests; slow down and try again in a moment.")
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED,
+                    "Too many requests; slow down and try again in a moment.",
+                )
             reply = await self._handlers[type(cmd)](client, cmd)
             if reply is None:  # the handler sent its own reply
                 return
@@ -345,8 +376,7 @@ class RoomrackServer:
 
     # --- auth ----------------------------------------------------------------------------
 
-    def _session_result(self, staff: StaffInfo, token: str, expires: str | None
-                        ) -> dict[str, Any]:
+    def _session_result(self, staff: StaffInfo, token: str, expires: str | None) -> dict[str, Any]:
         slug = staff.hotel_slug
         return {
             "token": token,
@@ -359,8 +389,9 @@ class RoomrackServer:
 
     async def _login(self, client: Client, cmd: protocol.Login) -> dict[str, Any]:
         if not client.logins.take():
-            raise ProtocolError(ErrorCode.RATE_LIMITED,
-                                "Too many login attempts; wait a little and try again.")
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, "Too many login attempts; wait a little and try again."
+            )
         services = self.store.services
         staff_id, stored = await self.store.call(services.staff_for_login, cmd.login)
         ok = await asyncio.to_thread(verify_password, cmd.password, stored)
@@ -368,18 +399,23 @@ class RoomrackServer:
             log.warning("failed login for '%s' from %s", cmd.login[:60], client.peer)
             raise ProtocolError(ErrorCode.AUTH_FAILED)
         staff, token, expires = await self.store.call(
-            services.create_session, staff_id, cmd.workstation,
-            timedelta(days=self.config.token_ttl_days))
+            services.create_session,
+            staff_id,
+            cmd.workstation,
+            timedelta(days=self.config.token_ttl_days),
+        )
         self._bind(client, staff, token)
         log.info("%s logged in (%s)", client.label(), staff.role.value)
         return protocol.ack(cmd.request_id, self._session_result(staff, token, to_iso(expires)))
 
     async def _token_login(self, client: Client, cmd: protocol.TokenLogin) -> dict[str, Any]:
         if not client.logins.take():
-            raise ProtocolError(ErrorCode.RATE_LIMITED,
-                                "Too many login attempts; wait a little and try again.")
-        staff = await self.store.call(self.store.services.staff_for_token, cmd.token,
-                                      cmd.workstation)
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, "Too many login attempts; wait a little and try again."
+            )
+        staff = await self.store.call(
+            self.store.services.staff_for_token, cmd.token, cmd.workstation
+        )
         if staff is None:
             raise ProtocolError(ErrorCode.TOKEN_INVALID)
         self._bind(client, staff, cmd.token)
@@ -410,10 +446,12 @@ class RoomrackServer:
         for name in dict.fromkeys(cmd.channels):
             slug, kind, room = protocol.parse_channel(name)
             if slug != staff.hotel_slug:
-                raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL,
-                                    f"There is no channel '{name}' for your hotel.")
-            if room is not None and not await self.store.call(services.room_exists,
-                                                              staff.hotel_id, room):
+                raise ProtocolError(
+                    ErrorCode.UNKNOWN_CHANNEL, f"There is no channel '{name}' for your hotel."
+                )
+            if room is not None and not await self.store.call(
+                services.room_exists, staff.hotel_id, room
+            ):
                 raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {room}.")
             if name not in client.channels:
                 wanted.append((name, kind, room))
@@ -421,15 +459,19 @@ class RoomrackServer:
         if cmd.since is not None:
             epoch, seq = cmd.since.get("epoch"), cmd.since.get("seq")
             if not isinstance(epoch, str) or not isinstance(seq, int) or isinstance(seq, bool):
-                raise ProtocolError(ErrorCode.BAD_REQUEST,
-                                    "'since' is {\"epoch\": text, \"seq\": number}.")
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST, '\'since\' is {"epoch": text, "seq": number}.'
+                )
             if client.channels:
-                raise ProtocolError(ErrorCode.BAD_REQUEST,
-                                    "Resume with 'since' on the first subscribe of a connection.")
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST,
+                    "Resume with 'since' on the first subscribe of a connection.",
+                )
             since_seq = seq
         if not wanted:
-            return protocol.ack(cmd.request_id, {"channels": sorted(client.channels),
-                                                 "mode": "none"})
+            return protocol.ack(
+                cmd.request_id, {"channels": sorted(client.channels), "mode": "none"}
+            )
         names = [w[0] for w in wanted]
         old_last = client.last_seq
         client.pending = []
@@ -442,8 +484,9 @@ class RoomrackServer:
             replay = None
             if since_seq is not None:
                 if cmd.since is not None and cmd.since.get("epoch") == self.store.epoch:
-                    replay = await self.store.call(services.replay, staff.hotel_id, since_seq,
-                                                   self.config.replay_limit)
+                    replay = await self.store.call(
+                        services.replay, staff.hotel_id, since_seq, self.config.replay_limit
+                    )
                     reason = "the missed events are no longer all in the journal"
                 else:
                     reason = "the server's store was replaced or restored"
@@ -451,11 +494,17 @@ class RoomrackServer:
                 events, base = replay
                 mine = set(names)
                 frames = [ev.frame.encode() for ev in events if ev.channels & mine]
-                result.update(mode="resume", resumed=True, from_seq=since_seq, head_seq=base,
-                              replayed=len(frames))
+                result.update(
+                    mode="resume",
+                    resumed=True,
+                    from_seq=since_seq,
+                    head_seq=base,
+                    replayed=len(frames),
+                )
             else:
-                snaps = await self.store.call(services.snapshot, staff.hotel_id,
-                                              [(k, r) for _, k, r in wanted])
+                snaps = await self.store.call(
+                    services.snapshot, staff.hotel_id, [(k, r) for _, k, r in wanted]
+                )
                 base = snaps[0]["seq"] if snaps else old_last
                 frames = [protocol.dumps(snap).encode() for snap in snaps]
                 result.update(mode="snapshot", head_seq=base)
@@ -475,12 +524,12 @@ class RoomrackServer:
         for data in frames:
             self.hub.send(client, data)
         client.last_seq = max(old_last, base)
-        self._flush(client, [e for e in waiting if e.seq > base], client.last_seq,
-                    client.channels)
+        self._flush(client, [e for e in waiting if e.seq > base], client.last_seq, client.channels)
         return None
 
-    def _flush(self, client: Client, events: list[StoredEvent], after: int,
-               channels: set[str]) -> None:
+    def _flush(
+        self, client: Client, events: list[StoredEvent], after: int, channels: set[str]
+    ) -> None:
         for ev in events:
             if ev.seq > after and ev.channels & channels:
                 client.last_seq = max(client.last_seq, ev.seq)
@@ -504,11 +553,13 @@ class RoomrackServer:
     async def _history(self, client: Client, cmd: protocol.RoomHistory) -> dict[str, Any]:
         staff = client.staff
         assert staff is not None
-        if not await self.store.call(self.store.services.room_exists, staff.hotel_id,
-                                     cmd.room_number):
+        if not await self.store.call(
+            self.store.services.room_exists, staff.hotel_id, cmd.room_number
+        ):
             raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {cmd.room_number}.")
-        events = await self.store.call(self.store.services.history, staff.hotel_id,
-                                       cmd.room_number, cmd.limit)
+        events = await self.store.call(
+            self.store.services.history, staff.hotel_id, cmd.room_number, cmd.limit
+        )
         return protocol.ack(cmd.request_id, {"room_number": cmd.room_number, "events": events})
 
     async def _rooms_status(self, client: Client, cmd: protocol.RoomsStatus) -> dict[str, Any]:
@@ -546,13 +597,17 @@ class RoomrackServer:
             head = await self.store.call(services.head_seq, hid)
             now = to_iso(self.clock.now())
             for ch, room in chans:
-                frame: dict[str, Any] = {"type": "heartbeat", "channel": ch, "head_seq": head,
-                                         "server_time": now, "timestamp": now}
+                frame: dict[str, Any] = {
+                    "type": "heartbeat",
+                    "channel": ch,
+                    "head_seq": head,
+                    "server_time": now,
+                    "timestamp": now,
+                }
                 if room is None:
                     frame["rooms"] = await self.store.call(services.status_list, hid)
                 else:
-                    frame["status"] = await self.store.call(services.room_status_entry, hid,
-                                                            room)
+                    frame["status"] = await self.store.call(services.room_status_entry, hid, room)
                 data = protocol.dumps(frame).encode()
                 for c in list(self.hub.subs.get(ch, ())):
                     if c.pending is None and self.hub.send(c, data):
@@ -563,17 +618,27 @@ class RoomrackServer:
         while True:
             await self.clock.sleep(3600)
             try:
-                n = await self.store.call(self.store.services.prune,
-                                          timedelta(days=self.config.retention_days))
+                n = await self.store.call(
+                    self.store.services.prune, timedelta(days=self.config.retention_days)
+                )
                 if n:
-                    log.info("journal: removed %d events older than %s days", n,
-                             self.config.retention_days)
+                    log.info(
+                        "journal: removed %d events older than %s days",
+                        n,
+                        self.config.retention_days,
+                    )
             except Exception:
                 log.exception("journal pruning failed")
 
 
 def _json_response(status: http.HTTPStatus, body: Any) -> Response:
     data = json.dumps(body).encode()
-    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                       ("Cache-Control", "no-store"), ("Connection", "close")])
+    headers = Headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"),
+            ("Connection", "close"),
+        ]
+    )
     return Response(status.value, status.phrase, headers, data)

@@ -1,10 +1,10 @@
 """`roomrack-server`: run the server and look after its store.
 
-    roomrack-server serve [--demo]            start the server (loads the demo hotel if asked)
-    roomrack-server demo                      load the demo hotel into the store
-    roomrack-server create-hotel SLUG NAME    add a hotel
-    roomrack-server create-staff LOGIN ...    add a staff account
-    roomrack-server backup FILE               copy the store while the server runs
+roomrack-server serve [--demo]            start the server (loads the demo hotel if asked)
+roomrack-server demo                      load the demo hotel into the store
+roomrack-server create-hotel SLUG NAME    add a hotel
+roomrack-server create-staff LOGIN ...    add a staff account
+roomrack-server backup FILE               copy the store while the server runs
 """
 
 from __future__ import annotations
@@ -59,32 +59,57 @@ def ensure_demo(db_path: Path) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="roomrack-server", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db", type=Path, default=None,
-                   help=f"store file (default: {default_db_path()}; or set ROOMRACK_DB)")
+    p = argparse.ArgumentParser(
+        prog="roomrack-server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help=f"store file (default: {default_db_path()}; or set ROOMRACK_DB)",
+    )
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="start the server")
-    s.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on; 0.0.0.0 for every workstation on the LAN "
-                        "(default: 127.0.0.1, this PC only)")
+    s.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 for every workstation on the LAN "
+        "(default: 127.0.0.1, this PC only)",
+    )
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--demo", action="store_true", help="load the demo hotel first if missing")
     s.add_argument("--heartbeat-overview", type=float, default=60.0, metavar="SECONDS")
     s.add_argument("--heartbeat-room", type=float, default=30.0, metavar="SECONDS")
-    s.add_argument("--retention-days", type=float, default=7.0,
-                   help="how long the journal keeps events for resuming clients")
-    s.add_argument("--rate-limit", type=float, default=20.0,
-                   help="commands per second per connection (0: no limit)")
+    s.add_argument(
+        "--retention-days",
+        type=float,
+        default=7.0,
+        help="how long the journal keeps events for resuming clients",
+    )
+    s.add_argument(
+        "--rate-limit",
+        type=float,
+        default=20.0,
+        help="commands per second per connection (0: no limit)",
+    )
     s.add_argument("--rate-burst", type=int, default=60)
-    s.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL",
-                   help="FULL survives power loss; NORMAL survives a crash of the process")
+    s.add_argument(
+        "--synchronous",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="FULL survives power loss; NORMAL survives a crash of the process",
+    )
 
-    sub.add_parser("demo", help=f"load the demo hotel '{DEMO_SLUG}' (logins: "
-                                f"{', '.join(s[0] for s in DEMO_STAFF)}; password "
-                                f"'{DEMO_PASSWORD}')")
+    sub.add_parser(
+        "demo",
+        help=f"load the demo hotel '{DEMO_SLUG}' (logins: "
+        f"{', '.join(s[0] for s in DEMO_STAFF)}; password "
+        f"'{DEMO_PASSWORD}')",
+    )
 
     h = sub.add_parser("create-hotel", help="add a hotel")
     h.add_argument("slug")
@@ -145,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace, db_path: Path) -> int:
     if args.demo and ensure_demo(db_path):
-        log.info("demo hotel loaded; logins %s, password '%s'",
-                 ", ".join(s[0] for s in DEMO_STAFF), DEMO_PASSWORD)
+        log.info(
+            "demo hotel loaded; logins %s, password '%s'",
+            ", ".join(s[0] for s in DEMO_STAFF),
+            DEMO_PASSWORD,
+        )
     config = Config(
         host=args.host,
         port=args.port,

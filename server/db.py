@@ -35,6 +35,8 @@ class UTCField(pw.TextField):
 
 
 class Base(pw.Model):
+    id: int  # the automatic primary key
+
     class Meta:
         database = db
         legacy_table_names = False
@@ -64,6 +66,7 @@ class RoomType(Base):
 
 
 class Staff(Base):
+    hotel_id: int
     hotel = pw.ForeignKeyField(Hotel, backref="staff", on_delete="CASCADE")
     login = pw.CharField(unique=True)
     name = pw.CharField()
@@ -74,6 +77,7 @@ class Staff(Base):
 
 
 class Room(Base):
+    hotel_id: int
     hotel = pw.ForeignKeyField(Hotel, backref="rooms", on_delete="CASCADE")
     number = pw.CharField()
     room_type = pw.ForeignKeyField(RoomType, on_delete="RESTRICT")
@@ -102,6 +106,8 @@ class Room(Base):
 
 
 class Reservation(Base):
+    hotel_id: int
+    room_id: int
     hotel = pw.ForeignKeyField(Hotel, backref="reservations", on_delete="CASCADE")
     room = pw.ForeignKeyField(Room, backref="reservations", on_delete="CASCADE")
     guest_name = pw.CharField()
@@ -120,6 +126,7 @@ class Reservation(Base):
 
 
 class Session(Base):
+    staff_id: int
     token_hash = pw.CharField(unique=True)
     staff = pw.ForeignKeyField(Staff, backref="sessions", on_delete="CASCADE")
     workstation = pw.CharField(null=True)
@@ -211,7 +218,7 @@ def backup_to(target: str | Path) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target.unlink()
-    src = db.connection()
+    src: sqlite3.Connection = db.connection()  # type: ignore[no-untyped-call]
     dst = sqlite3.connect(str(target))
     try:
         src.backup(dst)

@@ -27,9 +27,32 @@ DEMO_STAFF = [
 ]
 ROOM_TYPES = [("Standard Double", 2), ("Twin Room", 2), ("Family Room", 4), ("Suite", 3)]
 GUESTS = [
-    "Byrne", "Ryan", "O'Connor", "Kennedy", "Schmidt", "Rossi", "Dubois", "Garcia", "Smith",
-    "Jones", "Novak", "Larsen", "Tanaka", "Silva", "Murphy", "Walsh", "Fischer", "Moreau",
-    "Kowalski", "Andersen", "Costa", "Hughes", "Keane", "Doyle", "Brennan", "Quinn",
+    "Byrne",
+    "Ryan",
+    "O'Connor",
+    "Kennedy",
+    "Schmidt",
+    "Rossi",
+    "Dubois",
+    "Garcia",
+    "Smith",
+    "Jones",
+    "Novak",
+    "Larsen",
+    "Tanaka",
+    "Silva",
+    "Murphy",
+    "Walsh",
+    "Fischer",
+    "Moreau",
+    "Kowalski",
+    "Andersen",
+    "Costa",
+    "Hughes",
+    "Keane",
+    "Doyle",
+    "Brennan",
+    "Quinn",
 ]
 
 
@@ -51,8 +74,15 @@ def create_hotel(slug: str, name: str, timezone: str, now: datetime) -> m.Hotel:
     return hotel
 
 
-def create_staff(hotel_slug: str, login: str, name: str, role: str, password: str,
-                 now: datetime, password_hash: str | None = None) -> m.Staff:
+def create_staff(
+    hotel_slug: str,
+    login: str,
+    name: str,
+    role: str,
+    password: str,
+    now: datetime,
+    password_hash: str | None = None,
+) -> m.Staff:
     hotel = m.Hotel.get_or_none(m.Hotel.slug == hotel_slug)
     if hotel is None:
         raise SetupError(f"There is no hotel '{hotel_slug}'.")
@@ -66,8 +96,14 @@ def create_staff(hotel_slug: str, login: str, name: str, role: str, password: st
         raise SetupError(f"Login '{login}' is taken.")
     if password_hash is None and len(password) < 4:
         raise SetupError("A password needs at least 4 characters.")
-    staff = m.Staff.create(hotel=hotel, login=login, name=name, role=role,
-                           password_hash=password_hash or hash_password(password), created_at=now)
+    staff = m.Staff.create(
+        hotel=hotel,
+        login=login,
+        name=name,
+        role=role,
+        password_hash=password_hash or hash_password(password),
+        created_at=now,
+    )
     log.info("created %s account '%s' for %s", role, login, hotel_slug)
     return staff
 
@@ -92,15 +128,21 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
     tz = ZoneInfo(spec.timezone)
     with m.db.atomic():
         hotel = create_hotel(spec.slug, spec.name, spec.timezone, now)
-        types = {n: m.RoomType.create(hotel=hotel, name=n, max_occupancy=c)
-                 for n, c in ROOM_TYPES}
+        types = {n: m.RoomType.create(hotel=hotel, name=n, max_occupancy=c) for n, c in ROOM_TYPES}
         meeting = m.RoomType.create(hotel=hotel, name="Meeting Room", max_occupancy=20)
         if spec.with_staff:
             shared_hash = hash_password(DEMO_PASSWORD)
             for login, name, role in DEMO_STAFF:
                 suffix = "" if spec.slug == DEMO_SLUG else f"@{spec.slug}"
-                create_staff(spec.slug, login + suffix, name, role.value, DEMO_PASSWORD, now,
-                             password_hash=shared_hash)
+                create_staff(
+                    spec.slug,
+                    login + suffix,
+                    name,
+                    role.value,
+                    DEMO_PASSWORD,
+                    now,
+                    password_hash=shared_hash,
+                )
         local = now.astimezone(tz)
 
         def at(days: int, hour: int, minute: int = 0) -> datetime:
@@ -108,9 +150,14 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
             return datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz)
 
         vacant_cycle = [
-            RoomStatus.CHECKOUT_DIRTY, RoomStatus.READY_FOR_GUEST, RoomStatus.CLEANING_IN_PROGRESS,
-            RoomStatus.CHECKOUT_DIRTY, RoomStatus.CLEANED_UNINSPECTED, RoomStatus.READY_FOR_GUEST,
-            RoomStatus.READY_FOR_GUEST, RoomStatus.MAINTENANCE_REQUIRED,
+            RoomStatus.CHECKOUT_DIRTY,
+            RoomStatus.READY_FOR_GUEST,
+            RoomStatus.CLEANING_IN_PROGRESS,
+            RoomStatus.CHECKOUT_DIRTY,
+            RoomStatus.CLEANED_UNINSPECTED,
+            RoomStatus.READY_FOR_GUEST,
+            RoomStatus.READY_FOR_GUEST,
+            RoomStatus.MAINTENANCE_REQUIRED,
         ]
         rows: list[dict[str, object]] = []
         stays: list[tuple[int, datetime, datetime, int, str, str]] = []
@@ -122,40 +169,75 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
                 number = f"{floor}{i:02d}" if spec.rooms_per_floor < 100 else f"{floor}{i:03d}"
                 rt = ROOM_TYPES[(i + floor) % len(ROOM_TYPES) if i % 5 else 2]
                 row: dict[str, object] = dict(
-                    hotel=hotel, number=number, room_type=types[rt[0]], floor=floor,
+                    hotel=hotel,
+                    number=number,
+                    room_type=types[rt[0]],
+                    floor=floor,
                     section=f"{floor}{sections[(i - 1) * len(sections) // spec.rooms_per_floor]}",
-                    capacity=rt[1], room_status=RoomStatus.READY_FOR_GUEST.value, updated_at=now,
+                    capacity=rt[1],
+                    room_status=RoomStatus.READY_FOR_GUEST.value,
+                    updated_at=now,
                 )
                 occupied = rnd.random() < 0.55
                 if occupied:
                     row.update(is_occupied=True, guests_in_room=rnd.randint(1, rt[1]))
                     row["room_status"] = rnd.choice(
-                        [RoomStatus.OCCUPIED_DIRTY, RoomStatus.READY_FOR_GUEST,
-                         RoomStatus.READY_FOR_GUEST, RoomStatus.OCCUPIED_DIRTY,
-                         RoomStatus.CLEANING_IN_PROGRESS]).value
+                        [
+                            RoomStatus.OCCUPIED_DIRTY,
+                            RoomStatus.READY_FOR_GUEST,
+                            RoomStatus.READY_FOR_GUEST,
+                            RoomStatus.OCCUPIED_DIRTY,
+                            RoomStatus.CLEANING_IN_PROGRESS,
+                        ]
+                    ).value
                     row["do_not_disturb"] = rnd.random() < 0.08
                 else:
                     row["room_status"] = vacant_cycle[n % len(vacant_cycle)].value
                 if n % 23 == 0 and not occupied:
-                    row.update(room_status=RoomStatus.OUT_OF_ORDER.value, is_out_of_order=True,
-                               out_of_order_reason="Water damage to ceiling")
+                    row.update(
+                        room_status=RoomStatus.OUT_OF_ORDER.value,
+                        is_out_of_order=True,
+                        out_of_order_reason="Water damage to ceiling",
+                    )
                 if row["room_status"] == RoomStatus.MAINTENANCE_REQUIRED.value or n % 11 == 0:
-                    row.update(maintenance_required=True,
-                               maintenance_priority=rnd.choice(list(Priority)).value,
-                               maintenance_notes=rnd.choice(
-                                   ["AC not working", "Leaking tap", "TV remote missing",
-                                    "Light bulb out in bathroom", "Door lock sticks"]))
+                    row.update(
+                        maintenance_required=True,
+                        maintenance_priority=rnd.choice(list(Priority)).value,
+                        maintenance_notes=rnd.choice(
+                            [
+                                "AC not working",
+                                "Leaking tap",
+                                "TV remote missing",
+                                "Light bulb out in bathroom",
+                                "Door lock sticks",
+                            ]
+                        ),
+                    )
                 if row["room_status"] in ("CLEANED_UNINSPECTED", "READY_FOR_GUEST"):
-                    row.update(last_cleaned_at=now - timedelta(minutes=rnd.randint(20, 300)),
-                               cleaned_by_staff="Aoife Murphy")
+                    row.update(
+                        last_cleaned_at=now - timedelta(minutes=rnd.randint(20, 300)),
+                        cleaned_by_staff="Aoife Murphy",
+                    )
                 if row["room_status"] == "READY_FOR_GUEST":
-                    row.update(last_inspected_at=now - timedelta(minutes=rnd.randint(5, 200)),
-                               inspected_by_staff="Sean Byrne")
+                    row.update(
+                        last_inspected_at=now - timedelta(minutes=rnd.randint(5, 200)),
+                        inspected_by_staff="Sean Byrne",
+                    )
                 rows.append(row)
         for j in range(1, spec.meeting_rooms + 1):
-            rows.append(dict(hotel=hotel, number=f"M{j:02d}", room_type=meeting, floor=0,
-                             building="Conference", section="0M", capacity=20,
-                             room_status=RoomStatus.READY_FOR_GUEST.value, updated_at=now))
+            rows.append(
+                dict(
+                    hotel=hotel,
+                    number=f"M{j:02d}",
+                    room_type=meeting,
+                    floor=0,
+                    building="Conference",
+                    section="0M",
+                    capacity=20,
+                    room_status=RoomStatus.READY_FOR_GUEST.value,
+                    updated_at=now,
+                )
+            )
         rooms = [m.Room.create(**row) for row in rows]
         for idx, room in enumerate(rooms):
             guest = f"{rnd.choice('ABCDEFGHJKLMNPRST')}. {rnd.choice(GUESTS)}"
@@ -163,13 +245,29 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
                 # meeting rooms: hourly bookings; some end within 15 minutes
                 ends = now + timedelta(minutes=[7, 12, 45, 95][idx % 4])
                 if idx % 4 != 3:
-                    stays.append((room.id, now - timedelta(minutes=50), ends, 12, "checked_in",
-                                  f"{rnd.choice(GUESTS)} workshop"))
+                    stays.append(
+                        (
+                            room.id,
+                            now - timedelta(minutes=50),
+                            ends,
+                            12,
+                            "checked_in",
+                            f"{rnd.choice(GUESTS)} workshop",
+                        )
+                    )
                     m.Room.update(is_occupied=True, guests_in_room=12).where(
-                        m.Room.id == room.id).execute()
-                stays.append((room.id, ends + timedelta(minutes=30 if idx % 2 else 0),
-                              ends + timedelta(minutes=150), 8, "confirmed",
-                              f"{rnd.choice(GUESTS)} board meeting"))
+                        m.Room.id == room.id
+                    ).execute()
+                stays.append(
+                    (
+                        room.id,
+                        ends + timedelta(minutes=30 if idx % 2 else 0),
+                        ends + timedelta(minutes=150),
+                        8,
+                        "confirmed",
+                        f"{rnd.choice(GUESTS)} board meeting",
+                    )
+                )
                 continue
             if room.is_occupied:
                 kind = idx % 5
@@ -179,19 +277,39 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
                     end = now + timedelta(minutes=4 + idx % 10)
                 else:
                     end = at(1 + idx % 4, 11)
-                stays.append((room.id, at(-1 - idx % 3, 15), end, room.guests_in_room,
-                              "checked_in", guest))
+                stays.append(
+                    (room.id, at(-1 - idx % 3, 15), end, room.guests_in_room, "checked_in", guest)
+                )
             elif idx % 3 == 0 and not room.is_out_of_order:
                 start = max(at(0, 15), now + timedelta(minutes=30))
-                stays.append((room.id, start, at(2 + idx % 3, 11), 2,
-                              "confirmed" if idx % 4 else "pending", guest))
+                stays.append(
+                    (
+                        room.id,
+                        start,
+                        at(2 + idx % 3, 11),
+                        2,
+                        "confirmed" if idx % 4 else "pending",
+                        guest,
+                    )
+                )
             elif idx % 7 == 1:
                 stays.append((room.id, at(0, 16), at(1, 11), 1, "cancelled", guest))
         m.Reservation.insert_many(
-            [dict(hotel=hotel, room=r, guest_name=g, start=s, end=e, guests=gs, state=st,
-                  created_at=now - timedelta(days=3), updated_at=now,
-                  checked_in_at=s if st == "checked_in" else None)
-             for r, s, e, gs, st, g in stays]
+            [
+                dict(
+                    hotel=hotel,
+                    room=r,
+                    guest_name=g,
+                    start=s,
+                    end=e,
+                    guests=gs,
+                    state=st,
+                    created_at=now - timedelta(days=3),
+                    updated_at=now,
+                    checked_in_at=s if st == "checked_in" else None,
+                )
+                for r, s, e, gs, st, g in stays
+            ]
         ).execute()
     log.info("loaded demo hotel %s: %d rooms, %d reservations", spec.slug, len(rooms), len(stays))
     return hotel

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import peewee as pw
@@ -94,6 +94,11 @@ def event_channels(slug: str, category: str, kind: str, room_number: str | None)
     return frozenset(chans)
 
 
+def _rows(query: Any) -> Iterable[tuple[Any, ...]]:
+    """A peewee query's rows as plain tuples."""
+    return cast(Iterable[tuple[Any, ...]], query.tuples())
+
+
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -101,8 +106,14 @@ def _hash_token(token: str) -> str:
 class Journal:
     """Appends events inside the caller's transaction; keeps them to publish after commit."""
 
-    def __init__(self, hotel: m.Hotel, now: datetime, source: str, actor: dict[str, Any] | None,
-                 request_id: str | None) -> None:
+    def __init__(
+        self,
+        hotel: m.Hotel,
+        now: datetime,
+        source: str,
+        actor: dict[str, Any] | None,
+        request_id: str | None,
+    ) -> None:
         self.hotel = hotel
         self.now = now
         self.source = source
@@ -113,8 +124,9 @@ class Journal:
             m.Hotel.select(m.Hotel.head_seq).where(m.Hotel.id == hotel.id).scalar() or 0
         )
 
-    def emit(self, category: str, kind: str, payload: dict[str, Any],
-             room_number: str | None) -> StoredEvent:
+    def emit(
+        self, category: str, kind: str, payload: dict[str, Any], room_number: str | None
+    ) -> StoredEvent:
         self._seq += 1
         slug = self.hotel.slug
         meta = protocol.EventMeta(
@@ -137,8 +149,9 @@ class Journal:
             ts=self.now,
             frame=frame,
         ).execute()
-        ev = StoredEvent(self.hotel.id, self._seq, event_channels(slug, category, kind,
-                                                                   room_number), frame)
+        ev = StoredEvent(
+            self.hotel.id, self._seq, event_channels(slug, category, kind, room_number), frame
+        )
         self.events.append(ev)
         return ev
 
@@ -241,7 +254,7 @@ class Services:
         return ZoneInfo(self.hotel(hotel_id).timezone)
 
     def _room(self, staff: StaffInfo, number: str) -> m.Room:
-        room = (
+        room: m.Room | None = (
             m.Room.select(m.Room, m.RoomType)
             .join(m.RoomType)
             .where((m.Room.hotel == staff.hotel_id) & (m.Room.number == number))
@@ -264,14 +277,18 @@ class Services:
         if expected is not None and expected != current:
             raise ProtocolError(
                 ErrorCode.STALE_VERSION,
-                f"This {kind} was changed by someone else (version {current}, you saw "
-                f"{expected}).",
+                f"This {kind} was changed by someone else (version {current}, you saw {expected}).",
                 {"current_version": current},
             )
 
     def _journal(self, staff: StaffInfo, request_id: str | None) -> Journal:
-        return Journal(self.hotel(staff.hotel_id), self.clock.now(), staff.role.value,
-                       staff.actor(), request_id)
+        return Journal(
+            self.hotel(staff.hotel_id),
+            self.clock.now(),
+            staff.role.value,
+            staff.actor(),
+            request_id,
+        )
 
     def idempotent(
         self, staff: StaffInfo, request_id: str, work: Callable[[Journal], dict[str, Any]]
@@ -314,8 +331,9 @@ class Services:
     def _staff_info(self, staff_id: int, workstation: str | None) -> StaffInfo:
         s = m.Staff.get_by_id(staff_id)
         h = self.hotel(s.hotel_id)
-        return StaffInfo(s.id, h.id, h.slug, h.name, h.timezone, s.login, s.name,
-                         Role(s.role), workstation)
+        return StaffInfo(
+            s.id, h.id, h.slug, h.name, h.timezone, s.login, s.name, Role(s.role), workstation
+        )
 
     def create_session(
         self, staff_id: int, workstation: str | None, ttl: timedelta
@@ -324,8 +342,13 @@ class Services:
         now = self.clock.now()
         expires = now + ttl
         with m.db.atomic():
-            m.Session.create(token_hash=_hash_token(token), staff=staff_id,
-                             workstation=workstation, created_at=now, expires_at=expires)
+            m.Session.create(
+                token_hash=_hash_token(token),
+                staff=staff_id,
+                workstation=workstation,
+                created_at=now,
+                expires_at=expires,
+            )
             m.Session.delete().where(m.Session.expires_at < now).execute()
         return self._staff_info(staff_id, workstation), token, expires
 
@@ -344,19 +367,23 @@ class Services:
 
     # --- room actions ------------------------------------------------------------------
 
-    def _apply_room_action(self, staff: StaffInfo, cmd: protocol.RoomAction,
-                           journal: Journal) -> dict[str, Any]:
+    def _apply_room_action(
+        self, staff: StaffInfo, cmd: protocol.RoomAction, journal: Journal
+    ) -> dict[str, Any]:
         room = self._room(staff, cmd.room_number)
         self._check_version("room", room.version, cmd.expected_version)
-        decision = check_room_action(cmd.action, staff.role, room_view(room),
-                                     return_status=cmd.return_status)
+        decision = check_room_action(
+            cmd.action, staff.role, room_view(room), return_status=cmd.return_status
+        )
         if not decision:
             assert decision.code is not None
-            raise ProtocolError(decision.code, decision.reason,
-                                {"room_number": room.number, "action": cmd.action})
+            raise ProtocolError(
+                decision.code, decision.reason, {"room_number": room.number, "action": cmd.action}
+            )
         if cmd.priority is not None and cmd.priority not in {"LOW", "MEDIUM", "HIGH", "URGENT"}:
-            raise ProtocolError(ErrorCode.BAD_REQUEST,
-                                "Priority must be LOW, MEDIUM, HIGH or URGENT.")
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "Priority must be LOW, MEDIUM, HIGH or URGENT."
+            )
         now = journal.now
         a = cmd.action
         if decision.new_status is not None:
@@ -389,10 +416,14 @@ class Services:
         elif a in ("set_dnd", "clear_dnd"):
             room.do_not_disturb = a == "set_dnd"
         self._save_room(room, now)
-        journal.emit("rooms", "room_updated", room_payload(room, decision.changed_fields),
-                     room.number)
-        return {"room_number": room.number, "version": room.version,
-                "room_status": room.room_status}
+        journal.emit(
+            "rooms", "room_updated", room_payload(room, decision.changed_fields), room.number
+        )
+        return {
+            "room_number": room.number,
+            "version": room.version,
+            "room_status": room.room_status,
+        }
 
     @staticmethod
     def _save_room(room: m.Room, now: datetime) -> None:
@@ -400,8 +431,13 @@ class Services:
         room.version = old + 1
         room.updated_at = now
         rows = (
-            m.Room.update(**{f.name: getattr(room, f.name) for f in m.Room._meta.sorted_fields
-                             if f.name not in ("id", "hotel", "number", "room_type")})
+            m.Room.update(
+                **{
+                    f.name: getattr(room, f.name)
+                    for f in m.Room._meta.sorted_fields
+                    if f.name not in ("id", "hotel", "number", "room_type")
+                }
+            )
             .where((m.Room.id == room.id) & (m.Room.version == old))
             .execute()
         )
@@ -409,8 +445,9 @@ class Services:
             raise ProtocolError(ErrorCode.STALE_VERSION)
 
     def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:
-        return self.idempotent(staff, cmd.request_id,
-                               lambda j: self._apply_room_action(staff, cmd, j))
+        return self.idempotent(
+            staff, cmd.request_id, lambda j: self._apply_room_action(staff, cmd, j)
+        )
 
     def rooms_batch(self, staff: StaffInfo, cmd: protocol.RoomsBatch) -> Outcome:
         if not cmd.items:
@@ -422,8 +459,9 @@ class Services:
                     protocol.RoomAction, {**item, "request_id": cmd.request_id}
                 )
             except ProtocolError as exc:
-                raise ProtocolError(exc.code, f"Item {i + 1}: {exc.message}", {"index": i}) \
-                    from None
+                raise ProtocolError(
+                    exc.code, f"Item {i + 1}: {exc.message}", {"index": i}
+                ) from None
             assert isinstance(built, protocol.RoomAction)
             actions.append(built)
         numbers = [a.room_number for a in actions]
@@ -437,8 +475,9 @@ class Services:
                     results.append(self._apply_room_action(staff, a, journal))
                 except ProtocolError as exc:
                     details = {**exc.details, "index": i}
-                    raise ProtocolError(exc.code, f"Room {a.room_number}: {exc.message}",
-                                        details) from None
+                    raise ProtocolError(
+                        exc.code, f"Room {a.room_number}: {exc.message}", details
+                    ) from None
             return {"rooms": results}
 
         return self.idempotent(staff, cmd.request_id, work)
@@ -449,8 +488,9 @@ class Services:
         occ = self.occupancy_of([room], journal.now)[room.id]
         journal.emit("rooms", "room.update", status_entry(room, occ), room.number)
 
-    def _reservation_event(self, journal: Journal, kind: str, r: m.Reservation,
-                           room: m.Room) -> None:
+    def _reservation_event(
+        self, journal: Journal, kind: str, r: m.Reservation, room: m.Room
+    ) -> None:
         payload = {
             "reservation": reservation_dict(r, room.number),
             "event_type": kind.split(".", 1)[1],
@@ -466,8 +506,9 @@ class Services:
         try:
             start, end = from_iso(cmd.start), from_iso(cmd.end)
         except ValueError:
-            raise ProtocolError(ErrorCode.BAD_REQUEST,
-                                "start and end must be ISO 8601 times.") from None
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "start and end must be ISO 8601 times."
+            ) from None
         if end <= start:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "A reservation must end after it starts.")
         name = cmd.guest_name.strip()
@@ -492,14 +533,24 @@ class Services:
                 .scalar()
             )
             if clash is not None:
-                raise ProtocolError(ErrorCode.CONFLICT,
-                                    f"Room {room.number} is already booked then "
-                                    f"(reservation {clash}).", {"reservation_id": clash})
+                raise ProtocolError(
+                    ErrorCode.CONFLICT,
+                    f"Room {room.number} is already booked then (reservation {clash}).",
+                    {"reservation_id": clash},
+                )
             now = journal.now
             state = ReservationState.CONFIRMED if cmd.confirmed else ReservationState.PENDING
-            r = m.Reservation.create(hotel=staff.hotel_id, room=room.id, guest_name=name,
-                                     start=start, end=end, guests=cmd.guests, state=state.value,
-                                     created_at=now, updated_at=now)
+            r = m.Reservation.create(
+                hotel=staff.hotel_id,
+                room=room.id,
+                guest_name=name,
+                start=start,
+                end=end,
+                guests=cmd.guests,
+                state=state.value,
+                created_at=now,
+                updated_at=now,
+            )
             self._reservation_event(journal, "reservation.created", r, room)
             self._occupancy_event(journal, room)
             return {"reservation": reservation_dict(r, room.number)}
@@ -510,19 +561,25 @@ class Services:
         def work(journal: Journal) -> dict[str, Any]:
             r = self._reservation(staff, cmd.reservation_id)
             self._check_version("reservation", r.version, cmd.expected_version)
-            room = (m.Room.select(m.Room, m.RoomType).join(m.RoomType)
-                    .where(m.Room.id == r.room_id).get())
+            room = (
+                m.Room.select(m.Room, m.RoomType)
+                .join(m.RoomType)
+                .where(m.Room.id == r.room_id)
+                .get()
+            )
             return self._apply_reservation_action(staff, cmd.action, r, room, journal)
 
         return self.idempotent(staff, cmd.request_id, work)
 
-    def _apply_reservation_action(self, staff: StaffInfo, action: str, r: m.Reservation,
-                                  room: m.Room, journal: Journal) -> dict[str, Any]:
+    def _apply_reservation_action(
+        self, staff: StaffInfo, action: str, r: m.Reservation, room: m.Room, journal: Journal
+    ) -> dict[str, Any]:
         decision = check_reservation_action(action, staff.role, r.state, room_view(room))
         if not decision:
             assert decision.code is not None
-            raise ProtocolError(decision.code, decision.reason,
-                                {"reservation_id": r.id, "room_number": room.number})
+            raise ProtocolError(
+                decision.code, decision.reason, {"reservation_id": r.id, "room_number": room.number}
+            )
         _, new_state, kind = RESERVATION_ACTIONS[action]
         now = journal.now
         if action == "check_in":
@@ -530,8 +587,12 @@ class Services:
             room.guests_in_room = r.guests
             r.checked_in_at = now
             self._save_room(room, now)
-            journal.emit("rooms", "room_updated",
-                         room_payload(room, ("is_occupied", "guests_in_room")), room.number)
+            journal.emit(
+                "rooms",
+                "room_updated",
+                room_payload(room, ("is_occupied", "guests_in_room")),
+                room.number,
+            )
         elif action == "check_out":
             room.is_occupied = False
             room.guests_in_room = 0
@@ -561,10 +622,16 @@ class Services:
         result["room_version"] = room.version
         return result
 
-    def _reservation_event_dict(self, journal: Journal, kind: str, res: dict[str, Any],
-                                room: m.Room) -> None:
-        payload = {"reservation": res, "event_type": kind.split(".", 1)[1],
-                   "reservation_id": res["id"], "room_id": room.id, "room_number": room.number}
+    def _reservation_event_dict(
+        self, journal: Journal, kind: str, res: dict[str, Any], room: m.Room
+    ) -> None:
+        payload = {
+            "reservation": res,
+            "event_type": kind.split(".", 1)[1],
+            "reservation_id": res["id"],
+            "room_id": room.id,
+            "room_number": room.number,
+        }
         journal.emit("reservations", kind, payload, room.number)
 
     def room_check_in(self, staff: StaffInfo, cmd: protocol.RoomCheckIn) -> Outcome:
@@ -586,8 +653,9 @@ class Services:
                 q = q.where((m.Reservation.start < day_end) & (m.Reservation.end > journal.now))
             r = q.order_by(m.Reservation.start).first()
             if r is None:
-                raise ProtocolError(ErrorCode.NO_RESERVATION,
-                                    f"No arrival is due in room {room.number} today.")
+                raise ProtocolError(
+                    ErrorCode.NO_RESERVATION, f"No arrival is due in room {room.number} today."
+                )
             return self._apply_reservation_action(staff, "check_in", r, room, journal)
 
         return self.idempotent(staff, cmd.request_id, work)
@@ -596,19 +664,25 @@ class Services:
         def work(journal: Journal) -> dict[str, Any]:
             room = self._room(staff, cmd.room_number)
             self._check_version("room", room.version, cmd.expected_version)
-            r = (m.Reservation.select()
-                 .where((m.Reservation.room == room.id) & (m.Reservation.state == "checked_in"))
-                 .order_by(m.Reservation.start).first())
+            r = (
+                m.Reservation.select()
+                .where((m.Reservation.room == room.id) & (m.Reservation.state == "checked_in"))
+                .order_by(m.Reservation.start)
+                .first()
+            )
             if r is None:
-                raise ProtocolError(ErrorCode.NO_RESERVATION,
-                                    f"No guest is checked in to room {room.number}.")
+                raise ProtocolError(
+                    ErrorCode.NO_RESERVATION, f"No guest is checked in to room {room.number}."
+                )
             return self._apply_reservation_action(staff, "check_out", r, room, journal)
 
         return self.idempotent(staff, cmd.request_id, work)
 
     # --- reads ---------------------------------------------------------------------------
 
-    def occupancy_of(self, rooms: Iterable[m.Room], now: datetime) -> dict[int, occupancy.Occupancy]:
+    def occupancy_of(
+        self, rooms: Iterable[m.Room], now: datetime
+    ) -> dict[int, occupancy.Occupancy]:
         rooms = list(rooms)
         if not rooms:
             return {}
@@ -616,7 +690,10 @@ class Services:
         day_start, _ = occupancy.local_day_bounds(now, tz)
         horizon = now + timedelta(days=30)
         q = m.Reservation.select(
-            m.Reservation.room, m.Reservation.start, m.Reservation.end, m.Reservation.state,
+            m.Reservation.room,
+            m.Reservation.start,
+            m.Reservation.end,
+            m.Reservation.state,
             m.Reservation.guests,
         ).where(
             (m.Reservation.state != "cancelled")
@@ -628,14 +705,12 @@ class Services:
         else:
             q = q.where(m.Reservation.hotel == rooms[0].hotel_id)
         stays: dict[int, list[occupancy.Stay]] = defaultdict(list)
-        for r in q.tuples():
-            stays[r[0]].append(occupancy.Stay(r[1], r[2],
-                                              ReservationState(r[3]), r[4]))
+        for r in _rows(q):
+            stays[r[0]].append(occupancy.Stay(r[1], r[2], ReservationState(r[3]), r[4]))
         return {room.id: occupancy.compute(stays.get(room.id, ()), now, tz) for room in rooms}
 
     def _rooms(self, hotel_id: int, number: str | None = None) -> list[m.Room]:
-        q = (m.Room.select(m.Room, m.RoomType).join(m.RoomType)
-             .where(m.Room.hotel == hotel_id))
+        q = m.Room.select(m.Room, m.RoomType).join(m.RoomType).where(m.Room.hotel == hotel_id)
         if number is not None:
             q = q.where(m.Room.number == number)
         return list(q.order_by(m.Room.floor, m.Room.number))
@@ -658,11 +733,11 @@ class Services:
         return status_entry(rooms[0], occ[rooms[0].id])
 
     def room_exists(self, hotel_id: int, number: str) -> bool:
-        return bool(m.Room.select().where((m.Room.hotel == hotel_id)
-                                          & (m.Room.number == number)).exists())
+        return bool(
+            m.Room.select().where((m.Room.hotel == hotel_id) & (m.Room.number == number)).exists()
+        )
 
-    def snapshot(self, hotel_id: int, wanted: list[tuple[str, str | None]]
-                 ) -> list[dict[str, Any]]:
+    def snapshot(self, hotel_id: int, wanted: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         """Snapshots of several channels, all consistent with one sequence number (one
         read transaction)."""
         with m.db.atomic():
@@ -673,38 +748,62 @@ class Services:
             for kind, room_number in wanted:
                 ts = to_iso(now)
                 if kind == "reservations":
-                    out.append({"type": "reservations.status",
-                                "channel": protocol.reservations_channel(slug), "seq": seq,
-                                "timestamp": ts,
-                                "reservations": self.reservations_around(hotel_id, now)})
+                    out.append(
+                        {
+                            "type": "reservations.status",
+                            "channel": protocol.reservations_channel(slug),
+                            "seq": seq,
+                            "timestamp": ts,
+                            "reservations": self.reservations_around(hotel_id, now),
+                        }
+                    )
                     continue
                 rooms = self._rooms(hotel_id, room_number)
                 occ = self.occupancy_of(rooms, now)
                 entries = [{**room_payload(r), **status_entry(r, occ[r.id])} for r in rooms]
                 if kind == "room":
                     assert room_number is not None
-                    out.append({"type": "room.status",
-                                "channel": protocol.room_channel(slug, room_number),
-                                "seq": seq, "timestamp": ts,
-                                "status": entries[0] if entries else None})
+                    out.append(
+                        {
+                            "type": "room.status",
+                            "channel": protocol.room_channel(slug, room_number),
+                            "seq": seq,
+                            "timestamp": ts,
+                            "status": entries[0] if entries else None,
+                        }
+                    )
                 else:
-                    out.append({"type": "rooms.status",
-                                "channel": protocol.overview_channel(slug), "seq": seq,
-                                "timestamp": ts, "rooms": entries})
+                    out.append(
+                        {
+                            "type": "rooms.status",
+                            "channel": protocol.overview_channel(slug),
+                            "seq": seq,
+                            "timestamp": ts,
+                            "rooms": entries,
+                        }
+                    )
             return out
 
     def reservations_around(self, hotel_id: int, now: datetime) -> list[dict[str, Any]]:
         """Today's arrivals, departures and in-house stays (the front desk's list)."""
         day_start, day_end = occupancy.local_day_bounds(now, self.tz(hotel_id))
-        q = (m.Reservation.select(m.Reservation, m.Room.number).join(m.Room)
-             .where((m.Reservation.hotel == hotel_id)
-                    & (((m.Reservation.start < day_end) & (m.Reservation.end >= day_start))
-                       | (m.Reservation.state == "checked_in")))
-             .order_by(m.Reservation.start))
+        q = (
+            m.Reservation.select(m.Reservation, m.Room.number)
+            .join(m.Room)
+            .where(
+                (m.Reservation.hotel == hotel_id)
+                & (
+                    ((m.Reservation.start < day_end) & (m.Reservation.end >= day_start))
+                    | (m.Reservation.state == "checked_in")
+                )
+            )
+            .order_by(m.Reservation.start)
+        )
         return [reservation_dict(r, r.room.number) for r in q]
 
-    def replay(self, hotel_id: int, after_seq: int, limit: int
-               ) -> tuple[list[StoredEvent], int] | None:
+    def replay(
+        self, hotel_id: int, after_seq: int, limit: int
+    ) -> tuple[list[StoredEvent], int] | None:
         """Events after `after_seq`, oldest first, and the head; None if they are not all
         still in the journal or there are more than `limit`."""
         with m.db.atomic():
@@ -712,20 +811,28 @@ class Services:
             head = int(hotel.head_seq)
             if after_seq > head or after_seq < int(hotel.pruned_seq) or head - after_seq > limit:
                 return None
-            rows = (m.Event.select(m.Event.seq, m.Event.category, m.Event.type,
-                                   m.Event.room_number, m.Event.frame)
-                    .where((m.Event.hotel == hotel_id) & (m.Event.seq > after_seq))
-                    .order_by(m.Event.seq).tuples())
+            rows = (
+                m.Event.select(
+                    m.Event.seq, m.Event.category, m.Event.type, m.Event.room_number, m.Event.frame
+                )
+                .where((m.Event.hotel == hotel_id) & (m.Event.seq > after_seq))
+                .order_by(m.Event.seq)
+            )
             slug = hotel.slug
-            events = [StoredEvent(hotel_id, seq, event_channels(slug, cat, kind, room), frame)
-                      for seq, cat, kind, room, frame in rows]
+            events = [
+                StoredEvent(hotel_id, seq, event_channels(slug, cat, kind, room), frame)
+                for seq, cat, kind, room, frame in _rows(rows)
+            ]
         return events, head
 
     def history(self, hotel_id: int, room_number: str, limit: int) -> list[dict[str, Any]]:
-        rows = (m.Event.select(m.Event.frame)
-                .where((m.Event.hotel == hotel_id) & (m.Event.room_number == room_number))
-                .order_by(m.Event.seq.desc()).limit(max(1, min(limit, 500))).tuples())
-        return [json.loads(f) for (f,) in rows]
+        rows = (
+            m.Event.select(m.Event.frame)
+            .where((m.Event.hotel == hotel_id) & (m.Event.room_number == room_number))
+            .order_by(m.Event.seq.desc())
+            .limit(max(1, min(limit, 500)))
+        )
+        return [json.loads(f) for (f,) in _rows(rows)]
 
     def prune(self, retention: timedelta) -> int:
         """Drop journal entries and request ids older than the retention."""
@@ -733,11 +840,17 @@ class Services:
         removed = 0
         with m.db.atomic():
             for h in m.Hotel.select():
-                last = (m.Event.select(pw.fn.MAX(m.Event.seq))
-                        .where((m.Event.hotel == h.id) & (m.Event.ts < cutoff)).scalar())
+                last = (
+                    m.Event.select(pw.fn.MAX(m.Event.seq))
+                    .where((m.Event.hotel == h.id) & (m.Event.ts < cutoff))
+                    .scalar()
+                )
                 if last:
-                    removed += m.Event.delete().where(
-                        (m.Event.hotel == h.id) & (m.Event.seq <= last)).execute()
+                    removed += (
+                        m.Event.delete()
+                        .where((m.Event.hotel == h.id) & (m.Event.seq <= last))
+                        .execute()
+                    )
                     m.Hotel.update(pruned_seq=last).where(m.Hotel.id == h.id).execute()
             m.AppliedRequest.delete().where(m.AppliedRequest.ts < cutoff).execute()
         return removed

@@ -349,8 +349,7 @@ def check_reservation_action(
     if state not in from_states:
         return _refuse(
             ErrorCode.INVALID_TRANSITION,
-            f"A reservation that is {state.value.replace('_', ' ')} cannot be "
-            f"{_PAST[action]}.",
+            f"A reservation that is {state.value.replace('_', ' ')} cannot be {_PAST[action]}.",
         )
     if action == "check_in" and room is not None:
         decision = check_in_allowed(room)

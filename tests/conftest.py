@@ -9,8 +9,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from shared.clock import ManualClock  # noqa: E402
-from tests.support import make_store  # noqa: E402
+from shared.clock import ManualClock
+from tests.support import make_store
 
 
 @pytest.fixture

@@ -149,8 +149,8 @@ class Peer:
     async def send(self, frame: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
 
-    async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        data = await asyncio.wait_for(self.ws.recv(), timeout)
+    async def recv(self, wait: float = 10) -> dict[str, Any]:
+        data = await asyncio.wait_for(self.ws.recv(), wait)
         result: dict[str, Any] = json.loads(data)
         return result
 
@@ -175,21 +175,23 @@ class Peer:
             self._skipped: list[dict[str, Any]] = []
         return self._skipped
 
-    async def until(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10
-                    ) -> dict[str, Any]:
+    async def until(
+        self, pred: Callable[[dict[str, Any]], bool], wait: float = 10
+    ) -> dict[str, Any]:
         """The first frame (already skipped, or new) that satisfies `pred`."""
         for i, msg in enumerate(self.skipped):
             if pred(msg):
                 del self.skipped[i]
                 return msg
         while True:
-            msg = await self.recv(timeout)
+            msg = await self.recv(wait)
             if pred(msg):
                 return msg
             self.skipped.append(msg)
 
-    async def subscribe(self, *channels: str, since: dict[str, Any] | None = None
-                        ) -> dict[str, Any]:
+    async def subscribe(
+        self, *channels: str, since: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         fields: dict[str, Any] = {"channels": list(channels)}
         if since is not None:
             fields["since"] = since
