@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,12 +53,13 @@ class Occupancy:
 
 
 def local_day_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """Start and end (exclusive) of the hotel's calendar day containing `now`, as aware times."""
+    """Start and end (exclusive) of the hotel's calendar day containing `now`, in UTC (so that
+    arithmetic on them is exact across daylight-saving changes)."""
     local = now.astimezone(tz)
     start = datetime(local.year, local.month, local.day, tzinfo=tz)
     nxt = start.date() + timedelta(days=1)
     end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
-    return start, end
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def compute(stays: Iterable[Stay], now: datetime, tz: ZoneInfo) -> Occupancy:

@@ -1,0 +1,226 @@
+"""The rules table, row by row, for every role."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import ErrorCode
+from shared.rules import (
+    ROOM_ACTIONS,
+    ReservationState,
+    Role,
+    RoomStatus,
+    RoomView,
+    actions_for,
+    check_in_allowed,
+    check_reservation_action,
+    check_room_action,
+)
+
+S = RoomStatus
+HK, SUP, MNT, DESK, MGR = (
+    Role.HOUSEKEEPING,
+    Role.SUPERVISOR,
+    Role.MAINTENANCE,
+    Role.FRONT_DESK,
+    Role.MANAGER,
+)
+
+# (action, from status, role) -> new status; the source document's table first.
+ALLOWED = [
+    ("start_cleaning", S.CHECKOUT_DIRTY, HK, S.CLEANING_IN_PROGRESS),
+    ("start_cleaning", S.OCCUPIED_DIRTY, HK, S.CLEANING_IN_PROGRESS),
+    ("finish_cleaning", S.CLEANING_IN_PROGRESS, HK, S.CLEANED_UNINSPECTED),
+    ("inspect", S.CLEANED_UNINSPECTED, SUP, S.READY_FOR_GUEST),
+    ("inspect", S.CLEANED_UNINSPECTED, MGR, S.READY_FOR_GUEST),
+    ("fail_inspection", S.CLEANED_UNINSPECTED, SUP, S.CHECKOUT_DIRTY),
+    ("mark_dirty", S.READY_FOR_GUEST, DESK, S.CHECKOUT_DIRTY),
+    ("report_maintenance", S.READY_FOR_GUEST, HK, S.MAINTENANCE_REQUIRED),
+    ("report_maintenance", S.CLEANING_IN_PROGRESS, DESK, S.MAINTENANCE_REQUIRED),
+    ("report_maintenance", S.CHECKOUT_DIRTY, MNT, S.MAINTENANCE_REQUIRED),
+    ("set_out_of_order", S.READY_FOR_GUEST, MNT, S.OUT_OF_ORDER),
+    ("set_out_of_order", S.MAINTENANCE_REQUIRED, MGR, S.OUT_OF_ORDER),
+    ("clear_out_of_order", S.OUT_OF_ORDER, MNT, S.CHECKOUT_DIRTY),
+]
+
+
+@pytest.mark.parametrize(("action", "status", "role", "new"), ALLOWED)
+def test_allowed_moves(action: str, status: RoomStatus, role: Role, new: RoomStatus) -> None:
+    d = check_room_action(action, role, RoomView(status))
+    assert d.allowed, d.reason
+    assert d.new_status is new
+    assert "room_status" in d.changed_fields
+
+
+def test_source_document_changed_fields() -> None:
+    def changed(action: str, status: RoomStatus, role: Role) -> tuple[str, ...]:
+        return check_room_action(action, role, RoomView(status)).changed_fields
+
+    assert changed("start_cleaning", S.CHECKOUT_DIRTY, HK) == ("room_status",)
+    assert changed("finish_cleaning", S.CLEANING_IN_PROGRESS, HK) == (
+        "room_status",
+        "last_cleaned_at",
+        "cleaned_by_staff",
+    )
+    assert changed("inspect", S.CLEANED_UNINSPECTED, SUP) == (
+        "room_status",
+        "last_inspected_at",
+        "inspected_by_staff",
+    )
+    report = changed("report_maintenance", S.READY_FOR_GUEST, HK)
+    assert {"room_status", "maintenance_required", "maintenance_notes"} <= set(report)
+    assert changed("set_out_of_order", S.READY_FOR_GUEST, MNT)[:2] == (
+        "is_out_of_order",
+        "room_status",
+    )
+    assert changed("clear_out_of_order", S.OUT_OF_ORDER, MNT) == ("is_out_of_order", "room_status")
+
+
+def test_every_cell_of_the_table_is_decided_consistently() -> None:
+    """For every action, status and role: allowed exactly when the role is listed and the
+    status is a source of the move; every refusal has a code and a reason."""
+    for action, rule in ROOM_ACTIONS.items():
+        for status in RoomStatus:
+            for role in Role:
+                room = RoomView(status, maintenance_required=rule.needs_maintenance_flag is True,
+                                do_not_disturb=rule.needs_dnd is True)
+                d = check_room_action(action, role, room)
+                expect = role in rule.roles and (rule.moves is None or status in rule.moves)
+                assert d.allowed is expect, (action, status, role, d.reason)
+                if not d.allowed:
+                    assert d.code is not None and d.reason
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "role", "code"),
+    [
+        ("inspect", S.CLEANED_UNINSPECTED, HK, ErrorCode.FORBIDDEN),
+        ("inspect", S.CLEANED_UNINSPECTED, DESK, ErrorCode.FORBIDDEN),
+        ("inspect", S.CHECKOUT_DIRTY, SUP, ErrorCode.INVALID_TRANSITION),
+        ("finish_cleaning", S.CHECKOUT_DIRTY, HK, ErrorCode.INVALID_TRANSITION),
+        ("start_cleaning", S.READY_FOR_GUEST, HK, ErrorCode.INVALID_TRANSITION),
+        ("start_cleaning", S.CHECKOUT_DIRTY, DESK, ErrorCode.FORBIDDEN),
+        ("set_out_of_order", S.READY_FOR_GUEST, HK, ErrorCode.FORBIDDEN),
+        ("set_out_of_order", S.OUT_OF_ORDER, MNT, ErrorCode.INVALID_TRANSITION),
+        ("clear_out_of_order", S.READY_FOR_GUEST, MNT, ErrorCode.INVALID_TRANSITION),
+        ("report_maintenance", S.OUT_OF_ORDER, HK, ErrorCode.INVALID_TRANSITION),
+        ("no_such_action", S.OUT_OF_ORDER, HK, ErrorCode.BAD_REQUEST),
+    ],
+)
+def test_refusals(action: str, status: RoomStatus, role: Role, code: ErrorCode) -> None:
+    d = check_room_action(action, role, RoomView(status))
+    assert not d.allowed
+    assert d.code is code
+    assert d.reason
+
+
+def test_unknown_role_is_refused() -> None:
+    assert check_room_action("start_cleaning", "guest", RoomView(S.CHECKOUT_DIRTY)).code is (
+        ErrorCode.FORBIDDEN
+    )
+
+
+def test_dirty_status_follows_occupancy() -> None:
+    occupied = RoomView(S.CLEANED_UNINSPECTED, is_occupied=True)
+    assert check_room_action("fail_inspection", SUP, occupied).new_status is S.OCCUPIED_DIRTY
+    vacant = RoomView(S.CLEANED_UNINSPECTED)
+    assert check_room_action("fail_inspection", SUP, vacant).new_status is S.CHECKOUT_DIRTY
+
+
+def test_maintenance_flag_rules() -> None:
+    flagged = RoomView(S.READY_FOR_GUEST, maintenance_required=True)
+    clean = RoomView(S.READY_FOR_GUEST)
+    assert check_room_action("flag_maintenance", HK, clean)
+    assert not check_room_action("flag_maintenance", HK, flagged)
+    assert check_room_action("update_maintenance", MNT, flagged)
+    assert check_room_action("update_maintenance", MNT, clean).code is (
+        ErrorCode.INVALID_TRANSITION
+    )
+    assert check_room_action("update_maintenance", HK, flagged).code is ErrorCode.FORBIDDEN
+    cleared = check_room_action("clear_maintenance", MNT, flagged)
+    assert cleared and cleared.new_status is None
+    assert cleared.changed_fields == ("maintenance_required", "maintenance_notes")
+    # clearing a room whose status is MAINTENANCE_REQUIRED sends it to be cleaned
+    down = RoomView(S.MAINTENANCE_REQUIRED, maintenance_required=True)
+    d = check_room_action("clear_maintenance", MNT, down)
+    assert d.new_status is S.CHECKOUT_DIRTY and "room_status" in d.changed_fields
+
+
+def test_out_of_order_needs_a_vacant_room_and_returns_where_asked() -> None:
+    occupied = RoomView(S.READY_FOR_GUEST, is_occupied=True)
+    assert check_room_action("set_out_of_order", MNT, occupied).code is ErrorCode.ROOM_OCCUPIED
+    ooo = RoomView(S.OUT_OF_ORDER, is_out_of_order=True)
+    d = check_room_action("clear_out_of_order", MGR, ooo, return_status="READY_FOR_GUEST")
+    assert d.new_status is S.READY_FOR_GUEST
+    bad = check_room_action("clear_out_of_order", MGR, ooo, return_status="CLEANING_IN_PROGRESS")
+    assert bad.code is ErrorCode.BAD_REQUEST
+
+
+def test_do_not_disturb() -> None:
+    assert check_room_action("set_dnd", DESK, RoomView(S.READY_FOR_GUEST))
+    assert not check_room_action("clear_dnd", DESK, RoomView(S.READY_FOR_GUEST))
+    assert check_room_action("clear_dnd", HK, RoomView(S.READY_FOR_GUEST, do_not_disturb=True))
+    assert check_room_action("set_dnd", MNT, RoomView(S.READY_FOR_GUEST)).code is (
+        ErrorCode.FORBIDDEN
+    )
+
+
+def test_actions_for_lists_every_action() -> None:
+    decisions = actions_for(HK, RoomView(S.CHECKOUT_DIRTY))
+    assert set(decisions) == set(ROOM_ACTIONS)
+    assert decisions["start_cleaning"].allowed
+    assert not decisions["inspect"].allowed
+
+
+def test_check_in_only_into_a_ready_vacant_room_in_order() -> None:
+    assert check_in_allowed(RoomView(S.READY_FOR_GUEST))
+    for status in RoomStatus:
+        if status is not S.READY_FOR_GUEST:
+            assert check_in_allowed(RoomView(status)).code in (
+                ErrorCode.ROOM_NOT_READY,
+            ), status
+    assert check_in_allowed(RoomView(S.READY_FOR_GUEST, is_occupied=True)).code is (
+        ErrorCode.ROOM_OCCUPIED
+    )
+    assert check_in_allowed(RoomView(S.READY_FOR_GUEST, is_out_of_order=True)).code is (
+        ErrorCode.ROOM_NOT_READY
+    )
+
+
+R = ReservationState
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "ok"),
+    [
+        ("confirm", R.PENDING, True),
+        ("confirm", R.CONFIRMED, False),
+        ("cancel", R.PENDING, True),
+        ("cancel", R.CONFIRMED, True),
+        ("cancel", R.CHECKED_IN, False),
+        ("check_in", R.CONFIRMED, True),
+        ("check_in", R.CANCELLED, False),
+        ("check_out", R.CHECKED_IN, True),
+        ("check_out", R.CONFIRMED, False),
+        ("delete", R.CANCELLED, True),
+        ("delete", R.CHECKED_IN, False),
+        ("delete", R.CHECKED_OUT, False),
+    ],
+)
+def test_reservation_table(action: str, state: ReservationState, ok: bool) -> None:
+    d = check_reservation_action(action, DESK, state)
+    assert d.allowed is ok
+    if not ok:
+        assert d.code is ErrorCode.INVALID_TRANSITION and d.reason
+
+
+def test_reservations_are_for_the_desk() -> None:
+    assert check_reservation_action("confirm", HK, R.PENDING).code is ErrorCode.FORBIDDEN
+    assert check_reservation_action("confirm", MGR, R.PENDING)
+
+
+def test_check_in_action_checks_the_room() -> None:
+    dirty = RoomView(S.CHECKOUT_DIRTY)
+    assert check_reservation_action("check_in", DESK, R.CONFIRMED, dirty).code is (
+        ErrorCode.ROOM_NOT_READY
+    )
