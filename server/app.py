@@ -55,6 +55,7 @@ class Config:
     max_buffer: int = 4 * 1024 * 1024  # bytes waiting for a slow client before it is dropped
     hard_max_frame: int = 1024 * 1024  # larger frames close the connection (1009)
     synchronous: str = "FULL"
+    crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
 
 
 class TokenBucket:
@@ -177,7 +178,9 @@ class RoomrackServer:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = Store(config.db_path, self.clock, config.synchronous)
+        self.store = Store(
+            config.db_path, self.clock, config.synchronous, config.crash_after_commit
+        )
         self.hub = Hub(config.max_buffer)
         self.store.on_commit = self.hub.publish
         self._server: Server | None = None
@@ -217,6 +220,7 @@ class RoomrackServer:
             max_queue=64,
             ping_interval=20,
             ping_timeout=20,
+            close_timeout=3,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]

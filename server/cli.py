@@ -185,6 +185,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         rate_per_second=args.rate_limit,
         rate_burst=args.rate_burst,
         synchronous=args.synchronous,
+        crash_after_commit=os.environ.get("ROOMRACK_CRASH_AFTER_COMMIT") == "1",
     )
 
     async def run() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -23,13 +24,21 @@ T = TypeVar("T")
 
 
 class Store:
-    def __init__(self, path: str | Path, clock: Clock, synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        clock: Clock,
+        synchronous: str = "FULL",
+        crash_after_commit: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.clock = clock
         self.synchronous = synchronous
         self.services = Services(clock)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="roomrack-db")
         self.epoch = ""
+        # fault injection for the durability test: die between commit and publish
+        self.crash_after_commit = crash_after_commit
         self.on_commit: Callable[[list[StoredEvent]], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -53,6 +62,9 @@ class Store:
 
         def run() -> Outcome:
             outcome = fn(*args)
+            if outcome.events and self.crash_after_commit:
+                log.critical("fault injection: exiting right after a commit")
+                os._exit(70)
             if outcome.events and self.on_commit is not None:
                 loop.call_soon_threadsafe(self.on_commit, outcome.events)
             return outcome

@@ -42,6 +42,7 @@ class ManualClock:
         self._now = start or datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
         self._mono = 1000.0
         self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def now(self) -> datetime:
         return self._now
@@ -52,6 +53,9 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sleepers.append((self._mono + max(0.0, seconds), fut))
+        for want, waiter in self._waiters:
+            if self.sleepers >= want and not waiter.done():
+                waiter.set_result(None)
         try:
             await fut
         finally:
@@ -66,6 +70,17 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         self.advance((when - self._now).total_seconds())
+
+    async def wait_for_sleepers(self, count: int) -> None:
+        """Return once `count` tasks are asleep on this clock (so an advance wakes them)."""
+        if self.sleepers >= count:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((count, fut))
+        try:
+            await fut
+        finally:
+            self._waiters = [(c, f) for c, f in self._waiters if f is not fut]
 
     @property
     def sleepers(self) -> int:

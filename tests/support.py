@@ -134,7 +134,7 @@ class Peer:
 
     @classmethod
     async def open(cls, url: str, login: str | None = None, password: str = "demo") -> Peer:
-        ws = await connect(url, compression=None, max_size=2**24)
+        ws = await connect(url, compression=None, max_size=2**24, max_queue=None)
         peer = cls(ws)
         peer.hello = await peer.recv()
         if login is not None:

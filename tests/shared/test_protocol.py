@@ -88,20 +88,32 @@ def code_of(frame: str | bytes) -> ErrorCode:
         ('{"type": "ping", "request_id": ""}', ErrorCode.BAD_REQUEST),
         ('{"type": "ping", "request_id": "has space"}', ErrorCode.BAD_REQUEST),
         ('{"type": "ping", "request_id": "x", "extra": 1}', ErrorCode.BAD_REQUEST),
-        ('{"type": "room.action", "request_id": "x", "room_number": "1", "action": "inspect"}',
-         ErrorCode.BAD_REQUEST),
-        ('{"type": "room.action", "request_id": "x", "room_number": 101, "action": "inspect", '
-         '"expected_version": 1}', ErrorCode.BAD_REQUEST),
-        ('{"type": "room.action", "request_id": "x", "room_number": "1", "action": "inspect", '
-         '"expected_version": "1"}', ErrorCode.BAD_REQUEST),
-        ('{"type": "room.action", "request_id": "x", "room_number": "1", "action": "inspect", '
-         '"expected_version": true}', ErrorCode.BAD_REQUEST),
-        ('{"type": "subscribe", "request_id": "x", "channels": "h.rooms"}',
-         ErrorCode.BAD_REQUEST),
+        (
+            '{"type": "room.action", "request_id": "x", "room_number": "1", "action": "inspect"}',
+            ErrorCode.BAD_REQUEST,
+        ),
+        (
+            '{"type": "room.action", "request_id": "x", "room_number": 101, "action": "inspect", '
+            '"expected_version": 1}',
+            ErrorCode.BAD_REQUEST,
+        ),
+        (
+            '{"type": "room.action", "request_id": "x", "room_number": "1", "action": "inspect", '
+            '"expected_version": "1"}',
+            ErrorCode.BAD_REQUEST,
+        ),
+        (
+            '{"type": "room.action", "request_id": "x", "room_number": "1", "action": "inspect", '
+            '"expected_version": true}',
+            ErrorCode.BAD_REQUEST,
+        ),
+        ('{"type": "subscribe", "request_id": "x", "channels": "h.rooms"}', ErrorCode.BAD_REQUEST),
         ('{"type": "subscribe", "request_id": "x", "channels": [1]}', ErrorCode.BAD_REQUEST),
-        ('{"type": "reservation.create", "request_id": "x", "room_number": "1", '
-         '"guest_name": "A", "start": "s", "end": "e", "confirmed": "yes"}',
-         ErrorCode.BAD_REQUEST),
+        (
+            '{"type": "reservation.create", "request_id": "x", "room_number": "1", '
+            '"guest_name": "A", "start": "s", "end": "e", "confirmed": "yes"}',
+            ErrorCode.BAD_REQUEST,
+        ),
         (b"\xff\xfe", ErrorCode.BAD_REQUEST),
         ("[" * 100_000, ErrorCode.FRAME_TOO_LARGE),
     ],
@@ -111,15 +123,25 @@ def test_bad_input(frame: str | bytes, code: ErrorCode) -> None:
 
 
 def test_deep_nesting_is_a_bad_request_not_a_crash() -> None:
-    assert code_of("[" * 50_000 + "]" * 50_000) in (ErrorCode.BAD_REQUEST,
-                                                      ErrorCode.FRAME_TOO_LARGE)
-    assert code_of('{"type":"ping","request_id":"x","a":' + "[" * 20_000 + "]" * 20_000 + "}") \
+    assert code_of("[" * 50_000 + "]" * 50_000) in (
+        ErrorCode.BAD_REQUEST,
+        ErrorCode.FRAME_TOO_LARGE,
+    )
+    assert (
+        code_of('{"type":"ping","request_id":"x","a":' + "[" * 20_000 + "]" * 20_000 + "}")
         is ErrorCode.BAD_REQUEST
+    )
 
 
 def test_too_long_text_and_too_many_items() -> None:
-    long_notes = {"type": "room.action", "request_id": "x", "room_number": "1",
-                  "action": "flag_maintenance", "expected_version": 1, "notes": "n" * 3000}
+    long_notes = {
+        "type": "room.action",
+        "request_id": "x",
+        "room_number": "1",
+        "action": "flag_maintenance",
+        "expected_version": 1,
+        "notes": "n" * 3000,
+    }
     assert code_of(json.dumps(long_notes)) is ErrorCode.BAD_REQUEST
     many = {"type": "rooms.batch", "request_id": "x", "items": [{}] * (protocol.MAX_BATCH + 1)}
     assert code_of(json.dumps(many)) is ErrorCode.BAD_REQUEST
@@ -154,21 +176,36 @@ def test_bad_channels(name: str) -> None:
 
 
 def test_event_envelope_keeps_the_documented_shape() -> None:
-    meta = protocol.EventMeta("hotel-killarney", "id-1", "2025-12-20T10:30:00Z", 12,
-                              "housekeeping", {"name": "A"}, {"room_number": "101"}, "r1")
+    meta = protocol.EventMeta(
+        "hotel-killarney",
+        "id-1",
+        "2025-12-20T10:30:00Z",
+        12,
+        "housekeeping",
+        {"name": "A"},
+        {"room_number": "101"},
+        "r1",
+    )
     ev = protocol.event("rooms", "room_updated", {"room_number": "101"}, meta)
     assert list(ev) == ["category", "type", "payload", "meta"]
-    assert ev["meta"] == {"hotel_slug": "hotel-killarney", "event_id": "id-1",
-                          "ts": "2025-12-20T10:30:00Z", "scope": {"room_number": "101"},
-                          "seq": 12, "source": "housekeeping", "actor": {"name": "A"},
-                          "request_id": "r1"}
+    assert ev["meta"] == {
+        "hotel_slug": "hotel-killarney",
+        "event_id": "id-1",
+        "ts": "2025-12-20T10:30:00Z",
+        "scope": {"room_number": "101"},
+        "seq": 12,
+        "source": "housekeeping",
+        "actor": {"name": "A"},
+        "request_id": "r1",
+    }
 
 
 def test_server_frames() -> None:
     assert protocol.ack("r", {"a": 1}) == {"type": "ack", "request_id": "r", "result": {"a": 1}}
     err = protocol.error("r", ErrorCode.STALE_VERSION, details={"current_version": 3})
-    assert err["code"] == "stale_version" and err["message"] == EXPLANATIONS[
-        ErrorCode.STALE_VERSION]
+    assert (
+        err["code"] == "stale_version" and err["message"] == EXPLANATIONS[ErrorCode.STALE_VERSION]
+    )
     assert protocol.parse_server_frame(protocol.dumps(err)) == err
     with pytest.raises(ValueError):
         protocol.parse_server_frame("[]")

@@ -82,8 +82,11 @@ def test_every_cell_of_the_table_is_decided_consistently() -> None:
     for action, rule in ROOM_ACTIONS.items():
         for status in RoomStatus:
             for role in Role:
-                room = RoomView(status, maintenance_required=rule.needs_maintenance_flag is True,
-                                do_not_disturb=rule.needs_dnd is True)
+                room = RoomView(
+                    status,
+                    maintenance_required=rule.needs_maintenance_flag is True,
+                    do_not_disturb=rule.needs_dnd is True,
+                )
                 d = check_room_action(action, role, room)
                 expect = role in rule.roles and (rule.moves is None or status in rule.moves)
                 assert d.allowed is expect, (action, status, role, d.reason)
@@ -176,9 +179,7 @@ def test_check_in_only_into_a_ready_vacant_room_in_order() -> None:
     assert check_in_allowed(RoomView(S.READY_FOR_GUEST))
     for status in RoomStatus:
         if status is not S.READY_FOR_GUEST:
-            assert check_in_allowed(RoomView(status)).code in (
-                ErrorCode.ROOM_NOT_READY,
-            ), status
+            assert check_in_allowed(RoomView(status)).code in (ErrorCode.ROOM_NOT_READY,), status
     assert check_in_allowed(RoomView(S.READY_FOR_GUEST, is_occupied=True)).code is (
         ErrorCode.ROOM_OCCUPIED
     )
