@@ -78,6 +78,7 @@ class Staff(Base):
 
 class Room(Base):
     hotel_id: int
+    room_type_id: int
     hotel = pw.ForeignKeyField(Hotel, backref="rooms", on_delete="CASCADE")
     number = pw.CharField()
     room_type = pw.ForeignKeyField(RoomType, on_delete="RESTRICT")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -94,6 +95,37 @@ def event_channels(slug: str, category: str, kind: str, room_number: str | None)
     return frozenset(chans)
 
 
+# The write path runs these prepared statements directly: building SQL through the ORM
+# for every command cost more than the rest of the command put together.
+_SQL_HEAD = "SELECT head_seq FROM hotel WHERE id = ?"
+_SQL_SET_HEAD = "UPDATE hotel SET head_seq = ? WHERE id = ?"
+_SQL_EVENT = (
+    "INSERT INTO event (hotel_id, seq, type, category, room_number, ts, frame)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SQL_SEEN = "SELECT reply FROM applied_request WHERE staff_id = ? AND request_id = ?"
+_SQL_REMEMBER = "INSERT INTO applied_request (staff_id, request_id, reply, ts) VALUES (?, ?, ?, ?)"
+_SQL_ROOM = "SELECT * FROM room WHERE hotel_id = ? AND number = ?"
+_ROOM_WRITABLE = [
+    f for f in m.Room._meta.sorted_fields if f.name not in ("id", "hotel", "number", "room_type")
+]
+_SQL_SAVE_ROOM = (
+    "UPDATE room SET "
+    + ", ".join(f'"{f.column_name}" = ?' for f in _ROOM_WRITABLE)
+    + " WHERE id = ? AND version = ?"
+)
+
+
+def _exec(sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+    cursor: sqlite3.Cursor = m.db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+    return cursor
+
+
+def _one(sql: str, params: tuple[Any, ...]) -> Any:
+    row = _exec(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
 def _rows(query: Any) -> Iterable[tuple[Any, ...]]:
     """A peewee query's rows as plain tuples."""
     return cast(Iterable[tuple[Any, ...]], query.tuples())
@@ -120,9 +152,7 @@ class Journal:
         self.actor = actor
         self.request_id = request_id
         self.events: list[StoredEvent] = []
-        self._seq = int(
-            m.Hotel.select(m.Hotel.head_seq).where(m.Hotel.id == hotel.id).scalar() or 0
-        )
+        self._seq = int(_one(_SQL_HEAD, (hotel.id,)) or 0)
 
     def emit(
         self, category: str, kind: str, payload: dict[str, Any], room_number: str | None
@@ -140,15 +170,10 @@ class Journal:
             request_id=self.request_id,
         )
         frame = protocol.dumps(protocol.event(category, kind, payload, meta))
-        m.Event.insert(
-            hotel=self.hotel.id,
-            seq=self._seq,
-            type=kind,
-            category=category,
-            room_number=room_number,
-            ts=self.now,
-            frame=frame,
-        ).execute()
+        _exec(
+            _SQL_EVENT,
+            (self.hotel.id, self._seq, kind, category, room_number, meta.ts, frame),
+        )
         ev = StoredEvent(
             self.hotel.id, self._seq, event_channels(slug, category, kind, room_number), frame
         )
@@ -157,7 +182,7 @@ class Journal:
 
     def close(self) -> None:
         if self.events:
-            m.Hotel.update(head_seq=self._seq).where(m.Hotel.id == self.hotel.id).execute()
+            _exec(_SQL_SET_HEAD, (self._seq, self.hotel.id))
 
 
 # --- payloads ----------------------------------------------------------------------------
@@ -241,6 +266,7 @@ class Services:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._hotels: dict[int, m.Hotel] = {}
+        self._room_types: dict[int, m.RoomType] = {}
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -250,16 +276,19 @@ class Services:
             h = self._hotels[hotel_id] = m.Hotel.get_by_id(hotel_id)
         return h
 
+    def room_type(self, type_id: int) -> m.RoomType:
+        rt = self._room_types.get(type_id)
+        if rt is None:
+            rt = self._room_types[type_id] = m.RoomType.get_by_id(type_id)
+        return rt
+
     def tz(self, hotel_id: int) -> ZoneInfo:
         return ZoneInfo(self.hotel(hotel_id).timezone)
 
     def _room(self, staff: StaffInfo, number: str) -> m.Room:
-        room: m.Room | None = (
-            m.Room.select(m.Room, m.RoomType)
-            .join(m.RoomType)
-            .where((m.Room.hotel == staff.hotel_id) & (m.Room.number == number))
-            .first()
-        )
+        room: m.Room | None = next(iter(m.Room.raw(_SQL_ROOM, staff.hotel_id, number)), None)
+        if room is not None:
+            room.room_type = self.room_type(room.room_type_id)
         if room is None:
             raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {number[:16]}.")
         return room
@@ -295,14 +324,7 @@ class Services:
     ) -> Outcome:
         """Run `work` in one transaction, exactly once per (staff, request id)."""
         with m.db.atomic():
-            seen = (
-                m.AppliedRequest.select(m.AppliedRequest.reply)
-                .where(
-                    (m.AppliedRequest.staff == staff.staff_id)
-                    & (m.AppliedRequest.request_id == request_id)
-                )
-                .scalar()
-            )
+            seen = _one(_SQL_SEEN, (staff.staff_id, request_id))
             if seen is not None:
                 result = json.loads(seen)
                 result["duplicate"] = True
@@ -311,12 +333,10 @@ class Services:
             result = work(journal)
             journal.close()
             result["seq"] = journal.events[-1].seq if journal.events else None
-            m.AppliedRequest.insert(
-                staff=staff.staff_id,
-                request_id=request_id,
-                reply=protocol.dumps(result),
-                ts=journal.now,
-            ).execute()
+            _exec(
+                _SQL_REMEMBER,
+                (staff.staff_id, request_id, protocol.dumps(result), to_iso(journal.now)),
+            )
         return Outcome(protocol.ack(request_id, result), journal.events)
 
     # --- auth ------------------------------------------------------------------------
@@ -430,18 +450,9 @@ class Services:
         old = room.version
         room.version = old + 1
         room.updated_at = now
-        rows = (
-            m.Room.update(
-                **{
-                    f.name: getattr(room, f.name)
-                    for f in m.Room._meta.sorted_fields
-                    if f.name not in ("id", "hotel", "number", "room_type")
-                }
-            )
-            .where((m.Room.id == room.id) & (m.Room.version == old))
-            .execute()
-        )
-        if rows != 1:  # pragma: no cover - the single writer thread makes this impossible
+        values = [f.db_value(getattr(room, f.name)) for f in _ROOM_WRITABLE]
+        cursor = _exec(_SQL_SAVE_ROOM, (*values, room.id, old))
+        if cursor.rowcount != 1:  # pragma: no cover - one writer thread makes this impossible
             raise ProtocolError(ErrorCode.STALE_VERSION)
 
     def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:

@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -40,10 +41,13 @@ class Store:
         # fault injection for the durability test: die between commit and publish
         self.crash_after_commit = crash_after_commit
         self.on_commit: Callable[[list[StoredEvent]], None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._queue: list[tuple[Callable[..., Outcome], tuple[Any, ...], asyncio.Future[Outcome]]]
+        self._queue = []
+        self._draining = False
+        self.max_group = 64
 
     async def open(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self.epoch = await self.call(m.open_db, self.path, self.synchronous)
 
     async def close(self) -> None:
@@ -56,17 +60,56 @@ class Store:
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
     async def write(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
-        """Run a service write; its events are handed to `on_commit` right after the commit,
-        on the event loop, before this call returns."""
+        """Run a service write. Its events are handed to `on_commit` right after the commit,
+        on the event loop, before this call returns.
+
+        Writes that queue up while the store is busy are committed together (group commit):
+        each runs in its own savepoint, so a refusal rolls back only itself, and one commit
+        (one fsync) makes the whole group durable before anyone is answered."""
         loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Outcome] = loop.create_future()
+        with self._lock:
+            self._queue.append((fn, args, fut))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._pool.submit(self._drain, loop)
+        return await fut
 
-        def run() -> Outcome:
-            outcome = fn(*args)
-            if outcome.events and self.crash_after_commit:
-                log.critical("fault injection: exiting right after a commit")
-                os._exit(70)
-            if outcome.events and self.on_commit is not None:
-                loop.call_soon_threadsafe(self.on_commit, outcome.events)
-            return outcome
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
+        results: list[tuple[asyncio.Future[Outcome], Outcome | None, BaseException | None]] = []
+        try:
+            with m.db.atomic():
+                for fn, args, fut in group:
+                    try:
+                        results.append((fut, fn(*args), None))
+                    except Exception as exc:  # refused or failed: only this savepoint undone
+                        results.append((fut, None, exc))
+        except Exception as failure:  # the commit itself failed: nobody's change happened
+            log.exception("commit failed")
+            results = [(fut, None, failure) for _, _, fut in group]
+        events = [ev for _, out, _ in results if out is not None for ev in out.events]
+        if events and self.crash_after_commit:
+            log.critical("fault injection: exiting right after a commit")
+            os._exit(70)
+        if events and self.on_commit is not None:
+            loop.call_soon_threadsafe(self.on_commit, events)
+        for fut, out, err in results:
+            loop.call_soon_threadsafe(_settle, fut, out, err)
+        with self._lock:
+            if self._queue:
+                self._pool.submit(self._drain, loop)
+            else:
+                self._draining = False
 
-        return await loop.run_in_executor(self._pool, run)
+
+def _settle(fut: asyncio.Future[Outcome], out: Outcome | None, exc: BaseException | None) -> None:
+    if fut.done():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        assert out is not None
+        fut.set_result(out)
