@@ -46,6 +46,7 @@ class Store:
         self._queue = []
         self._draining = False
         self.max_group = 64
+        self.largest_group = 0  # the most writes one commit has carried so far
 
     async def open(self) -> None:
         self.epoch = await self.call(m.open_db, self.path, self.synchronous)
@@ -79,6 +80,7 @@ class Store:
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
+        self.largest_group = max(self.largest_group, len(group))
         results: list[tuple[asyncio.Future[Outcome], Outcome | None, BaseException | None]] = []
         try:
             with m.db.atomic():

@@ -950,3 +950,38 @@ def test_http_status_endpoint_and_health(demo_db: Path, clock: ManualClock) -> N
             assert status == 404
 
     run(scenario)
+
+
+def test_group_commit_keeps_each_command_apart(demo_db: Path, clock: ManualClock) -> None:
+    """Pipelined commands are committed together, but a refused one undoes only itself."""
+
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock, rate_per_second=0) as srv:
+            mgr = await Peer.open(srv.url, "manager")
+            snap = await overview(mgr)
+            rooms = snap["rooms"][:40]
+            for i, r in enumerate(rooms):
+                action = "clear_dnd" if r["do_not_disturb"] else "set_dnd"
+                version = r["version"] if i % 2 == 0 else r["version"] + 5  # odd ones: stale
+                await mgr.send(
+                    {
+                        "type": "room.action",
+                        "request_id": f"g{i}",
+                        "room_number": r["room_number"],
+                        "action": action,
+                        "expected_version": version,
+                    }
+                )
+            replies = [await mgr.reply_to(f"g{i}") for i in range(len(rooms))]
+            assert [r["type"] for r in replies] == ["ack", "error"] * 20
+            assert srv.server.store.largest_group > 1, "the writes were grouped"
+            assert all(r["code"] == "stale_version" for r in replies[1::2])
+            seqs = sorted(r["result"]["seq"] for r in replies[::2])
+            assert seqs == list(range(snap["seq"] + 1, snap["seq"] + 21))
+            truth = rooms_by_number(await overview(await Peer.open(srv.url, "manager")))
+            for i, r in enumerate(rooms):
+                now = truth[r["room_number"]]
+                assert now["version"] == r["version"] + (1 if i % 2 == 0 else 0)
+                assert now["do_not_disturb"] == (r["do_not_disturb"] ^ (i % 2 == 0))
+
+    run(scenario)
