@@ -1,0 +1,197 @@
+"""`roomrack`: open the desktop. `roomrack demo`: a living demo hotel, at once.
+
+roomrack                         open the board (the first start asks for the server and a login)
+roomrack --server HOST:PORT      use this server address
+roomrack demo [--as LOGIN]       start a local demo server and open the board logged in
+roomrack demo --simulate         ... and let simulated staff move rooms every few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import platformdirs
+
+log = logging.getLogger("roomrack.desktop")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="roomrack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--server", help="server address, e.g. reception-pc:8765 (remembered)")
+    p.add_argument("--settings", type=Path, help="settings file (default: the platform's place)")
+    p.add_argument("--log-level", default="WARNING")
+    sub = p.add_subparsers(dest="command")
+    d = sub.add_parser("demo", help="start a local demo server and open the board")
+    d.add_argument("--as", dest="login", default="manager", help="demo login (default: manager)")
+    d.add_argument("--simulate", action="store_true", help="simulated staff move rooms")
+    d.add_argument("--port", type=int, default=0, help="port of the demo server (default: free)")
+    d.add_argument("--db", type=Path, help="demo store file (default: per user, fresh each time)")
+    d.add_argument("--keep", action="store_true", help="keep the demo store of the last run")
+    return p
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo_db_path() -> Path:
+    return Path(platformdirs.user_data_dir("roomrack", appauthor=False)) / "demo.db"
+
+
+def start_demo_server(db: Path, port: int, fresh: bool = True) -> subprocess.Popen[bytes]:
+    """`python -m server.cli --db DB serve --demo --port PORT` as a child process."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(str(db) + suffix)
+    cmd = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "--log-level",
+        "WARNING",
+        "--db",
+        str(db),
+        "serve",
+        "--demo",
+        "--port",
+        str(port),
+        "--synchronous",
+        "NORMAL",
+    ]
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+
+
+def wait_healthy(
+    port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30
+) -> bool:
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/healthz"
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if json.loads(resp.read()).get("status") == "ok":
+                    return True
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.15)
+    return False
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    proc: subprocess.Popen[bytes] | None = None
+    url: str | None = None
+    settings_path = args.settings
+    if args.command == "demo":
+        port = args.port or free_port()
+        db = args.db or demo_db_path()
+        proc = start_demo_server(db, port, fresh=not args.keep)
+        print(f"Starting the demo server on port {port} (store {db})…", flush=True)
+        if not wait_healthy(port, proc):
+            stop_process(proc)
+            print("The demo server did not start; see the messages above.", file=sys.stderr)
+            return 1
+        url = f"ws://127.0.0.1:{port}"
+        if settings_path is None:
+            settings_path = db.with_name("demo-settings.ini")
+    try:
+        return run_desktop(args, url, settings_path)
+    finally:
+        if proc is not None:
+            stop_process(proc)
+
+
+def run_desktop(args: argparse.Namespace, demo_url: str | None, settings_path: Path | None) -> int:
+    import qasync
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.mainwindow import MainWindow
+    from desktop.session import Session, normalise_url
+    from desktop.settings import Settings
+    from desktop.simulate import Simulator
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Roomrack")
+    app.setQuitOnLastWindowClosed(False)
+    icon = Path(__file__).with_name("resources") / "roomrack.png"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    settings = Settings(settings_path)
+    if args.server:
+        settings.server_url = normalise_url(args.server)
+
+    async def run() -> int:
+        session = Session()
+        window = MainWindow(session, settings)
+        done = asyncio.Event()
+        window.closed.connect(done.set)
+        app.aboutToQuit.connect(done.set)
+        sim_task: asyncio.Task[None] | None = None
+        if demo_url is not None:
+            settings.server_url = demo_url
+            settings.token = None
+            window.show()
+            ok = await window.login(demo_url, args.login, "demo")
+            if not ok:
+                window.show_login("The demo login failed.")
+            elif args.simulate:
+                sim_task = asyncio.ensure_future(Simulator(demo_url).run())
+                window.toasts.show(
+                    "info", "Demo with simulated staff", "Rooms will move by themselves."
+                )
+        elif settings.token and settings.has_server:
+            window.show()
+            session.resume(settings.server_url, settings.token)
+        else:
+            window.show_login()
+        await done.wait()
+        if sim_task is not None:
+            sim_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sim_task
+        await session.stop()
+        return 0
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return int(loop.run_until_complete(run()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

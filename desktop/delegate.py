@@ -1,0 +1,242 @@
+"""Paints one room card from the model's roles only."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from desktop.model import OCC_LABELS, Roles, format_minutes
+from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, status_colours
+
+CARD_W, CARD_H = 168, 104
+
+
+class RoomCardDelegate(QStyledItemDelegate):
+    def __init__(self, parent: QWidget | None = None, scale: float = 1.0) -> None:
+        super().__init__(parent)
+        self.scale = scale
+
+    def card_size(self) -> QSize:
+        return QSize(int(CARD_W * self.scale), int(CARD_H * self.scale))
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return self.card_size()
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        s = self.scale
+        number = str(index.data(Roles.Number))
+        status = index.data(Roles.Status)
+        label = str(index.data(Roles.StatusLabel) or "")
+        occ = str(index.data(Roles.Occupancy) or "free")
+        minutes = index.data(Roles.MinutesToFree)
+        nxt = index.data(Roles.NextAvailable)
+        today = int(index.data(Roles.ReservationsToday) or 0)
+        guests = int(index.data(Roles.Guests) or 0)
+        maintenance = bool(index.data(Roles.Maintenance))
+        priority = index.data(Roles.Priority)
+        ooo = bool(index.data(Roles.OutOfOrder))
+        dnd = bool(index.data(Roles.DoNotDisturb))
+        rtype = str(index.data(Roles.RoomType) or "")
+        stale = bool(index.data(Roles.Stale))
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        bg, accent, _code = status_colours(status)
+        if stale:
+            bg = _mix(bg, QColor("#E5E7E9"), 0.6)
+            accent = _mix(accent, QColor("#95A5A6"), 0.6)
+
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        r = QRectF(option.rect).adjusted(3 * s, 3 * s, -3 * s, -3 * s)
+        path = QPainterPath()
+        path.addRoundedRect(r, 7 * s, 7 * s)
+        painter.fillPath(path, QBrush(bg))
+        if ooo:
+            painter.save()
+            painter.setClipPath(path)
+            painter.fillRect(r, QBrush(QColor(80, 90, 90, 60), Qt.BrushStyle.BDiagPattern))
+            painter.restore()
+        # status stripe on the left
+        stripe = QRectF(r.left(), r.top(), 6 * s, r.height())
+        sp = QPainterPath()
+        sp.addRoundedRect(stripe.adjusted(0, 0, 6 * s, 0), 7 * s, 7 * s)
+        painter.save()
+        painter.setClipRect(stripe)
+        painter.fillPath(sp, QBrush(accent))
+        painter.restore()
+        painter.setPen(
+            QPen(QColor("#1F3A4D") if selected else accent.lighter(130), 3 if selected else 1)
+        )
+        painter.drawPath(path)
+
+        left = r.left() + 12 * s
+        right = r.right() - 7 * s
+        width = right - left
+        # line 1: number (big) and occupancy badge
+        f_num = QFont(option.font)
+        f_num.setPointSizeF(15 * s)
+        f_num.setBold(True)
+        painter.setFont(f_num)
+        painter.setPen(QColor("#17202A"))
+        num_h = QFontMetrics(f_num).height()
+        top = r.top() + 4 * s
+        painter.drawText(
+            QRectF(left, top, width * 0.5, num_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            number,
+        )
+        self._occupancy_badge(painter, option.font, QRectF(left, top, width, num_h), occ, s)
+
+        f_small = QFont(option.font)
+        f_small.setPointSizeF(8.2 * s)
+        fm = QFontMetrics(f_small)
+        line_h = fm.height()
+        y = top + num_h + 1 * s
+        # line 2: housekeeping status in words
+        f_status = QFont(f_small)
+        f_status.setBold(True)
+        painter.setFont(f_status)
+        painter.setPen(accent.darker(140))
+        status_text = "OUT OF ORDER" if ooo else label
+        if dnd:
+            status_text += "  · DND"
+        painter.drawText(
+            QRectF(left, y, width, line_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            QFontMetrics(f_status).elidedText(status_text, Qt.TextElideMode.ElideRight, int(width)),
+        )
+        y += line_h
+        # line 3: occupancy detail
+        painter.setFont(f_small)
+        painter.setPen(QColor("#283747"))
+        if occ == "free":
+            detail = f"Free · {today} booking{'s' if today != 1 else ''} today"
+        else:
+            detail = f"Free in {format_minutes(minutes)}" if minutes is not None else "In use"
+            if nxt:
+                detail += f" · at {nxt}"
+        painter.drawText(
+            QRectF(left, y, width, line_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(detail, Qt.TextElideMode.ElideRight, int(width)),
+        )
+        y += line_h
+        # line 4: guests and room type, maintenance badge on the right
+        guests_text = f"{guests} guest{'s' if guests != 1 else ''}" if guests else "No guests"
+        bottom = QRectF(left, y, width, line_h)
+        painter.setPen(QColor("#566573"))
+        badge_w = 0.0
+        if maintenance:
+            badge_w = self._maintenance_badge(painter, f_small, bottom, str(priority or ""), s)
+        painter.setPen(QColor("#566573"))
+        painter.setFont(f_small)
+        painter.drawText(
+            QRectF(left, y, width - badge_w - 4 * s, line_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(
+                f"{guests_text} · {rtype}",
+                Qt.TextElideMode.ElideRight,
+                int(width - badge_w - 4 * s),
+            ),
+        )
+        painter.restore()
+
+    def _occupancy_badge(
+        self, painter: QPainter, base: QFont, line: QRectF, occ: str, s: float
+    ) -> None:
+        text = OCC_LABELS.get(occ, occ).upper()
+        colour = QColor(OCCUPANCY_COLOURS.get(occ, "#566573"))
+        f = QFont(base)
+        f.setPointSizeF(7.6 * s)
+        f.setBold(True)
+        fm = QFontMetrics(f)
+        icon = 10 * s
+        w = fm.horizontalAdvance(text) + icon + 14 * s
+        h = fm.height() + 4 * s
+        box = QRectF(line.right() - w, line.center().y() - h / 2, w, h)
+        painter.setFont(f)
+        painter.setPen(QPen(colour, 1.2 * s))
+        if occ == "free":
+            painter.setBrush(QColor("#FFFFFF"))
+        else:
+            painter.setBrush(colour)
+        painter.drawRoundedRect(box, h / 2, h / 2)
+        fg = colour if occ == "free" else QColor("#FFFFFF")
+        # the mark: hollow circle = free, person = occupied, hourglass = ending soon
+        c = QPointF(box.left() + 5 * s + icon / 2, box.center().y())
+        painter.setPen(QPen(fg, 1.4 * s))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if occ == "free":
+            painter.drawEllipse(c, icon * 0.38, icon * 0.38)
+        elif occ == "ending_soon":
+            q = icon * 0.4
+            painter.drawLine(QPointF(c.x() - q, c.y() - q), QPointF(c.x() + q, c.y() - q))
+            painter.drawLine(QPointF(c.x() - q, c.y() + q), QPointF(c.x() + q, c.y() + q))
+            painter.drawLine(QPointF(c.x() - q, c.y() - q), QPointF(c.x() + q, c.y() + q))
+            painter.drawLine(QPointF(c.x() + q, c.y() - q), QPointF(c.x() - q, c.y() + q))
+        else:
+            painter.setBrush(fg)
+            painter.drawEllipse(QPointF(c.x(), c.y() - icon * 0.22), icon * 0.2, icon * 0.2)
+            painter.drawPie(
+                QRectF(c.x() - icon * 0.38, c.y() + icon * 0.02, icon * 0.76, icon * 0.7),
+                0,
+                180 * 16,
+            )
+        painter.setPen(fg)
+        painter.drawText(
+            QRectF(box.left() + icon + 7 * s, box.top(), w - icon - 10 * s, h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            text,
+        )
+
+    def _maintenance_badge(
+        self, painter: QPainter, base: QFont, line: QRectF, priority: str, s: float
+    ) -> float:
+        colour = QColor(PRIORITY_COLOURS.get(priority, "#7D3C98"))
+        f = QFont(base)
+        f.setBold(True)
+        f.setPointSizeF(7.4 * s)
+        fm = QFontMetrics(f)
+        text = priority or "FIX"
+        tri = 11 * s
+        w = fm.horizontalAdvance(text) + tri + 10 * s
+        h = fm.height() + 2 * s
+        box = QRectF(line.right() - w, line.center().y() - h / 2, w, h)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(box, 3 * s, 3 * s)
+        # warning triangle with "!"
+        tx, ty = box.left() + 3 * s, box.center().y()
+        tri_path = QPainterPath()
+        tri_path.moveTo(tx + tri / 2, ty - tri / 2)
+        tri_path.lineTo(tx + tri, ty + tri / 2 - 1)
+        tri_path.lineTo(tx, ty + tri / 2 - 1)
+        tri_path.closeSubpath()
+        painter.setBrush(QColor("#FFFFFF"))
+        painter.drawPath(tri_path)
+        painter.setPen(QPen(colour, 1.3 * s))
+        painter.drawLine(QPointF(tx + tri / 2, ty - tri / 5), QPointF(tx + tri / 2, ty + tri / 6))
+        painter.drawPoint(QPointF(tx + tri / 2, ty + tri / 3))
+        painter.setFont(f)
+        painter.setPen(QColor("#FFFFFF"))
+        painter.drawText(
+            QRect(int(tx + tri + 3 * s), int(box.top()), int(w - tri), int(h)),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            text,
+        )
+        return w
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor(
+        int(a.red() * (1 - t) + b.red() * t),
+        int(a.green() * (1 - t) + b.green() * t),
+        int(a.blue() * (1 - t) + b.blue() * t),
+    )

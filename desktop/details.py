@@ -1,0 +1,236 @@
+"""Room details: every field of the selected room and its history from the journal."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.model import (
+    OCC_LABELS,
+    RoomModel,
+    format_minutes,
+    guests_of,
+    occupancy_of,
+    status_label,
+)
+from desktop.theme import named
+from shared.timeutil import from_iso
+
+FIELDS: list[tuple[str, str]] = [
+    ("room_number", "Room"),
+    ("room_type", "Type"),
+    ("floor", "Floor"),
+    ("section", "Section"),
+    ("building", "Building"),
+    ("capacity", "Capacity"),
+    ("room_status", "Housekeeping"),
+    ("occupancy", "Occupancy"),
+    ("guests", "Guests in room"),
+    ("next_available", "Next available"),
+    ("reservations_today", "Reservations today"),
+    ("maintenance", "Maintenance"),
+    ("maintenance_notes", "Maintenance notes"),
+    ("is_out_of_order", "Out of order"),
+    ("do_not_disturb", "Do not disturb"),
+    ("last_cleaned_at", "Last cleaned"),
+    ("cleaned_by_staff", "Cleaned by"),
+    ("last_inspected_at", "Last inspected"),
+    ("inspected_by_staff", "Inspected by"),
+    ("updated_at", "Last change"),
+    ("version", "Version"),
+]
+
+EVENT_WORDS = {
+    "room.update": "Occupancy changed",
+    "reservation.created": "Reservation made",
+    "reservation.confirmed": "Reservation confirmed",
+    "reservation.cancelled": "Reservation cancelled",
+    "reservation.deleted": "Reservation deleted",
+    "reservation.checked_in": "Guest checked in",
+    "reservation.checked_out": "Guest checked out",
+}
+FIELD_WORDS = {
+    "room_status": "status",
+    "maintenance_required": "maintenance flag",
+    "maintenance_priority": "priority",
+    "maintenance_notes": "notes",
+    "is_out_of_order": "out of order",
+    "out_of_order_reason": "reason",
+    "do_not_disturb": "do not disturb",
+    "is_occupied": "occupancy",
+    "guests_in_room": "guests",
+    "last_cleaned_at": "cleaned",
+    "cleaned_by_staff": "cleaner",
+    "last_inspected_at": "inspected",
+    "inspected_by_staff": "inspector",
+}
+
+Fetch = Callable[[str], Awaitable[list[dict[str, Any]] | None]]
+
+
+def describe_event(ev: dict[str, Any]) -> str:
+    """A journal entry in words: 'Status → Cleaning' or 'Guest checked in (B. Ryan)'."""
+    kind = ev.get("type", "")
+    p = ev.get("payload") or {}
+    if kind == "room_updated":
+        changed = p.get("changed_fields") or []
+        bits = []
+        if "room_status" in changed:
+            bits.append(f"Status → {status_label(p.get('room_status'))}")
+        if "maintenance_required" in changed or "maintenance_priority" in changed:
+            if p.get("maintenance_required"):
+                note = f": {p.get('maintenance_notes')}" if p.get("maintenance_notes") else ""
+                bits.append(f"Maintenance {p.get('maintenance_priority') or ''}{note}")
+            else:
+                bits.append("Maintenance cleared")
+        if "is_out_of_order" in changed:
+            bits.append(
+                f"Out of order: {p.get('out_of_order_reason') or ''}"
+                if p.get("is_out_of_order")
+                else "Back in order"
+            )
+        if "do_not_disturb" in changed:
+            bits.append("Do not disturb " + ("on" if p.get("do_not_disturb") else "off"))
+        if "is_occupied" in changed:
+            bits.append("Guest in" if p.get("is_occupied") else "Guest out")
+        if not bits:
+            bits.append("Changed " + ", ".join(FIELD_WORDS.get(f, f) for f in changed))
+        return "; ".join(bits)
+    if kind == "room.update":
+        occ = OCC_LABELS.get(p.get("occupancy_status", ""), p.get("occupancy_status", ""))
+        return f"Occupancy: {occ}"
+    words = str(EVENT_WORDS.get(kind, kind))
+    res = p.get("reservation") or {}
+    if res.get("guest_name"):
+        words += f" ({res['guest_name']})"
+    return words
+
+
+class DetailsPanel(QWidget):
+    def __init__(self, rooms: RoomModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rooms = rooms
+        self.number: str | None = None
+        self.tz = ZoneInfo("UTC")
+        self.fetch: Fetch | None = None
+        self.values: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(2)
+        for key, label in FIELDS:
+            value = QLabel("–")
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.values[key] = value
+            name = QLabel(label)
+            name.setStyleSheet("color: #566573;")
+            form.addRow(name, value)
+        self.history = QTreeWidget()
+        self.history.setHeaderLabels(["When", "Who", "What", "From"])
+        self.history.setRootIsDecorated(False)
+        self.history.setAlternatingRowColors(True)
+        self.history.setWordWrap(True)
+        self.history_label = named(QLabel("History"), "sectionHeader")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(form)
+        lay.addWidget(self.history_label)
+        lay.addWidget(self.history, 1)
+        self.show_room(None)
+
+    def set_timezone(self, name: str) -> None:
+        try:
+            self.tz = ZoneInfo(name)
+        except Exception:
+            self.tz = ZoneInfo("UTC")
+
+    def when(self, iso: Any) -> str:
+        if not iso:
+            return "–"
+        try:
+            dt = from_iso(str(iso)).astimezone(self.tz)
+        except ValueError:
+            return str(iso)
+        now = self.rooms.now().astimezone(self.tz)
+        return dt.strftime("%H:%M:%S" if dt.date() == now.date() else "%d %b %H:%M")
+
+    def show_room(self, number: str | None) -> None:
+        changed = number != self.number
+        self.number = number
+        room = self.rooms.room(number) if number else None
+        if room is None:
+            for v in self.values.values():
+                v.setText("–")
+            self.history.clear()
+            self.history_label.setText("History (select one room)")
+            return
+        occ, minutes = occupancy_of(room, self.rooms.now())
+        occ_text = OCC_LABELS.get(occ, occ)
+        if occ != "free" and minutes is not None:
+            occ_text += f", free in {format_minutes(minutes)}"
+        maint = "No"
+        if room.get("maintenance_required"):
+            maint = f"Yes — {room.get('maintenance_priority') or 'MEDIUM'} priority"
+        ooo = "No"
+        if room.get("is_out_of_order"):
+            ooo = f"Yes — {room.get('out_of_order_reason') or ''}"
+        shown = {
+            "room_status": status_label(room.get("room_status")),
+            "occupancy": occ_text,
+            "guests": str(guests_of(room)),
+            "maintenance": maint,
+            "is_out_of_order": ooo,
+            "do_not_disturb": "On" if room.get("do_not_disturb") else "Off",
+            "last_cleaned_at": self.when(room.get("last_cleaned_at")),
+            "last_inspected_at": self.when(room.get("last_inspected_at")),
+            "updated_at": self.when(room.get("updated_at")),
+        }
+        for key, label in self.values.items():
+            value = shown.get(key, room.get(key))
+            label.setText("–" if value in (None, "") else str(value))
+        if changed:
+            self.history.clear()
+            self.history_label.setText(f"History of room {number}")
+
+    def set_history(self, number: str, events: list[dict[str, Any]]) -> None:
+        if number != self.number:
+            return
+        self.history.clear()
+        items = []
+        for ev in events:
+            meta = ev.get("meta") or {}
+            actor = meta.get("actor") or {}
+            who = actor.get("name") or meta.get("source") or "system"
+            if actor.get("role"):
+                who += f" ({str(actor['role']).replace('_', ' ')})"
+            item = QTreeWidgetItem(
+                [
+                    self.when(meta.get("ts")),
+                    who,
+                    describe_event(ev),
+                    actor.get("workstation") or meta.get("source") or "",
+                ]
+            )
+            item.setToolTip(2, describe_event(ev))
+            items.append(item)
+        self.history.addTopLevelItems(items)
+        for col in range(4):
+            self.history.resizeColumnToContents(col)
+        self.history_label.setText(f"History of room {number} · {len(events)} entries")
+
+
+def now_text(dt: datetime, tz: ZoneInfo) -> str:
+    return dt.astimezone(tz).strftime("%H:%M:%S")

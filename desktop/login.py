@@ -1,0 +1,102 @@
+"""The first-start and log-in dialog: server address (remembered), login and password."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.theme import named
+
+
+class LoginDialog(QDialog):
+    submitted = Signal(str, str, str)  # server, login, password
+    cancelled = Signal()
+
+    def __init__(self, server: str, login: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Roomrack — log in")
+        self.setModal(False)
+        self.setMinimumWidth(420)
+        self.setStyleSheet(
+            "QDialog { background: #FFFFFF; }"
+            "QLabel#brand { font-size: 20pt; font-weight: 700; color: #1F3A4D; }"
+            "QLabel#tag { color: #566573; }"
+            "QLabel#error { color: #C0392B; font-weight: 600; }"
+            "QLineEdit { padding: 6px; font-size: 11pt; }"
+            "QPushButton#primary { background: #2E6DB4; color: white; padding: 7px 18px;"
+            " border-radius: 4px; font-weight: 600; font-size: 11pt; }"
+            "QPushButton#primary:disabled { background: #85A9D6; }"
+        )
+        brand = named(QLabel("Roomrack"), "brand")
+        tag = named(QLabel("The live room rack of your hotel"), "tag")
+        self.server = QLineEdit(server)
+        self.server.setPlaceholderText("e.g. reception-pc:8765")
+        self.server.setToolTip(
+            "The address of the Roomrack server on the hotel network, as your manager gave it."
+        )
+        self.login = QLineEdit(login)
+        self.login.setPlaceholderText("your login")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("password")
+        self.error = named(QLabel(""), "error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.button = named(QPushButton("Log in"), "primary")
+        self.button.setDefault(True)
+        self.button.clicked.connect(self._submit)
+        self.password.returnPressed.connect(self._submit)
+        self.login.returnPressed.connect(self.password.setFocus)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow("Server", self.server)
+        form.addRow("Login", self.login)
+        form.addRow("Password", self.password)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(24, 20, 24, 20)
+        lay.setSpacing(10)
+        lay.addWidget(brand)
+        lay.addWidget(tag)
+        lay.addSpacing(6)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.button)
+        lay.addLayout(row)
+        (self.password if login else self.login).setFocus()
+
+    def _submit(self) -> None:
+        server, login = self.server.text().strip(), self.login.text().strip()
+        if not server or not login or not self.password.text():
+            self.show_error("Please fill in the server address, your login and your password.")
+            return
+        self.busy(True)
+        self.submitted.emit(server, login, self.password.text())
+
+    def busy(self, busy: bool) -> None:
+        self.button.setEnabled(not busy)
+        self.button.setText("Connecting…" if busy else "Log in")
+        if busy:
+            self.error.hide()
+
+    def show_error(self, text: str) -> None:
+        self.busy(False)
+        self.error.setText(text)
+        self.error.show()
+        self.password.selectAll()
+        self.password.setFocus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.cancelled.emit()
+        super().closeEvent(event)

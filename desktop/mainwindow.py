@@ -1,0 +1,792 @@
+"""The main window: header with the connection, statistics, filters, the board, the side panel
+(selected room: controls, details, history; today's reservations), the legend and toasts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.actions import CONTROLS
+from desktop.board import Board, floor_title
+from desktop.controls import ControlsPanel
+from desktop.delegate import RoomCardDelegate
+from desktop.details import DetailsPanel
+from desktop.login import LoginDialog
+from desktop.model import RoomFilter, RoomModel, SortMode, status_label
+from desktop.notify import Note, ending_soon_notes, notes_for_event
+from desktop.reservations import ReservationModel, ReservationsPanel
+from desktop.session import LoginError, Session, State, error_text
+from desktop.settings import CORNERS, Settings
+from desktop.theme import STATE_COLOURS, STATUS_COLOURS, STYLE, named
+from desktop.toasts import ToastManager
+from shared.clock import Clock, SystemClock
+from shared.rules import RoomStatus
+
+log = logging.getLogger("roomrack.desktop")
+
+ROLE_NAMES = {
+    "housekeeping": "Housekeeping",
+    "supervisor": "Supervisor",
+    "maintenance": "Maintenance",
+    "front_desk": "Front desk",
+    "manager": "Manager",
+}
+
+
+class StatTile(QFrame):
+    clicked = Signal()
+
+    def __init__(self, label: str, accent: str | None = None, tip: str = "") -> None:
+        super().__init__()
+        self.setObjectName("statTile")
+        self.value = named(QLabel("–"), "statValue")
+        self.label = named(QLabel(label), "statLabel")
+        self.label.setWordWrap(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 3, 8, 4)
+        lay.setSpacing(0)
+        lay.addWidget(self.value)
+        lay.addWidget(self.label)
+        if accent:
+            self.setStyleSheet(
+                f"QFrame#statTile {{ border-top: 4px solid {accent}; }}"
+                f" QLabel#statValue {{ color: {accent}; }}"
+            )
+        self.setToolTip(tip or f"{label} — click to show only these rooms")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event: Any) -> None:
+        self.clicked.emit()
+
+    def set(self, n: int) -> None:
+        self.value.setText(str(n))
+
+
+class Legend(QWidget):
+    """The colours and marks of the cards, painted with the cards' own colours."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.delegate = RoomCardDelegate(self)
+        self.setMinimumHeight(26)
+
+    def _items(self) -> list[tuple[str, Callable[[QPainter, QRectF], float]]]:
+        out: list[tuple[str, Callable[[QPainter, QRectF], float]]] = []
+        for status in RoomStatus:
+            bg, accent, _ = STATUS_COLOURS[status]
+            out.append(
+                (status_label(status), _swatch(bg, accent, status is RoomStatus.OUT_OF_ORDER))
+            )
+        for occ in ("free", "occupied", "ending_soon"):
+            out.append(("", self._badge(occ)))
+        out.append(("Maintenance (priority)", self._maint()))
+        return out
+
+    def _badge(self, occ: str) -> Callable[[QPainter, QRectF], float]:
+        def draw(p: QPainter, r: QRectF) -> float:
+            w = 96.0 if occ != "ending_soon" else 118.0
+            self.delegate._occupancy_badge(
+                p, self.font(), QRectF(r.left(), r.top(), w, r.height()), occ, 1.0
+            )
+            return w
+
+        return draw
+
+    def _maint(self) -> Callable[[QPainter, QRectF], float]:
+        def draw(p: QPainter, r: QRectF) -> float:
+            return self.delegate._maintenance_badge(
+                p, self.font(), QRectF(r.left(), r.top(), 56, r.height()), "HIGH", 1.0
+            )
+
+        return draw
+
+    def paintEvent(self, event: Any) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fm = self.fontMetrics()
+        x, y, line = 10.0, 4.0, 20.0
+        for text, draw in self._items():
+            need = 60 + fm.horizontalAdvance(text) + 16
+            if x + need > self.width() - 10 and x > 10:
+                x, y = 10.0, y + line + 4
+            p.save()
+            used = draw(p, QRectF(x, y, 120, line))
+            p.restore()
+            x += used + 5
+            if text:
+                p.setPen(QColor("#34495E"))
+                p.drawText(
+                    QRectF(x, y, fm.horizontalAdvance(text) + 4, line),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    text,
+                )
+                x += fm.horizontalAdvance(text) + 16
+            else:
+                x += 8
+        p.end()
+        want = int(y + line + 6)
+        if self.minimumHeight() != want:
+            self.setMinimumHeight(want)
+
+
+def _swatch(bg: str, accent: str, hatch: bool) -> Callable[[QPainter, QRectF], float]:
+    def draw(p: QPainter, r: QRectF) -> float:
+        box = QRectF(r.left(), r.top() + 2, 26, r.height() - 4)
+        p.setPen(QPen(QColor(accent), 1))
+        p.setBrush(QColor(bg))
+        p.drawRoundedRect(box, 3, 3)
+        p.fillRect(QRectF(box.left(), box.top(), 5, box.height()), QColor(accent))
+        if hatch:
+            p.fillRect(box, Qt.BrushStyle.BDiagPattern)
+        return 26.0
+
+    return draw
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()  # the person closed the window (or cancelled the first login)
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        clock: Clock | None = None,
+        flush_ms: int = 30,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.tz = ZoneInfo("UTC")
+        self.quit_on_cancel = True
+        self.setWindowTitle("Roomrack")
+        self.setStyleSheet(STYLE)
+        self.resize(1366, 768)
+
+        self.rooms = RoomModel(self.clock.now, flush_ms=flush_ms, parent=self)
+        self.filter = RoomFilter(self)
+        self.filter.setSourceModel(self.rooms)
+        self.reservations = ReservationModel(self.clock.now, self)
+
+        central = named(QWidget(), "central")
+        self.setCentralWidget(central)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self._build_header())
+        self.stale_banner = named(QLabel(""), "staleBanner")
+        self.stale_banner.hide()
+        outer.addWidget(self.stale_banner)
+        outer.addWidget(self._build_stats())
+        outer.addWidget(self._build_filters())
+
+        self.board = Board(self.filter)
+        self.controls = ControlsPanel(self.rooms)
+        self.controls.has_arrival = self.reservations.has_arrival
+        self.controls.has_guest = self.reservations.has_guest
+        self.details = DetailsPanel(self.rooms)
+        self.res_panel = ReservationsPanel(self.reservations)
+
+        side = named(QFrame(), "sidePanel")
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(8, 6, 8, 8)
+        self.side_tabs = QTabWidget()
+        room_page = QWidget()
+        rp = QVBoxLayout(room_page)
+        rp.setContentsMargins(4, 6, 4, 4)
+        rp.addWidget(self.controls)
+        details_scroll = QScrollArea()
+        details_scroll.setWidgetResizable(True)
+        details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        details_scroll.setWidget(self.details)
+        rp.addWidget(details_scroll, 1)
+        self.side_tabs.addTab(room_page, "Selected room")
+        self.side_tabs.addTab(self.res_panel, "Today")
+        side_lay.addWidget(self.side_tabs)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.board)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([960, 400])
+        side.setMinimumWidth(340)
+        outer.addWidget(self.splitter, 1)
+        legend_frame = named(QFrame(), "legend")
+        lf = QHBoxLayout(legend_frame)
+        lf.setContentsMargins(0, 0, 0, 0)
+        self.legend = Legend()
+        lf.addWidget(self.legend)
+        outer.addWidget(legend_frame)
+
+        self.toasts = ToastManager(
+            central, settings.toast_corner, settings.toast_seconds, settings.sound
+        )
+        self.login_dialog: LoginDialog | None = None
+
+        # wiring: the session speaks, the window listens
+        s = session
+        s.logged_in.connect(self._on_logged_in)
+        s.auth_lost.connect(self._on_auth_lost)
+        s.state_changed.connect(self._on_state)
+        s.rooms_snapshot.connect(self._on_rooms_snapshot)
+        s.reservations_snapshot.connect(self._on_reservations_snapshot)
+        s.event_received.connect(self._on_event)
+        s.heartbeat_received.connect(self._on_heartbeat)
+        s.command_done.connect(self._on_command_done)
+        s.resumed.connect(self._on_resumed)
+        self.controls.command.connect(self.send_command)
+        self.res_panel.reservation_action.connect(self._on_reservation_action)
+        self.board.selection_changed.connect(self._on_selection)
+        self.board.room_activated.connect(self._on_activated)
+        self.rooms.rooms_changed.connect(self._on_rooms_changed)
+        self.rooms.stats_changed.connect(self._on_stats)
+        self.reservations.changed.connect(self.controls.refresh)
+
+        self._history_timer = QTimer(self)
+        self._history_timer.setSingleShot(True)
+        self._history_timer.setInterval(400)
+        self._history_timer.timeout.connect(self.load_history)
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(1000)
+        self._status_timer.timeout.connect(self.update_connection_label)
+        self._status_timer.start()
+        self._tick_timer = QTimer(self)
+        self._tick_timer.setInterval(30_000)
+        self._tick_timer.timeout.connect(self.rooms.tick)
+        self._tick_timer.start()
+        self._had_live = False
+        self._pending_tasks: set[asyncio.Future[Any]] = set()
+        self._install_shortcuts()
+        self._on_state(session.state.value)
+        self._on_stats(self.rooms.stats or {})
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build_header(self) -> QWidget:
+        header = named(QFrame(), "header")
+        lay = QHBoxLayout(header)
+        lay.setContentsMargins(14, 6, 10, 6)
+        self.hotel_label = named(QLabel("Roomrack"), "hotelName")
+        self.who_label = named(QLabel(""), "who")
+        lay.addWidget(self.hotel_label)
+        lay.addSpacing(12)
+        lay.addWidget(self.who_label)
+        lay.addStretch(1)
+        self.conn_dot = QLabel("●")
+        self.conn_label = QLabel("Offline")
+        self.conn_label.setToolTip("Connection to the Roomrack server")
+        lay.addWidget(self.conn_dot)
+        lay.addWidget(self.conn_label)
+        lay.addSpacing(8)
+        self.reconnect_button = named(QPushButton("Reconnect"), "headerButton")
+        self.reconnect_button.setToolTip("Try to reach the server again now (F5)")
+        self.reconnect_button.clicked.connect(self.session.reconnect_now)
+        lay.addWidget(self.reconnect_button)
+        self.settings_button = named(QToolButton(), "headerButton")
+        self.settings_button.setText("Settings")
+        self.settings_button.setStyleSheet(
+            "QToolButton { color: white; border: 1px solid #5D7B91; border-radius: 4px;"
+            " padding: 5px 10px; } QToolButton::menu-indicator { image: none; }"
+        )
+        self.settings_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.settings_button.setMenu(self._build_settings_menu())
+        lay.addWidget(self.settings_button)
+        self.logout_button = named(QPushButton("Log out"), "headerButton")
+        self.logout_button.setToolTip("Log out of this workstation")
+        self.logout_button.clicked.connect(self.logout)
+        lay.addWidget(self.logout_button)
+        return header
+
+    def _build_settings_menu(self) -> QMenu:
+        menu = QMenu(self)
+        corner = menu.addMenu("Notifications corner")
+        group = QActionGroup(self)
+        for c in CORNERS:
+            a = QAction(c.replace("-", " ").capitalize(), self, checkable=True)
+            a.setChecked(c == self.settings.toast_corner)
+            a.triggered.connect(lambda _=False, c=c: self.set_toast_corner(c))
+            group.addAction(a)
+            corner.addAction(a)
+        dur = menu.addMenu("Notifications stay for")
+        group2 = QActionGroup(self)
+        for secs in (3, 5, 8, 15):
+            a = QAction(f"{secs} seconds", self, checkable=True)
+            a.setChecked(abs(self.settings.toast_seconds - secs) < 0.1)
+            a.triggered.connect(lambda _=False, s=secs: self.set_toast_seconds(s))
+            group2.addAction(a)
+            dur.addAction(a)
+        self.sound_action = QAction("Sound for important notifications", self, checkable=True)
+        self.sound_action.setChecked(self.settings.sound)
+        self.sound_action.toggled.connect(self.set_sound)
+        menu.addAction(self.sound_action)
+        menu.addSeparator()
+        bigger = menu.addAction("Larger cards")
+        bigger.setShortcut(QKeySequence("Ctrl+="))
+        bigger.triggered.connect(lambda: self.zoom(1.1))
+        smaller = menu.addAction("Smaller cards")
+        smaller.setShortcut(QKeySequence("Ctrl+-"))
+        smaller.triggered.connect(lambda: self.zoom(1 / 1.1))
+        return menu
+
+    def _build_stats(self) -> QWidget:
+        frame = named(QFrame(), "stats")
+        lay = QHBoxLayout(frame)
+        lay.setContentsMargins(10, 6, 10, 6)
+        lay.setSpacing(6)
+        self.tiles: dict[str, StatTile] = {}
+        specs: list[tuple[str, str, str | None, dict[str, Any]]] = [
+            ("total", "Rooms", "#1F3A4D", {}),
+            (
+                "available",
+                "Available now",
+                "#1E8449",
+                {"status": "READY_FOR_GUEST", "occupancy": "free"},
+            ),
+            ("occupied", "Occupied", "#B03A2E", {"occupancy": "occupied"}),
+            ("ending_soon", "Ending soon", "#B9770E", {"occupancy": "ending_soon"}),
+            ("maintenance", "Need maintenance", "#7D3C98", {"maintenance": True}),
+        ]
+        for status in RoomStatus:
+            specs.append(
+                (
+                    status.value,
+                    status_label(status),
+                    STATUS_COLOURS[status][1],
+                    {"status": status.value},
+                )
+            )
+        for key, label, accent, filt in specs:
+            tile = StatTile(label, accent)
+            tile.clicked.connect(lambda f=filt: self.apply_quick_filter(f))
+            self.tiles[key] = tile
+            lay.addWidget(tile, 1)
+        return frame
+
+    def _build_filters(self) -> QWidget:
+        frame = named(QFrame(), "filters")
+        lay = QHBoxLayout(frame)
+        lay.setContentsMargins(10, 5, 10, 5)
+        lay.setSpacing(6)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search room, type, notes…  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(180)
+        self.search.textChanged.connect(lambda t: self.filter.set_filters(text=t))
+        lay.addWidget(self.search, 2)
+        self.status_combo = QComboBox()
+        self.status_combo.addItem("All statuses", None)
+        for st in RoomStatus:
+            self.status_combo.addItem(status_label(st), st.value)
+        self.floor_combo = QComboBox()
+        self.floor_combo.addItem("All floors", None)
+        self.occ_combo = QComboBox()
+        for text, value in (
+            ("Any occupancy", None),
+            ("Free", "free"),
+            ("Occupied", "occupied"),
+            ("Ending soon", "ending_soon"),
+        ):
+            self.occ_combo.addItem(text, value)
+        self.maint_combo = QComboBox()
+        for text, mvalue in (
+            ("Maintenance: any", None),
+            ("Needs maintenance", True),
+            ("No maintenance", False),
+        ):
+            self.maint_combo.addItem(text, mvalue)
+        self.type_combo = QComboBox()
+        self.type_combo.addItem("All room types", None)
+        self.sort_combo = QComboBox()
+        for text, mode in (
+            ("Group by floor", SortMode.FLOOR),
+            ("Group by status", SortMode.STATUS),
+            ("Sort by number", SortMode.NUMBER),
+        ):
+            self.sort_combo.addItem(text, int(mode))
+        self.sort_combo.setToolTip("Sort the board by floor, status or room number")
+        for combo, key in (
+            (self.status_combo, "status"),
+            (self.floor_combo, "floor"),
+            (self.occ_combo, "occupancy"),
+            (self.maint_combo, "maintenance"),
+            (self.type_combo, "room_type"),
+        ):
+            combo.currentIndexChanged.connect(
+                lambda _i, c=combo, k=key: self.filter.set_filters(**{k: c.currentData()})
+            )
+            lay.addWidget(combo, 1)
+        self.sort_combo.currentIndexChanged.connect(self._on_sort)
+        lay.addWidget(self.sort_combo, 1)
+        clear = QPushButton("Clear filters")
+        clear.setToolTip("Show every room again (Esc in the search box)")
+        clear.clicked.connect(self.clear_filters)
+        lay.addWidget(clear)
+        self.shown_label = named(QLabel(""), "hint")
+        lay.addWidget(self.shown_label)
+        for sig in (
+            self.filter.rowsInserted,
+            self.filter.rowsRemoved,
+            self.filter.modelReset,
+            self.filter.layoutChanged,
+        ):
+            sig.connect(self._update_shown)
+        return frame
+
+    def _install_shortcuts(self) -> None:
+        self.shortcuts: dict[str, QShortcut] = {}
+        for c in CONTROLS:
+            if not c.shortcut:
+                continue
+            sc = QShortcut(QKeySequence(c.shortcut), self)
+            sc.activated.connect(lambda a=c.action: self.controls.run(a))
+            self.shortcuts[c.action] = sc
+        for keys, fn in (
+            ("Ctrl+F", self.focus_search),
+            ("F5", self.session.reconnect_now),
+            ("Esc", self.board.clear_selection),
+            ("Ctrl+A", self.board.select_all_visible),
+            ("Ctrl+H", lambda: self.side_tabs.setCurrentIndex(0)),
+            ("Ctrl+T", lambda: self.side_tabs.setCurrentIndex(1)),
+        ):
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.activated.connect(fn)
+
+    # --- settings -------------------------------------------------------------------------
+
+    def set_toast_corner(self, corner: str) -> None:
+        self.settings.toast_corner = corner
+        self.toasts.corner = corner
+        self.toasts.place()
+
+    def set_toast_seconds(self, seconds: float) -> None:
+        self.settings.toast_seconds = seconds
+        self.toasts.seconds = seconds
+
+    def set_sound(self, on: bool) -> None:
+        self.settings.sound = on
+        self.toasts.sound = on
+        if on:
+            self.toasts.play()
+
+    def zoom(self, factor: float) -> None:
+        self.board.set_scale(self.board.delegate.scale * factor)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # --- filters --------------------------------------------------------------------------
+
+    def apply_quick_filter(self, filt: dict[str, Any]) -> None:
+        self.clear_filters()
+        for combo, key in (
+            (self.status_combo, "status"),
+            (self.occ_combo, "occupancy"),
+            (self.maint_combo, "maintenance"),
+        ):
+            if key in filt:
+                combo.setCurrentIndex(max(0, combo.findData(filt[key])))
+
+    def clear_filters(self) -> None:
+        self.search.clear()
+        for combo in (
+            self.status_combo,
+            self.floor_combo,
+            self.occ_combo,
+            self.maint_combo,
+            self.type_combo,
+        ):
+            combo.setCurrentIndex(0)
+
+    def _on_sort(self, _i: int) -> None:
+        self.filter.set_sort_mode(SortMode(self.sort_combo.currentData()))
+        self.board.rebuild()
+
+    def _update_shown(self, *args: Any) -> None:
+        shown, total = self.filter.rowCount(), self.rooms.rowCount()
+        self.shown_label.setText(
+            f"{shown} of {total} shown" if shown != total else f"{total} rooms"
+        )
+
+    def _refresh_filter_choices(self) -> None:
+        for combo, values, label in (
+            (self.floor_combo, self.rooms.floors(), "All floors"),
+            (self.type_combo, self.rooms.room_types(), "All room types"),
+        ):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(label, None)
+            for v in values:
+                combo.addItem(floor_title(int(v)) if combo is self.floor_combo else str(v), v)
+            combo.setCurrentIndex(max(0, combo.findData(current)) if current is not None else 0)
+            combo.blockSignals(False)
+
+    # --- session events -------------------------------------------------------------------------
+
+    def _on_logged_in(self, result: dict[str, Any]) -> None:
+        staff, hotel = result.get("staff") or {}, result.get("hotel") or {}
+        role = str(staff.get("role", ""))
+        try:
+            self.tz = ZoneInfo(str(hotel.get("timezone") or "UTC"))
+        except Exception:
+            self.tz = ZoneInfo("UTC")
+        self.reservations.set_timezone(str(hotel.get("timezone") or "UTC"))
+        self.details.set_timezone(str(hotel.get("timezone") or "UTC"))
+        self.hotel_label.setText(str(hotel.get("name") or hotel.get("slug") or "Roomrack"))
+        self.who_label.setText(f"{staff.get('name', '')} · {ROLE_NAMES.get(role, role)}")
+        self.setWindowTitle(f"Roomrack — {hotel.get('name', '')}")
+        self.controls.set_role(role)
+        self.res_panel.set_role(role)
+        if self.session.token:
+            self.settings.token = self.session.token
+        self.settings.server_url = self.session.url
+        if staff.get("login"):
+            self.settings.last_login = str(staff["login"])
+        if self.login_dialog is not None:
+            self.login_dialog.hide()
+            self.login_dialog.deleteLater()
+            self.login_dialog = None
+        if not self.isVisible():
+            self.show()
+
+    def _on_auth_lost(self, message: str) -> None:
+        self.settings.token = None
+        self.show_login(message)
+
+    def _on_state(self, state: str) -> None:
+        self.rooms.set_stale(state != State.LIVE.value)
+        if state == State.LIVE.value:
+            if self._had_live:
+                self.toasts.show("success", "Back online", "The board is live again.")
+            self._had_live = True
+        self.update_connection_label()
+
+    def update_connection_label(self) -> None:
+        s = self.session
+        state = s.state.value
+        colour = STATE_COLOURS.get(state, "#C0392B")
+        self.conn_dot.setStyleSheet(f"color: {colour}; font-size: 14pt;")
+        since = self._clock_text(s.offline_since) if s.offline_since else ""
+        if state == "live":
+            hb = self._clock_text(s.last_heartbeat) if s.last_heartbeat else "waiting"
+            text = f"Live · last heartbeat {hb}"
+            self.stale_banner.hide()
+        elif state == "connecting":
+            text = "Connecting…"
+        elif state == "reconnecting":
+            wait = ""
+            if s.retry_at is not None:
+                secs = max(0, round(s.retry_at - s.clock.monotonic()))
+                wait = f", next try in {secs} s"
+            text = f"Reconnecting (attempt {max(1, s.attempts)}{wait})"
+        else:
+            text = "Offline"
+        if state != "live" and self.rooms.rowCount():
+            self.stale_banner.setText(
+                f"Offline since {since or '—'}: the board shows the last known state and may be "
+                f"out of date. {text}. Press F5 or “Reconnect” to try now."
+            )
+            self.stale_banner.show()
+        elif state != "live":
+            self.stale_banner.hide()
+        if state != "live" and since:
+            text += f" · offline since {since}"
+        self.conn_label.setText(text)
+
+    def _clock_text(self, dt: datetime | None) -> str:
+        if dt is None:
+            return ""
+        return dt.astimezone(self.tz).strftime("%H:%M:%S")
+
+    def _on_rooms_snapshot(self, rooms: list[dict[str, Any]], seq: int) -> None:
+        selected = self.board.selected_rooms()
+        self.rooms.set_rooms(rooms)
+        self._refresh_filter_choices()
+        self._update_shown()
+        if selected:
+            self.board.select(selected)
+
+    def _on_reservations_snapshot(self, items: list[dict[str, Any]], seq: int) -> None:
+        self.reservations.set_reservations(items)
+
+    def _on_event(self, msg: dict[str, Any]) -> None:
+        p = msg.get("payload") or {}
+        number = p.get("room_number")
+        before = dict(self.rooms.room(number) or {}) if isinstance(number, str) else None
+        self.rooms.apply_event(msg)
+        self.reservations.apply_event(msg)
+        meta = msg.get("meta") or {}
+        if meta.get("request_id") in self.session.mine:
+            return  # the reply to this person's own command says it already
+        for note in notes_for_event(msg, self.session.role, before):
+            self.notify(note)
+
+    def _on_heartbeat(self, msg: dict[str, Any]) -> None:
+        entries = msg.get("rooms") or []
+        for entry in entries:
+            number = entry.get("room_number")
+            before = self.rooms.room(number) if isinstance(number, str) else None
+            if before is not None:
+                for note in ending_soon_notes(entry, before, self.session.role):
+                    self.notify(note)
+        self.rooms.apply_heartbeat(entries)
+        self.update_connection_label()
+
+    def _on_resumed(self, replayed: int) -> None:
+        if replayed:
+            self.toasts.show(
+                "info", "Caught up", f"{replayed} change(s) made while offline are on the board."
+            )
+
+    def notify(self, note: Note) -> None:
+        self.toasts.show(note.kind, note.title, note.text, important=note.important)
+
+    # --- commands -------------------------------------------------------------------------
+
+    def send_command(self, kind: str, label: str, fields: dict[str, Any]) -> str:
+        return self.session.command(kind, label, **fields)
+
+    def _on_command_done(self, rid: str, label: str, ok: bool, reply: dict[str, Any]) -> None:
+        if ok:
+            self.toasts.show("success", "Done", label)
+        else:
+            self.toasts.show("error", f"Not done: {label}", error_text(reply), important=True)
+
+    def _on_reservation_action(self, action: str, res: dict[str, Any]) -> None:
+        label = {
+            "check_in": "Check in",
+            "confirm": "Confirm booking",
+            "cancel": "Cancel booking",
+            "check_out": "Check out",
+        }.get(action, action)
+        self.send_command(
+            f"reservation.{action}",
+            f"{label} — {res.get('guest_name')}, room {res.get('room_number')}",
+            {"reservation_id": res["id"], "expected_version": res.get("version")},
+        )
+
+    # --- selection and details ---------------------------------------------------------------
+
+    def _on_selection(self, numbers: list[str]) -> None:
+        self.controls.set_selection(numbers)
+        self.details.show_room(numbers[0] if len(numbers) == 1 else None)
+        if len(numbers) == 1:
+            self._history_timer.start(50)
+
+    def _on_activated(self, number: str) -> None:
+        self.side_tabs.setCurrentIndex(0)
+
+    def _on_rooms_changed(self, numbers: list[str]) -> None:
+        sel = set(self.controls.selection)
+        if sel & set(numbers):
+            self.controls.refresh()
+            if self.details.number in numbers:
+                self.details.show_room(self.details.number)
+                self._history_timer.start()
+
+    def load_history(self) -> None:
+        number = self.details.number
+        if number and self.session.is_live():
+            self._spawn(self._load_history(number))
+
+    async def _load_history(self, number: str) -> None:
+        reply = await self.session.call("room.history", room_number=number, limit=50)
+        if reply.get("type") == "ack":
+            self.details.set_history(number, list(reply["result"].get("events") or []))
+
+    def _on_stats(self, stats: dict[str, int]) -> None:
+        for key, tile in self.tiles.items():
+            tile.set(int(stats.get(key, 0)))
+
+    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
+        task: asyncio.Future[Any] = asyncio.ensure_future(coro)
+        self._pending_tasks.add(task)
+        task.add_done_callback(self._pending_tasks.discard)
+        return task
+
+    # --- log in / log out -----------------------------------------------------------------
+
+    def show_login(self, message: str = "") -> LoginDialog:
+        if self.login_dialog is None:
+            self.login_dialog = LoginDialog(self.settings.server_url, self.settings.last_login)
+            self.login_dialog.submitted.connect(self._login_submitted)
+            self.login_dialog.rejected.connect(self._login_cancelled)
+        if message:
+            self.login_dialog.show_error(message)
+        self.login_dialog.show()
+        self.login_dialog.raise_()
+        self.login_dialog.activateWindow()
+        return self.login_dialog
+
+    def _login_submitted(self, server: str, login: str, password: str) -> None:
+        self._spawn(self.login(server, login, password))
+
+    def _login_cancelled(self) -> None:
+        if self.quit_on_cancel and not self.isVisible():
+            self.closed.emit()
+
+    async def login(self, server: str, login: str, password: str) -> bool:
+        self.rooms.clear()
+        try:
+            await self.session.login(server, login, password)
+        except LoginError as exc:
+            if self.login_dialog is not None:
+                self.login_dialog.show_error(exc.message)
+            return False
+        return True
+
+    def logout(self) -> None:
+        self._spawn(self._logout())
+
+    async def _logout(self) -> None:
+        await self.session.logout()
+        self.settings.token = None
+        self._had_live = False
+        self.toasts.clear()
+        self.board.clear_selection()
+        self.rooms.clear()
+        self.reservations.set_reservations([])
+        self.hide()
+        self.show_login()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.toasts.clear()
+        super().closeEvent(event)
+        self.closed.emit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(1366, 768)

@@ -1,0 +1,545 @@
+"""The rooms of the hotel as one Qt list model, plus the filter/sort proxy of the board.
+
+After the snapshot the model is never reset: every change is queued, bursts are coalesced by a
+short timer, and each flush emits `dataChanged` for exactly the rows that changed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+from shared.rules import PRIORITY_RANK, STATUS_LABELS, Priority, RoomStatus, RoomView
+from shared.timeutil import from_iso
+
+Index = QModelIndex | QPersistentModelIndex
+
+OCCUPANCY_FIELDS = (
+    "occupancy_status",
+    "time_until_free",
+    "free_at",
+    "next_available",
+    "next_available_at",
+    "reservations_today",
+    "current_attendees",
+)
+OCC_LABELS = {"free": "Free", "occupied": "Occupied", "ending_soon": "Ending soon"}
+STATUS_ORDER = {
+    s: i
+    for i, s in enumerate(
+        [
+            RoomStatus.CHECKOUT_DIRTY,
+            RoomStatus.OCCUPIED_DIRTY,
+            RoomStatus.CLEANING_IN_PROGRESS,
+            RoomStatus.CLEANED_UNINSPECTED,
+            RoomStatus.READY_FOR_GUEST,
+            RoomStatus.MAINTENANCE_REQUIRED,
+            RoomStatus.OUT_OF_ORDER,
+        ]
+    )
+}
+ENDING_SOON_MINUTES = 15
+
+
+class Roles(IntEnum):
+    Room = Qt.ItemDataRole.UserRole + 1
+    Number = Qt.ItemDataRole.UserRole + 2
+    Floor = Qt.ItemDataRole.UserRole + 3
+    Status = Qt.ItemDataRole.UserRole + 4
+    StatusLabel = Qt.ItemDataRole.UserRole + 5
+    Occupancy = Qt.ItemDataRole.UserRole + 6
+    MinutesToFree = Qt.ItemDataRole.UserRole + 7
+    NextAvailable = Qt.ItemDataRole.UserRole + 8
+    ReservationsToday = Qt.ItemDataRole.UserRole + 9
+    Guests = Qt.ItemDataRole.UserRole + 10
+    Maintenance = Qt.ItemDataRole.UserRole + 11
+    Priority = Qt.ItemDataRole.UserRole + 12
+    OutOfOrder = Qt.ItemDataRole.UserRole + 13
+    DoNotDisturb = Qt.ItemDataRole.UserRole + 14
+    RoomType = Qt.ItemDataRole.UserRole + 15
+    Stale = Qt.ItemDataRole.UserRole + 16
+    Version = Qt.ItemDataRole.UserRole + 17
+    Notes = Qt.ItemDataRole.UserRole + 18
+    Flash = Qt.ItemDataRole.UserRole + 19
+
+
+def natural_key(number: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", number) if p)
+
+
+def occupancy_of(room: dict[str, Any], now: datetime) -> tuple[str, int | None]:
+    """(free / occupied / ending_soon, minutes until free) as of `now`: the server's word,
+    with the countdown kept running between heartbeats."""
+    status = room.get("occupancy_status")
+    if status is None:
+        status = "occupied" if room.get("is_occupied") else "free"
+    if status == "free":
+        return "free", None
+    minutes: int | None = None
+    free_at = room.get("free_at")
+    if free_at:
+        try:
+            left = (from_iso(free_at) - now).total_seconds()
+            minutes = max(0, math.ceil(left / 60))
+        except ValueError:
+            minutes = None
+    elif isinstance(room.get("time_until_free"), int):
+        minutes = room["time_until_free"]
+    if status == "occupied" and minutes is not None and minutes <= ENDING_SOON_MINUTES:
+        status = "ending_soon"
+    return status, minutes
+
+
+def guests_of(room: dict[str, Any]) -> int:
+    return int(room.get("current_attendees") or room.get("guests_in_room") or 0)
+
+
+def room_view(room: dict[str, Any]) -> RoomView:
+    return RoomView.from_payload(room)
+
+
+class RoomModel(QAbstractListModel):
+    """One row per room; `room_number -> row` index; coalesced, row-exact updates."""
+
+    stats_changed = Signal(dict)
+    rooms_changed = Signal(list)  # room numbers changed by the last flush
+
+    def __init__(
+        self,
+        now: Callable[[], datetime],
+        flush_ms: int = 30,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._now = now
+        self._rooms: list[dict[str, Any]] = []
+        self._row: dict[str, int] = {}
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._stale = False
+        self._flash: dict[str, float] = {}
+        self.stats: dict[str, int] = {}
+        self.resets = 0
+        self.flushes = 0
+        self.rows_changed = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(flush_ms)
+        self._timer.timeout.connect(self.flush)
+
+    # --- Qt model API --------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rooms)
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = dict(super().roleNames())
+        for r in Roles:
+            names[int(r)] = QByteArray((r.name[0].lower() + r.name[1:]).encode())
+        return names
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rooms):
+            return None
+        room = self._rooms[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole or role == Roles.Number:
+            return room["room_number"]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.describe(room)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self.describe(room)
+        if role == Roles.Room:
+            return room
+        if role == Roles.Floor:
+            return int(room.get("floor") or 0)
+        if role == Roles.Status:
+            return room.get("room_status")
+        if role == Roles.StatusLabel:
+            return status_label(room.get("room_status"))
+        if role == Roles.Occupancy:
+            return occupancy_of(room, self._now())[0]
+        if role == Roles.MinutesToFree:
+            return occupancy_of(room, self._now())[1]
+        if role == Roles.NextAvailable:
+            return room.get("next_available")
+        if role == Roles.ReservationsToday:
+            return int(room.get("reservations_today") or 0)
+        if role == Roles.Guests:
+            return guests_of(room)
+        if role == Roles.Maintenance:
+            return bool(room.get("maintenance_required"))
+        if role == Roles.Priority:
+            return room.get("maintenance_priority") if room.get("maintenance_required") else None
+        if role == Roles.OutOfOrder:
+            return bool(room.get("is_out_of_order"))
+        if role == Roles.DoNotDisturb:
+            return bool(room.get("do_not_disturb"))
+        if role == Roles.RoomType:
+            return room.get("room_type") or ""
+        if role == Roles.Stale:
+            return self._stale
+        if role == Roles.Version:
+            return int(room.get("version") or 0)
+        if role == Roles.Notes:
+            return room.get("maintenance_notes") or room.get("out_of_order_reason") or ""
+        if role == Roles.Flash:
+            return room["room_number"] in self._flash
+        return None
+
+    # --- reading -------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self._now()
+
+    def room(self, number: str) -> dict[str, Any] | None:
+        row = self._row.get(number)
+        return None if row is None else self._rooms[row]
+
+    def row_of(self, number: str) -> int | None:
+        return self._row.get(number)
+
+    def rooms(self) -> list[dict[str, Any]]:
+        return self._rooms
+
+    def floors(self) -> list[int]:
+        return sorted({int(r.get("floor") or 0) for r in self._rooms})
+
+    def room_types(self) -> list[str]:
+        return sorted({str(r.get("room_type") or "") for r in self._rooms} - {""})
+
+    def describe(self, room: dict[str, Any]) -> str:
+        occ, minutes = occupancy_of(room, self._now())
+        parts = [f"Room {room['room_number']} ({room.get('room_type') or 'room'})"]
+        parts.append(status_label(room.get("room_status")))
+        text = OCC_LABELS.get(occ, occ)
+        if occ != "free" and minutes is not None:
+            text += f", free in {format_minutes(minutes)}"
+        parts.append(text)
+        if guests_of(room):
+            parts.append(f"{guests_of(room)} guest(s) in the room")
+        if room.get("maintenance_required"):
+            parts.append(
+                f"Maintenance {room.get('maintenance_priority') or ''}: "
+                f"{room.get('maintenance_notes') or 'no notes'}"
+            )
+        if room.get("is_out_of_order"):
+            parts.append(f"Out of order: {room.get('out_of_order_reason') or ''}")
+        if room.get("do_not_disturb"):
+            parts.append("Do not disturb")
+        return "\n".join(parts)
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
+
+    # --- writing -------------------------------------------------------------------------
+
+    def set_rooms(self, rooms: Iterable[dict[str, Any]]) -> None:
+        """A snapshot: the one time the model is reset."""
+        self._timer.stop()
+        self._pending.clear()
+        self.beginResetModel()
+        self._rooms = [self._fresh(dict(r)) for r in rooms]
+        self._rooms.sort(key=lambda r: (int(r.get("floor") or 0), natural_key(r["room_number"])))
+        self._row = {r["room_number"]: i for i, r in enumerate(self._rooms)}
+        self.endResetModel()
+        self.resets += 1
+        self._recount()
+
+    @staticmethod
+    def _fresh(room: dict[str, Any]) -> dict[str, Any]:
+        return room
+
+    def clear(self) -> None:
+        self.set_rooms([])
+
+    def set_stale(self, stale: bool) -> None:
+        if stale == self._stale:
+            return
+        self._stale = stale
+        if self._rooms:
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._rooms) - 1), [int(Roles.Stale)]
+            )
+
+    def queue(self, number: str, fields: dict[str, Any]) -> None:
+        """Merge `fields` into room `number` at the next flush (bursts coalesce)."""
+        slot = self._pending.get(number)
+        if slot is None:
+            self._pending[number] = dict(fields)
+        else:
+            slot.update(fields)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def apply_event(self, msg: dict[str, Any]) -> str | None:
+        """Queue what a server event changes on the board; returns the room number."""
+        kind = msg.get("type")
+        payload = msg.get("payload") or {}
+        number = payload.get("room_number")
+        if not isinstance(number, str):
+            return None
+        if kind == "room_updated":
+            fields = {k: v for k, v in payload.items() if k != "changed_fields"}
+            fields["changed_fields"] = payload.get("changed_fields") or []
+            self.queue(number, fields)
+        elif kind == "room.update":
+            self.queue(number, occupancy_fields(payload))
+        else:
+            return None
+        return number
+
+    def apply_heartbeat(self, entries: Iterable[dict[str, Any]]) -> int:
+        """Occupancy of every room from a heartbeat: queue only what differs."""
+        n = 0
+        for entry in entries:
+            number = entry.get("room_number")
+            room = self.room(number) if isinstance(number, str) else None
+            if room is None:
+                continue
+            fields = occupancy_fields(entry)
+            if any(room.get(k) != v for k, v in fields.items()):
+                self.queue(str(number), fields)
+                n += 1
+        return n
+
+    def tick(self) -> None:
+        """Repaint the cards whose countdown runs (once a minute or so)."""
+        rows = [i for i, r in enumerate(self._rooms) if r.get("free_at")]
+        for lo, hi in _runs(rows):
+            self.dataChanged.emit(
+                self.index(lo), self.index(hi), [int(Roles.MinutesToFree), int(Roles.Occupancy)]
+            )
+        if rows:
+            self._recount()
+
+    def flush(self) -> list[str]:
+        """Apply every queued change: one dataChanged per run of adjacent changed rows."""
+        self._timer.stop()
+        if not self._pending:
+            return []
+        pending, self._pending = self._pending, {}
+        changed_rows: list[int] = []
+        new_rooms: list[dict[str, Any]] = []
+        for number, fields in pending.items():
+            row = self._row.get(number)
+            if row is None:
+                if "room_status" in fields:
+                    new_rooms.append({"room_number": number, **fields})
+                continue
+            self._rooms[row].update(fields)
+            changed_rows.append(row)
+        changed_rows.sort()
+        for lo, hi in _runs(changed_rows):
+            self.dataChanged.emit(self.index(lo), self.index(hi))
+        if new_rooms:
+            first = len(self._rooms)
+            self.beginInsertRows(QModelIndex(), first, first + len(new_rooms) - 1)
+            for room in new_rooms:
+                self._row[room["room_number"]] = len(self._rooms)
+                self._rooms.append(room)
+            self.endInsertRows()
+        self.flushes += 1
+        self.rows_changed += len(changed_rows) + len(new_rooms)
+        self._recount()
+        numbers = list(pending)
+        self.rooms_changed.emit(numbers)
+        return numbers
+
+    def _recount(self) -> None:
+        self.stats = compute_stats(self._rooms, self._now())
+        self.stats_changed.emit(self.stats)
+
+
+def occupancy_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: entry.get(k) for k in OCCUPANCY_FIELDS if k in entry}
+
+
+def status_label(status: Any) -> str:
+    try:
+        return STATUS_LABELS[RoomStatus(status)]
+    except ValueError:
+        return str(status or "Unknown")
+
+
+def format_minutes(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+    return f"{hours // 24} days"
+
+
+def compute_stats(rooms: Iterable[dict[str, Any]], now: datetime) -> dict[str, int]:
+    stats = {s.value: 0 for s in RoomStatus}
+    stats.update(total=0, available=0, occupied=0, ending_soon=0, free=0, maintenance=0)
+    for r in rooms:
+        stats["total"] += 1
+        status = r.get("room_status")
+        if status in stats:
+            stats[status] += 1
+        occ, _ = occupancy_of(r, now)
+        if occ == "free":
+            stats["free"] += 1
+        else:
+            stats["occupied"] += 1
+            if occ == "ending_soon":
+                stats["ending_soon"] += 1
+        if r.get("maintenance_required"):
+            stats["maintenance"] += 1
+        if (
+            status == RoomStatus.READY_FOR_GUEST
+            and not r.get("is_out_of_order")
+            and not r.get("is_occupied")
+            and occ == "free"
+        ):
+            stats["available"] += 1
+    return stats
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        elif not out or r != out[-1][1]:
+            out.append((r, r))
+    return out
+
+
+class SortMode(IntEnum):
+    NUMBER = 0
+    FLOOR = 1
+    STATUS = 2
+
+
+class RoomFilter(QSortFilterProxyModel):
+    """Status, floor, occupancy, maintenance, room type and a search box; sort modes.
+    Filters are re-applied by Qt as rows change (dynamic sort and filter)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.text = ""
+        self.status: str | None = None
+        self.floor: int | None = None
+        self.occupancy: str | None = None  # free / occupied (incl. ending soon) / ending_soon
+        self.maintenance: bool | None = None
+        self.room_type: str | None = None
+        self.sort_mode = SortMode.FLOOR
+        self.setDynamicSortFilter(True)
+        self.sort(0)
+
+    def source(self) -> RoomModel:
+        model = self.sourceModel()
+        assert isinstance(model, RoomModel)
+        return model
+
+    def set_filters(self, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            if not hasattr(self, key):
+                raise AttributeError(key)
+            if key == "text":
+                value = (value or "").strip().lower()
+            setattr(self, key, value)
+        self.invalidateFilter()
+
+    def set_sort_mode(self, mode: SortMode) -> None:
+        self.sort_mode = SortMode(mode)
+        self.invalidate()
+        self.sort(0)
+
+    def active(self) -> bool:
+        return bool(
+            self.text
+            or self.status
+            or self.floor is not None
+            or self.occupancy
+            or self.maintenance is not None
+            or self.room_type
+        )
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        rooms = self.source().rooms()
+        if not 0 <= source_row < len(rooms):
+            return False
+        return self.accepts(rooms[source_row])
+
+    def accepts(self, r: dict[str, Any]) -> bool:
+        if self.status is not None and r.get("room_status") != self.status:
+            return False
+        if self.floor is not None and int(r.get("floor") or 0) != self.floor:
+            return False
+        if self.room_type and r.get("room_type") != self.room_type:
+            return False
+        if self.maintenance is not None and bool(r.get("maintenance_required")) != self.maintenance:
+            return False
+        if self.occupancy:
+            occ, _ = occupancy_of(r, self.source().now())
+            if self.occupancy == "occupied":
+                if occ == "free":
+                    return False
+            elif occ != self.occupancy:
+                return False
+        if self.text:
+            hay = " ".join(
+                str(x or "")
+                for x in (
+                    r.get("room_number"),
+                    r.get("room_type"),
+                    status_label(r.get("room_status")),
+                    r.get("maintenance_notes"),
+                    r.get("out_of_order_reason"),
+                    r.get("section"),
+                    r.get("building"),
+                )
+            ).lower()
+            if not all(word in hay for word in self.text.split()):
+                return False
+        return True
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        rooms = self.source().rooms()
+        a, b = rooms[left.row()], rooms[right.row()]
+        return self.key(a) < self.key(b)
+
+    def key(self, r: dict[str, Any]) -> tuple[Any, ...]:
+        number = natural_key(r["room_number"])
+        floor = int(r.get("floor") or 0)
+        if self.sort_mode == SortMode.STATUS:
+            rank = STATUS_ORDER.get(RoomStatus(r["room_status"]), 99)
+            return (rank, floor, number)
+        if self.sort_mode == SortMode.NUMBER:
+            return (number,)
+        return (floor, number)
+
+
+def priority_rank(priority: Any) -> int:
+    try:
+        return PRIORITY_RANK[Priority(priority)]
+    except ValueError:
+        return -1

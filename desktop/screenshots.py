@@ -1,0 +1,130 @@
+"""Make the screenshots of docs/: `python -m desktop.screenshots [OUTDIR] [--size 1366x768]`.
+
+Runs a demo server in a background thread on a free port, opens the desktop logged in (off
+screen if QT_QPA_PLATFORM=offscreen), and saves the board, the controls, a toast and the login
+dialog as PNG files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def run_server(db: Path) -> tuple[int, Any]:
+    from server import db as m
+    from server.app import Config, RoomrackServer
+    from server.demo import DemoSpec, load_demo
+    from shared.clock import SystemClock
+
+    m.open_db(db)
+    try:
+        load_demo(SystemClock().now(), DemoSpec())
+    finally:
+        m.close_db()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    def main() -> None:
+        async def serve() -> None:
+            server = RoomrackServer(Config(port=0, db_path=db, synchronous="NORMAL"))
+            await server.start()
+            box["port"] = server.port
+            box["loop"] = asyncio.get_running_loop()
+            box["stop"] = asyncio.Event()
+            ready.set()
+            await box["stop"].wait()
+            await server.stop()
+
+        asyncio.run(serve())
+
+    t = threading.Thread(target=main, daemon=True)
+    t.start()
+    ready.wait(30)
+    return int(box["port"]), box
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("outdir", nargs="?", default="docs", type=Path)
+    p.add_argument("--size", default="1366x768")
+    p.add_argument("--login", default="manager")
+    p.add_argument("--prefix", default="screenshot-")
+    args = p.parse_args(argv)
+    w, h = (int(x) for x in args.size.split("x"))
+    args.outdir.mkdir(parents=True, exist_ok=True)
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.mainwindow import MainWindow
+    from desktop.session import Session
+    from desktop.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="roomrack-shots-"))
+    port, box = run_server(tmp / "demo.db")
+    url = f"ws://127.0.0.1:{port}"
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    async def shoot() -> None:
+        settings = Settings(tmp / "settings.ini")
+        session = Session()
+        window = MainWindow(session, settings)
+        window.resize(w, h)
+        window.show()
+        dialog = window.show_login()
+        dialog.server.setText("reception-pc:8765")
+        dialog.login.setText("frontdesk")
+        dialog.password.setText("demo")
+        dialog.adjustSize()
+        await asyncio.sleep(0.3)
+        dialog.grab().save(str(args.outdir / f"{args.prefix}login.png"))
+        dialog.hide()
+        ok = await window.login(url, args.login, "demo")
+        assert ok, "login failed"
+        for _ in range(100):
+            if window.rooms.rowCount():
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        window.grab().save(str(args.outdir / f"{args.prefix}board.png"))
+        # controls: select a dirty room and a cleaning one, show the side panel
+        dirty = [
+            r["room_number"]
+            for r in window.rooms.rooms()
+            if r["room_status"] == "CLEANED_UNINSPECTED"
+        ][:1]
+        window.board.select(dirty)
+        await asyncio.sleep(1.0)
+        window.grab().save(str(args.outdir / f"{args.prefix}controls.png"))
+        # a toast: do something and let the reply show
+        if dirty:
+            window.controls.run("inspect")
+        await asyncio.sleep(0.8)
+        window.toasts.show(
+            "warning", "Maintenance flagged: room 204", "High priority — AC not working"
+        )
+        await asyncio.sleep(0.5)
+        window.grab().save(str(args.outdir / f"{args.prefix}toast.png"))
+        await session.stop()
+        window.close()
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(shoot())
+    box["loop"].call_soon_threadsafe(box["stop"].set)
+    print(f"screenshots saved in {args.outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,526 @@
+"""The one object that owns the connection to the server.
+
+It runs a `websockets` asyncio client on the qasync loop, logs in, subscribes to the hotel's
+channels, keeps the last sequence number, resumes after a drop, and turns every frame into a
+Qt signal. Widgets never touch the socket: they call `command()` and listen to signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import socket
+from collections import deque
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from desktop.backoff import Backoff
+from shared import protocol
+from shared.clock import Clock, SystemClock
+from shared.errors import EXPLANATIONS, ErrorCode
+
+log = logging.getLogger("roomrack.desktop")
+
+OFFLINE_CODE = "offline"
+TIMEOUT_CODE = "timeout"
+REQUEST_TIMEOUT = 20.0
+
+
+class State(StrEnum):
+    OFFLINE = "offline"  # not started, logged out or stopped
+    CONNECTING = "connecting"  # first connection of this session
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+
+
+class LoginError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _AuthLost(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _Resync(Exception):
+    """A gap in the sequence numbers: reconnect at once and resume."""
+
+
+def normalise_url(text: str) -> str:
+    """'hotel-pc:8765' -> 'ws://hotel-pc:8765'."""
+    text = text.strip().rstrip("/")
+    if not text:
+        return text
+    if "://" not in text:
+        text = "ws://" + text
+    if text.startswith("http://"):
+        text = "ws://" + text[7:]
+    elif text.startswith("https://"):
+        text = "wss://" + text[8:]
+    return text
+
+
+def error_text(reply: dict[str, Any]) -> str:
+    """The words a person understands for an error reply."""
+    message = str(reply.get("message") or "")
+    try:
+        code = ErrorCode(str(reply.get("code")))
+    except ValueError:
+        return message or "Something went wrong."
+    return message or EXPLANATIONS[code]
+
+
+class Session(QObject):
+    state_changed = Signal(str)
+    logged_in = Signal(dict)  # the login result: staff, hotel, epoch, channels
+    auth_lost = Signal(str)  # the kept token is no longer valid: ask for a login
+    rooms_snapshot = Signal(list, int)
+    reservations_snapshot = Signal(list, int)
+    event_received = Signal(dict)
+    heartbeat_received = Signal(dict)
+    resumed = Signal(int)  # events replayed after a reconnect
+    command_done = Signal(str, str, bool, dict)  # request id, label, ok, reply
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        workstation: str | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.clock: Clock = clock or SystemClock()
+        self.backoff = backoff or Backoff()
+        self.workstation = workstation or socket.gethostname()[:60]
+        self.url = ""
+        self.token: str | None = None
+        self.staff: dict[str, Any] = {}
+        self.hotel: dict[str, Any] = {}
+        self.channels: list[str] = []
+        self.epoch: str | None = None
+        self.last_seq: int | None = None
+        self.state = State.OFFLINE
+        self.offline_since: datetime | None = None
+        self.last_heartbeat: datetime | None = None
+        self.last_frame: float = 0.0
+        self.heartbeat_interval = 60.0
+        self.retry_at: float | None = None  # monotonic time of the next attempt
+        self.attempts = 0
+        self.frames = 0
+        self._ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._prefix = f"d{id(self) % 100000:05d}"
+        self.mine: deque[str] = deque(maxlen=500)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._seen_head: int | None = None
+
+    # --- public API ------------------------------------------------------------------------
+
+    @property
+    def role(self) -> str:
+        return str(self.staff.get("role", ""))
+
+    @property
+    def slug(self) -> str:
+        return str(self.hotel.get("slug", ""))
+
+    def is_live(self) -> bool:
+        return self.state is State.LIVE
+
+    async def login(self, url: str, login: str, password: str) -> dict[str, Any]:
+        """Log in with a password; on success the session goes live and keeps reconnecting.
+        Raises LoginError with words for the person at the keyboard."""
+        await self.stop()
+        self.url = normalise_url(url)
+        self._set_state(State.CONNECTING)
+        try:
+            ws = await self._open()
+        except LoginError:
+            self._set_state(State.OFFLINE)
+            raise
+        reader = self._spawn(self._read(ws))
+        try:
+            reply = await self._request(
+                ws, "auth.login", login=login, password=password, workstation=self.workstation
+            )
+        except (ConnectionClosed, OSError, TimeoutError) as exc:
+            await self._close(ws, reader)
+            self._set_state(State.OFFLINE)
+            raise LoginError(
+                OFFLINE_CODE, f"The connection to the server was lost ({exc})."
+            ) from exc
+        if reply.get("type") != "ack":
+            await self._close(ws, reader)
+            self._set_state(State.OFFLINE)
+            raise LoginError(str(reply.get("code")), error_text(reply))
+        self._accept_login(reply["result"], fresh=True)
+        self._stopping = False
+        self._task = asyncio.ensure_future(self._run(ws, reader))
+        result: dict[str, Any] = reply["result"]
+        return result
+
+    def resume(self, url: str, token: str) -> None:
+        """Start with a kept token: the board appears and fills in once connected."""
+        self.url = normalise_url(url)
+        self.token = token
+        self._stopping = False
+        self._set_state(State.CONNECTING)
+        self._task = asyncio.ensure_future(self._run(None, None))
+
+    async def logout(self) -> None:
+        ws = self._ws
+        if ws is not None and self.state is State.LIVE:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._request(ws, "auth.logout"), 3)
+        await self.stop()
+        self.token = None
+        self.staff, self.hotel = {}, {}
+        self.epoch, self.last_seq = None, None
+
+    async def stop(self) -> None:
+        """Close the connection and stop reconnecting."""
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for t in list(self._tasks):
+            t.cancel()
+        self._fail_pending()
+        self._set_state(State.OFFLINE)
+
+    def reconnect_now(self) -> None:
+        """The manual reconnect button: try again at once (and drop a live connection)."""
+        if self._stopping or self._task is None:
+            return
+        self.backoff.reset()
+        if self.state is State.LIVE and self._ws is not None:
+            self._spawn(self._ws.close(1000, "manual reconnect"))
+        self._wake.set()
+
+    def command(self, kind: str, label: str, **fields: Any) -> str:
+        """Send a command; `command_done` reports its reply. Returns the request id."""
+        rid = f"{self._prefix}-{next(self._ids)}"
+        self.mine.append(rid)
+        self._spawn(self._command(rid, kind, label, fields))
+        return rid
+
+    async def call(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Send a request and return its reply (ack or error) to the caller."""
+        ws = self._ws
+        if ws is None or self.state is not State.LIVE:
+            return _offline_reply(None)
+        try:
+            return await self._request(ws, kind, **fields)
+        except (ConnectionClosed, OSError):
+            return _offline_reply(None)
+        except TimeoutError:
+            return _timeout_reply(None)
+
+    # --- internals: the connection loop -------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _set_state(self, state: State) -> None:
+        if state is State.LIVE:
+            self.offline_since = None
+            self.retry_at = None
+        elif state is not State.OFFLINE and self.offline_since is None:
+            self.offline_since = self.clock.now()
+        if state is State.OFFLINE:
+            self.retry_at = None
+        if state is not self.state:
+            self.state = state
+            self.state_changed.emit(state.value)
+
+    async def _open(self) -> ClientConnection:
+        try:
+            ws = await asyncio.wait_for(
+                connect(
+                    self.url,
+                    compression=None,
+                    max_size=2**25,
+                    open_timeout=10,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    close_timeout=2,
+                ),
+                15,
+            )
+        except InvalidURI:
+            raise LoginError("bad_address", f"'{self.url}' is not a server address.") from None
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            raise LoginError(
+                OFFLINE_CODE, f"Cannot reach the server at {self.url} ({_short(exc)})."
+            ) from exc
+        try:
+            hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        except Exception as exc:
+            await ws.close()
+            raise LoginError(OFFLINE_CODE, "The server did not greet us.") from exc
+        if hello.get("type") != "hello" or hello.get("server") != "roomrack":
+            await ws.close()
+            raise LoginError("bad_address", f"{self.url} is not a Roomrack server.")
+        hb = hello.get("heartbeat") or {}
+        self.heartbeat_interval = float(hb.get("overview", 60.0))
+        self._hello_epoch = hello.get("epoch")
+        self.last_frame = self.clock.monotonic()
+        return ws
+
+    def _accept_login(self, result: dict[str, Any], fresh: bool) -> None:
+        token = result.get("token")
+        if token:
+            self.token = token
+        self.staff = dict(result.get("staff") or {})
+        self.hotel = dict(result.get("hotel") or {})
+        self.channels = list(result.get("channels") or [])
+        if fresh and result.get("epoch") != self.epoch:
+            self.last_seq = None
+        self.logged_in.emit(result)
+
+    async def _run(self, ws: ClientConnection | None, reader: asyncio.Task[None] | None) -> None:
+        resync = False
+        while not self._stopping:
+            try:
+                if ws is None:
+                    self.attempts += 1
+                    ws = await self._open()
+                    reader = self._spawn(self._read(ws))
+                    assert self.token is not None
+                    reply = await self._request(
+                        ws, "auth.token", token=self.token, workstation=self.workstation
+                    )
+                    if reply.get("type") != "ack":
+                        if reply.get("code") in (ErrorCode.TOKEN_INVALID, ErrorCode.AUTH_FAILED):
+                            raise _AuthLost(error_text(reply))
+                        raise LoginError(str(reply.get("code")), error_text(reply))
+                    self._accept_login(reply["result"], fresh=False)
+                assert reader is not None
+                self._ws = ws
+                await self._subscribe(ws)
+                self.backoff.reset()
+                self.attempts = 0
+                self._set_state(State.LIVE)
+                watchdog = self._spawn(self._watchdog(ws))
+                try:
+                    await reader
+                finally:
+                    watchdog.cancel()
+                resync = bool(getattr(ws, "_roomrack_resync", False))
+            except _AuthLost as exc:
+                await self._close(ws, reader)
+                self._ws = None
+                self.token = None
+                self._stopping = True
+                self._set_state(State.OFFLINE)
+                self.auth_lost.emit(exc.message)
+                return
+            except asyncio.CancelledError:
+                await self._close(ws, reader)
+                raise
+            except (LoginError, ConnectionClosed, OSError, TimeoutError, ValueError) as exc:
+                log.info("connection to %s failed: %s", self.url, _short(exc))
+            except Exception:  # never let the loop die: log and try again
+                log.exception("unexpected error in the connection loop")
+            await self._close(ws, reader)
+            ws, reader, self._ws = None, None, None
+            self._fail_pending()
+            if self._stopping:
+                break
+            self._set_state(State.RECONNECTING)
+            delay = 0.0 if resync else self.backoff.next()
+            resync = False
+            await self._pause(delay)
+        self._set_state(State.OFFLINE)
+
+    async def _pause(self, delay: float) -> None:
+        """Wait `delay` seconds on the clock, or less if `reconnect_now` is called."""
+        self._wake.clear()
+        if delay <= 0:
+            return
+        self.retry_at = self.clock.monotonic() + delay
+        sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+            self.retry_at = None
+
+    async def _subscribe(self, ws: ClientConnection) -> None:
+        fields: dict[str, Any] = {"channels": self.channels}
+        if self.epoch is not None and self.last_seq is not None:
+            fields["since"] = {"epoch": self.epoch, "seq": self.last_seq}
+        reply = await self._request(ws, "subscribe", **fields)
+        if reply.get("type") != "ack":
+            raise LoginError(str(reply.get("code")), error_text(reply))
+        result = reply["result"]
+        self.epoch = self._hello_epoch
+        if result.get("mode") == "resume":
+            self.resumed.emit(int(result.get("replayed", 0)))
+
+    async def _watchdog(self, ws: ClientConnection) -> None:
+        """No frame at all for a long while (heartbeats stopped): the server is gone."""
+        limit = max(30.0, self.heartbeat_interval * 2.5)
+        while True:
+            await self.clock.sleep(limit / 3)
+            if self.clock.monotonic() - self.last_frame > limit:
+                log.warning("no heartbeat for %.0f s; reconnecting", limit)
+                await ws.close(1000, "no heartbeat")
+                return
+
+    async def _close(self, ws: ClientConnection | None, reader: asyncio.Task[None] | None) -> None:
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 3)
+        if reader is not None and not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    def _fail_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("connection lost"))
+
+    async def _request(self, ws: ClientConnection, kind: str, **fields: Any) -> dict[str, Any]:
+        rid = str(fields.pop("request_id", None) or f"{self._prefix}-{next(self._ids)}")
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        try:
+            await ws.send(protocol.dumps({"type": kind, "request_id": rid, **fields}))
+            return await asyncio.wait_for(fut, REQUEST_TIMEOUT)
+        finally:
+            self._pending.pop(rid, None)
+
+    async def _command(self, rid: str, kind: str, label: str, fields: dict[str, Any]) -> None:
+        ws = self._ws
+        if ws is None or self.state is not State.LIVE:
+            reply = _offline_reply(rid)
+        else:
+            try:
+                reply = await self._request(ws, kind, request_id=rid, **fields)
+            except (ConnectionClosed, ConnectionError, OSError):
+                reply = _offline_reply(rid)
+            except TimeoutError:
+                reply = _timeout_reply(rid)
+        self.command_done.emit(rid, label, reply.get("type") == "ack", reply)
+
+    # --- internals: frames ----------------------------------------------------------------
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for frame in ws:
+                self.last_frame = self.clock.monotonic()
+                self.frames += 1
+                try:
+                    msg = protocol.parse_server_frame(frame)
+                except ValueError:
+                    log.warning("ignored a frame that is not JSON with a type")
+                    continue
+                try:
+                    self._on_frame(msg)
+                except _Resync:
+                    ws._roomrack_resync = True  # type: ignore[attr-defined]
+                    await ws.close(1000, "resync")
+                    return
+                except Exception:
+                    log.exception("error while handling a %s frame", msg.get("type"))
+        except ConnectionClosed:
+            pass
+        finally:
+            self._fail_pending()
+
+    def _on_frame(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        if kind in ("ack", "error"):
+            fut = self._pending.get(str(msg.get("request_id")))
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+            return
+        if "category" in msg and "meta" in msg:
+            self._on_event(msg)
+        elif kind == "heartbeat":
+            self.last_heartbeat = self.clock.now()
+            head = msg.get("head_seq")
+            if isinstance(head, int) and self.last_seq is not None and head > self.last_seq:
+                # an event may still be on its way; a second heartbeat still ahead is a gap
+                if self._seen_head is not None and self._seen_head > self.last_seq:
+                    self._seen_head = None
+                    raise _Resync()
+                self._seen_head = head
+            else:
+                self._seen_head = None
+            self.heartbeat_received.emit(msg)
+        elif kind == "rooms.status":
+            self.last_seq = int(msg.get("seq", 0))
+            self.rooms_snapshot.emit(list(msg.get("rooms") or []), self.last_seq)
+        elif kind == "reservations.status":
+            self.last_seq = int(msg.get("seq", 0))
+            self.reservations_snapshot.emit(list(msg.get("reservations") or []), self.last_seq)
+
+    def _on_event(self, msg: dict[str, Any]) -> None:
+        seq = msg["meta"].get("seq")
+        if isinstance(seq, int) and self.last_seq is not None:
+            if seq <= self.last_seq:
+                return  # already seen (replay overlap)
+            if seq > self.last_seq + 1:
+                log.warning("missed events %d..%d; resuming", self.last_seq + 1, seq - 1)
+                raise _Resync()
+        if isinstance(seq, int):
+            self.last_seq = seq
+        self.event_received.emit(msg)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+def _offline_reply(rid: str | None) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "request_id": rid,
+        "code": OFFLINE_CODE,
+        "message": "Not connected to the server, so nothing was changed. "
+        "Try again when the board is live.",
+        "details": {},
+    }
+
+
+def _timeout_reply(rid: str | None) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "request_id": rid,
+        "code": TIMEOUT_CODE,
+        "message": "The server did not answer in time; check the board before trying again.",
+        "details": {},
+    }

@@ -1,0 +1,91 @@
+"""What the desktop remembers between starts: server address, session token, toast options.
+
+Kept with QSettings (the platform's usual place); tests and the demo pass their own file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
+DEFAULT_SERVER = "ws://127.0.0.1:8765"
+
+
+class Settings:
+    def __init__(self, path: Path | str | None = None) -> None:
+        if path is None:
+            self._qs = QSettings("Roomrack", "Roomrack")
+        else:
+            self._qs = QSettings(str(path), QSettings.Format.IniFormat)
+
+    def _get(self, key: str, default: Any) -> Any:
+        value = self._qs.value(key, default)
+        return default if value is None else value
+
+    def _set(self, key: str, value: Any) -> None:
+        if value is None:
+            self._qs.remove(key)
+        else:
+            self._qs.setValue(key, value)
+        self._qs.sync()
+
+    @property
+    def server_url(self) -> str:
+        return str(self._get("server/url", DEFAULT_SERVER))
+
+    @server_url.setter
+    def server_url(self, value: str) -> None:
+        self._set("server/url", value)
+
+    @property
+    def has_server(self) -> bool:
+        return self._qs.contains("server/url")
+
+    @property
+    def token(self) -> str | None:
+        value = self._get("session/token", "")
+        return str(value) or None
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self._set("session/token", value)
+
+    @property
+    def last_login(self) -> str:
+        return str(self._get("session/login", ""))
+
+    @last_login.setter
+    def last_login(self, value: str) -> None:
+        self._set("session/login", value)
+
+    @property
+    def toast_corner(self) -> str:
+        value = str(self._get("toasts/corner", "bottom-right"))
+        return value if value in CORNERS else "bottom-right"
+
+    @toast_corner.setter
+    def toast_corner(self, value: str) -> None:
+        self._set("toasts/corner", value)
+
+    @property
+    def toast_seconds(self) -> float:
+        try:
+            return max(1.0, float(self._get("toasts/seconds", 5.0)))
+        except (TypeError, ValueError):
+            return 5.0
+
+    @toast_seconds.setter
+    def toast_seconds(self, value: float) -> None:
+        self._set("toasts/seconds", float(value))
+
+    @property
+    def sound(self) -> bool:
+        value = self._get("toasts/sound", False)
+        return value in (True, "true", "1", 1)
+
+    @sound.setter
+    def sound(self, value: bool) -> None:
+        self._set("toasts/sound", bool(value))

@@ -1,0 +1,197 @@
+"""Toasts: short notes stacked in a corner of the window that never take the focus.
+
+They are child widgets of the main window (not windows of their own), so they cannot steal
+the keyboard from whoever is typing; each closes itself after a few seconds or on a click.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from desktop.theme import TOAST_COLOURS
+
+RESOURCES = Path(__file__).with_name("resources")
+SOUND_FILE = RESOURCES / "alert.wav"
+KINDS = ("success", "error", "info", "warning")
+MAX_TOASTS = 6
+WIDTH = 340
+MARGIN = 14
+
+
+class Toast(QFrame):
+    closed = Signal(object)
+
+    def __init__(self, kind: str, title: str, text: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.kind = kind if kind in KINDS else "info"
+        self.title = title
+        self.text = text
+        bg, accent, mark = TOAST_COLOURS[self.kind]
+        self.setObjectName("toast")
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFixedWidth(WIDTH)
+        self.setStyleSheet(
+            f"QFrame#toast {{ background: {bg}; border: 1px solid {accent};"
+            f" border-left: 6px solid {accent}; border-radius: 6px; }}"
+            f" QLabel {{ background: transparent; border: none; }}"
+        )
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 8, 10, 8)
+        lay.setSpacing(10)
+        icon = QLabel(mark)
+        icon.setFixedSize(26, 26)
+        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        icon.setStyleSheet(
+            f"QLabel {{ background: {accent}; color: white; border-radius: 13px;"
+            " font-weight: 700; font-size: 11pt; }"
+        )
+        lay.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        col = QVBoxLayout()
+        col.setSpacing(2)
+        head = QLabel(title)
+        head.setStyleSheet(f"QLabel {{ font-weight: 700; color: {accent}; }}")
+        head.setWordWrap(True)
+        col.addWidget(head)
+        if text:
+            body = QLabel(text)
+            body.setWordWrap(True)
+            body.setStyleSheet("QLabel { color: #1C2833; }")
+            col.addWidget(body)
+        lay.addLayout(col, 1)
+        close = QLabel("×")
+        close.setStyleSheet("QLabel { color: #566573; font-size: 13pt; }")
+        close.setToolTip("Close")
+        lay.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.setToolTip("Click to close")
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.dismiss)
+        self.adjustSize()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.dismiss()
+
+    def dismiss(self) -> None:
+        self.timer.stop()
+        self.hide()
+        self.closed.emit(self)
+        self.deleteLater()
+
+
+class ToastManager(QObject):
+    """Stacks toasts in a corner of `host` and keeps them there when it is resized."""
+
+    shown = Signal(str, str, str)  # kind, title, text
+
+    def __init__(
+        self,
+        host: QWidget,
+        corner: str = "bottom-right",
+        seconds: float = 5.0,
+        sound: bool = False,
+    ) -> None:
+        super().__init__(host)
+        self.host = host
+        self.corner = corner
+        self.seconds = seconds
+        self.sound = sound
+        self.toasts: list[Toast] = []
+        self.history: list[tuple[str, str, str]] = []
+        self._player = _make_player()
+        host.installEventFilter(self)
+
+    def show(self, kind: str, title: str, text: str = "", important: bool = False) -> Toast:
+        toast = Toast(kind, title, text, self.host)
+        toast.closed.connect(self._closed)
+        self.toasts.append(toast)
+        self.history.append((toast.kind, title, text))
+        del self.history[:-200]
+        while len(self.toasts) > MAX_TOASTS:
+            self.toasts[0].dismiss()
+        toast.show()
+        toast.raise_()
+        if self.seconds > 0:
+            toast.timer.start(int(self.seconds * 1000))
+        self.place()
+        if important and self.sound:
+            self.play()
+        self.shown.emit(toast.kind, title, text)
+        return toast
+
+    def play(self) -> None:
+        if self._player is not None:
+            self._player.play()
+        else:
+            QApplication.beep()
+
+    def clear(self) -> None:
+        for t in list(self.toasts):
+            t.dismiss()
+
+    def _closed(self, toast: Toast) -> None:
+        if toast in self.toasts:
+            self.toasts.remove(toast)
+        self.place()
+
+    def place(self) -> None:
+        w, h = self.host.width(), self.host.height()
+        top = self.corner.startswith("top")
+        right = self.corner.endswith("right")
+        y = MARGIN + 60 if top else h - MARGIN - 30
+        # the newest toast sits nearest the corner
+        for toast in reversed(self.toasts):
+            toast.adjustSize()
+            th = toast.height()
+            x = w - toast.width() - MARGIN if right else MARGIN
+            if top:
+                toast.move(QPoint(x, y))
+                y += th + 8
+            else:
+                y -= th
+                toast.move(QPoint(x, y))
+                y -= 8
+            toast.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.host and event.type() == QEvent.Type.Resize:
+            self.place()
+        return False
+
+
+def _make_player() -> Any:
+    """QSoundEffect when Qt Multimedia is installed; else None (QApplication.beep)."""
+    try:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtMultimedia import QSoundEffect
+    except ImportError:
+        return None
+    effect = QSoundEffect()
+    effect.setSource(QUrl.fromLocalFile(str(SOUND_FILE)))
+    effect.setVolume(0.6)
+    return effect
+
+
+def write_alert_wav(path: Path = SOUND_FILE) -> None:
+    """The two-tone chime shipped in resources/ (kept here so it can be made again)."""
+    import math
+    import struct
+
+    rate = 22050
+    frames = bytearray()
+    for freq, dur in ((880.0, 0.12), (1318.5, 0.18)):
+        n = int(rate * dur)
+        for i in range(n):
+            env = min(1.0, i / 200) * min(1.0, (n - i) / 800)
+            frames += struct.pack("<h", int(9000 * env * math.sin(2 * math.pi * freq * i / rate)))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
