@@ -206,6 +206,7 @@ class Board(QScrollArea):
             self.lay.insertWidget(i, sec)
             self.sections.append(sec)
         self._update_empty()
+        self._fit_cards(force=True)
         if selected:
             self.select(selected)
 
@@ -214,9 +215,19 @@ class Board(QScrollArea):
 
     def set_scale(self, scale: float) -> None:
         self.delegate.scale = max(0.7, min(1.8, scale))
-        for sec in self.sections:
-            sec.view.update_grid()
-            sec.view.doItemsLayout()
+        self.delegate.width = None
+        self._fit_cards(force=True)
+
+    def _fit_cards(self, force: bool = False) -> None:
+        available = self.viewport().width() - 20 - 4
+        if self.delegate.fit(available, GAP) or force:
+            for sec in self.sections:
+                sec.view.update_grid()
+                sec.view.doItemsLayout()
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._fit_cards()
 
     # --- selection ------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from desktop.actions import CONTROL_BY_ACTION, CONTROLS, Verdict, decide, role_may_ever
 from desktop.model import RoomModel, status_label
 from desktop.theme import named
-from shared.rules import RETURN_STATUSES, STATUS_LABELS, Priority, RoomStatus
+from shared.rules import RETURN_STATUSES, ROOM_ACTIONS, STATUS_LABELS, Priority, RoomStatus
 
 
 class MaintenanceDialog(QDialog):
@@ -131,11 +131,7 @@ class ControlsPanel(QWidget):
         grid = QGridLayout()
         grid.setSpacing(6)
         for i, c in enumerate(CONTROLS):
-            text = c.label + (
-                f"   [{QKeySequence(c.shortcut).toString(QKeySequence.SequenceFormat.NativeText)}]"
-                if c.shortcut
-                else ""
-            )
+            text = c.label.replace("&", "&&")
             b = QPushButton(text)
             b.setObjectName("action_" + c.action)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
@@ -148,6 +144,9 @@ class ControlsPanel(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.subtitle)
         lay.addLayout(grid)
+        self.keys_hint = named(QLabel(""), "hint")
+        self.keys_hint.setWordWrap(True)
+        lay.addWidget(self.keys_hint)
         self.refresh()
 
     def set_role(self, role: str) -> None:
@@ -161,6 +160,8 @@ class ControlsPanel(QWidget):
             b = self.buttons[c.action]
             self.grid.addWidget(b, i // 2, i % 2)
             b.show()
+        keys = [f"{_key(c.shortcut)} {c.label.rstrip('…').lower()}" for c in visible if c.shortcut]
+        self.keys_hint.setText("Keys: " + " · ".join(keys) if keys else "")
         self.refresh()
 
     def set_selection(self, numbers: list[str]) -> None:
@@ -199,8 +200,11 @@ class ControlsPanel(QWidget):
             v = decide(action, self.role, rooms, self.has_arrival, self.has_guest)
             self.verdicts[action] = v
             b.setEnabled(v.allowed)
-            tip = CONTROL_BY_ACTION[action].label.rstrip("…")
-            b.setToolTip(tip if v.allowed else f"{tip}: not possible. {v.reason}")
+            rule = ROOM_ACTIONS.get(action)
+            tip = rule.label if rule is not None else CONTROL_BY_ACTION[action].label.rstrip("…")
+            key = CONTROL_BY_ACTION[action].shortcut
+            tip += f" ({_key(key)})" if key else ""
+            b.setToolTip(tip if v.allowed else f"{tip}: not possible now. {v.reason}")
 
     # --- running an action ---------------------------------------------------------------------
 
@@ -278,3 +282,7 @@ class ControlsPanel(QWidget):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.values()
+
+
+def _key(shortcut: str | None) -> str:
+    return QKeySequence(shortcut or "").toString(QKeySequence.SequenceFormat.NativeText)

@@ -6,19 +6,31 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, Q
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from desktop.model import OCC_LABELS, Roles, format_minutes
-from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, status_colours
+from desktop.model import Roles, format_minutes
+from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, status_colours
 
-CARD_W, CARD_H = 168, 104
+CARD_W, CARD_H = 156, 100
+BADGE_TEXT = {"free": "FREE", "occupied": "OCCUPIED", "ending_soon": "ENDS SOON"}
 
 
 class RoomCardDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None, scale: float = 1.0) -> None:
         super().__init__(parent)
         self.scale = scale
+        self.width: int | None = None  # stretched to fill the row (set by the board)
 
     def card_size(self) -> QSize:
-        return QSize(int(CARD_W * self.scale), int(CARD_H * self.scale))
+        return QSize(self.width or int(CARD_W * self.scale), int(CARD_H * self.scale))
+
+    def fit(self, available: int, gap: int) -> bool:
+        """Stretch cards so whole columns fill `available` pixels; True if the width changed."""
+        base = int(CARD_W * self.scale) + gap
+        cols = max(1, available // base)
+        width = min(int(CARD_W * self.scale * 1.25), available // cols - gap)
+        if width != self.width:
+            self.width = max(40, width)
+            return True
+        return False
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -34,7 +46,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         s = self.scale
         number = str(index.data(Roles.Number))
         status = index.data(Roles.Status)
-        label = str(index.data(Roles.StatusLabel) or "")
+        label = SHORT_LABELS.get(str(status), str(index.data(Roles.StatusLabel) or ""))
         occ = str(index.data(Roles.Occupancy) or "free")
         minutes = index.data(Roles.MinutesToFree)
         nxt = index.data(Roles.NextAvailable)
@@ -81,7 +93,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         width = right - left
         # line 1: number (big) and occupancy badge
         f_num = QFont(option.font)
-        f_num.setPointSizeF(15 * s)
+        f_num.setPointSizeF(14 * s)
         f_num.setBold(True)
         painter.setFont(f_num)
         painter.setPen(QColor("#17202A"))
@@ -121,7 +133,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         else:
             detail = f"Free in {format_minutes(minutes)}" if minutes is not None else "In use"
             if nxt:
-                detail += f" · at {nxt}"
+                detail += f" · {nxt}"
         painter.drawText(
             QRectF(left, y, width, line_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -149,18 +161,19 @@ class RoomCardDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _occupancy_badge(
-        self, painter: QPainter, base: QFont, line: QRectF, occ: str, s: float
-    ) -> None:
-        text = OCC_LABELS.get(occ, occ).upper()
+        self, painter: QPainter, base: QFont, line: QRectF, occ: str, s: float, left: bool = False
+    ) -> float:
+        text = BADGE_TEXT.get(occ, occ.upper())
         colour = QColor(OCCUPANCY_COLOURS.get(occ, "#566573"))
         f = QFont(base)
-        f.setPointSizeF(7.6 * s)
+        f.setPointSizeF(7.2 * s)
         f.setBold(True)
         fm = QFontMetrics(f)
         icon = 10 * s
         w = fm.horizontalAdvance(text) + icon + 14 * s
         h = fm.height() + 4 * s
-        box = QRectF(line.right() - w, line.center().y() - h / 2, w, h)
+        x = line.left() if left else line.right() - w
+        box = QRectF(x, line.center().y() - h / 2, w, h)
         painter.setFont(f)
         painter.setPen(QPen(colour, 1.2 * s))
         if occ == "free":
@@ -195,9 +208,16 @@ class RoomCardDelegate(QStyledItemDelegate):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             text,
         )
+        return w
 
     def _maintenance_badge(
-        self, painter: QPainter, base: QFont, line: QRectF, priority: str, s: float
+        self,
+        painter: QPainter,
+        base: QFont,
+        line: QRectF,
+        priority: str,
+        s: float,
+        left: bool = False,
     ) -> float:
         colour = QColor(PRIORITY_COLOURS.get(priority, "#7D3C98"))
         f = QFont(base)
@@ -208,7 +228,8 @@ class RoomCardDelegate(QStyledItemDelegate):
         tri = 11 * s
         w = fm.horizontalAdvance(text) + tri + 10 * s
         h = fm.height() + 2 * s
-        box = QRectF(line.right() - w, line.center().y() - h / 2, w, h)
+        x = line.left() if left else line.right() - w
+        box = QRectF(x, line.center().y() - h / 2, w, h)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
         painter.drawRoundedRect(box, 3 * s, 3 * s)

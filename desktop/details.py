@@ -144,9 +144,11 @@ class DetailsPanel(QWidget):
         self.history.setAlternatingRowColors(True)
         self.history.setWordWrap(True)
         self.history_label = named(QLabel("History"), "sectionHeader")
+        self.form_box = QWidget()
+        self.form_box.setLayout(form)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(form)
+        lay.addWidget(self.form_box)
         lay.addWidget(self.history_label)
         lay.addWidget(self.history, 1)
         self.show_room(None)
@@ -171,11 +173,13 @@ class DetailsPanel(QWidget):
         changed = number != self.number
         self.number = number
         room = self.rooms.room(number) if number else None
+        self.form_box.setVisible(room is not None)
+        self.history.setVisible(room is not None)
         if room is None:
             for v in self.values.values():
                 v.setText("–")
             self.history.clear()
-            self.history_label.setText("History (select one room)")
+            self.history_label.setText("Select one room to see its details and history.")
             return
         occ, minutes = occupancy_of(room, self.rooms.now())
         occ_text = OCC_LABELS.get(occ, occ)

@@ -49,7 +49,7 @@ from desktop.notify import Note, ending_soon_notes, notes_for_event
 from desktop.reservations import ReservationModel, ReservationsPanel
 from desktop.session import LoginError, Session, State, error_text
 from desktop.settings import CORNERS, Settings
-from desktop.theme import STATE_COLOURS, STATUS_COLOURS, STYLE, named
+from desktop.theme import SHORT_LABELS, STATE_COLOURS, STATUS_COLOURS, STYLE, named
 from desktop.toasts import ToastManager
 from shared.clock import Clock, SystemClock
 from shared.rules import RoomStatus
@@ -107,28 +107,23 @@ class Legend(QWidget):
         for status in RoomStatus:
             bg, accent, _ = STATUS_COLOURS[status]
             out.append(
-                (status_label(status), _swatch(bg, accent, status is RoomStatus.OUT_OF_ORDER))
+                (SHORT_LABELS[status], _swatch(bg, accent, status is RoomStatus.OUT_OF_ORDER))
             )
-        for occ in ("free", "occupied", "ending_soon"):
-            out.append(("", self._badge(occ)))
-        out.append(("Maintenance (priority)", self._maint()))
+        out.append(("Free", self._badge("free")))
+        out.append(("In use", self._badge("occupied")))
+        out.append(("Free within 15 min", self._badge("ending_soon")))
+        out.append(("Repair needed", self._maint()))
         return out
 
     def _badge(self, occ: str) -> Callable[[QPainter, QRectF], float]:
         def draw(p: QPainter, r: QRectF) -> float:
-            w = 96.0 if occ != "ending_soon" else 118.0
-            self.delegate._occupancy_badge(
-                p, self.font(), QRectF(r.left(), r.top(), w, r.height()), occ, 1.0
-            )
-            return w
+            return self.delegate._occupancy_badge(p, self.font(), r, occ, 1.0, left=True)
 
         return draw
 
     def _maint(self) -> Callable[[QPainter, QRectF], float]:
         def draw(p: QPainter, r: QRectF) -> float:
-            return self.delegate._maintenance_badge(
-                p, self.font(), QRectF(r.left(), r.top(), 56, r.height()), "HIGH", 1.0
-            )
+            return self.delegate._maintenance_badge(p, self.font(), r, "HIGH", 1.0, left=True)
 
         return draw
 
@@ -138,7 +133,7 @@ class Legend(QWidget):
         fm = self.fontMetrics()
         x, y, line = 10.0, 4.0, 20.0
         for text, draw in self._items():
-            need = 60 + fm.horizontalAdvance(text) + 16
+            need = 60 + fm.horizontalAdvance(text) + 12
             if x + need > self.width() - 10 and x > 10:
                 x, y = 10.0, y + line + 4
             p.save()
@@ -152,7 +147,7 @@ class Legend(QWidget):
                     Qt.AlignmentFlag.AlignVCenter,
                     text,
                 )
-                x += fm.horizontalAdvance(text) + 16
+                x += fm.horizontalAdvance(text) + 12
             else:
                 x += 8
         p.end()
@@ -163,14 +158,14 @@ class Legend(QWidget):
 
 def _swatch(bg: str, accent: str, hatch: bool) -> Callable[[QPainter, QRectF], float]:
     def draw(p: QPainter, r: QRectF) -> float:
-        box = QRectF(r.left(), r.top() + 2, 26, r.height() - 4)
+        box = QRectF(r.left(), r.top() + 2, 22, r.height() - 4)
         p.setPen(QPen(QColor(accent), 1))
         p.setBrush(QColor(bg))
         p.drawRoundedRect(box, 3, 3)
         p.fillRect(QRectF(box.left(), box.top(), 5, box.height()), QColor(accent))
         if hatch:
             p.fillRect(box, Qt.BrushStyle.BDiagPattern)
-        return 26.0
+        return 22.0
 
     return draw
 
@@ -231,6 +226,7 @@ class MainWindow(QMainWindow):
         details_scroll.setWidgetResizable(True)
         details_scroll.setFrameShape(QFrame.Shape.NoFrame)
         details_scroll.setWidget(self.details)
+        details_scroll.viewport().setStyleSheet("background: #FFFFFF;")
         rp.addWidget(details_scroll, 1)
         self.side_tabs.addTab(room_page, "Selected room")
         self.side_tabs.addTab(self.res_panel, "Today")
@@ -241,8 +237,8 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([960, 400])
-        side.setMinimumWidth(340)
+        self.splitter.setSizes([990, 376])
+        side.setMinimumWidth(330)
         outer.addWidget(self.splitter, 1)
         legend_frame = named(QFrame(), "legend")
         lf = QHBoxLayout(legend_frame)
@@ -602,8 +598,10 @@ class MainWindow(QMainWindow):
         self.conn_dot.setStyleSheet(f"color: {colour}; font-size: 14pt;")
         since = self._clock_text(s.offline_since) if s.offline_since else ""
         if state == "live":
-            hb = self._clock_text(s.last_heartbeat) if s.last_heartbeat else "waiting"
-            text = f"Live · last heartbeat {hb}"
+            if s.last_heartbeat:
+                text = f"Live · last heartbeat {self._clock_text(s.last_heartbeat)}"
+            else:
+                text = f"Live since {self._clock_text(s.live_since)}"
             self.stale_banner.hide()
         elif state == "connecting":
             text = "Connecting…"

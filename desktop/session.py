@@ -113,6 +113,7 @@ class Session(QObject):
         self.last_seq: int | None = None
         self.state = State.OFFLINE
         self.offline_since: datetime | None = None
+        self.live_since: datetime | None = None
         self.last_heartbeat: datetime | None = None
         self.last_frame: float = 0.0
         self.heartbeat_interval = 60.0
@@ -249,6 +250,7 @@ class Session(QObject):
 
     def _set_state(self, state: State) -> None:
         if state is State.LIVE:
+            self.live_since = self.clock.now()
             self.offline_since = None
             self.retry_at = None
         elif state is not State.OFFLINE and self.offline_since is None:

@@ -24,6 +24,16 @@ STATUS_COLOURS: dict[str, tuple[str, str, str]] = {
     RoomStatus.OUT_OF_ORDER: ("#D9DCE0", "#4D5656", "O.O.O."),
 }
 UNKNOWN = ("#EEEEEE", "#777777", "?")
+# the words on a card and in the legend (the full labels are in tooltips and statistics)
+SHORT_LABELS: dict[str, str] = {
+    RoomStatus.CHECKOUT_DIRTY: "Dirty",
+    RoomStatus.OCCUPIED_DIRTY: "Needs service",
+    RoomStatus.CLEANING_IN_PROGRESS: "Cleaning",
+    RoomStatus.CLEANED_UNINSPECTED: "To inspect",
+    RoomStatus.READY_FOR_GUEST: "Ready",
+    RoomStatus.MAINTENANCE_REQUIRED: "Maintenance",
+    RoomStatus.OUT_OF_ORDER: "Out of order",
+}
 
 OCCUPANCY_COLOURS = {
     "free": "#1E8449",
