@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -180,62 +181,19 @@ def test_backup_while_running_is_a_complete_copy_with_a_new_epoch(
 
 def test_cli_creates_hotels_and_staff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "cli.db"
-    assert (
-        cli_main(
-            [
-                "--db",
-                str(db),
-                "create-hotel",
-                "seaview",
-                "Seaview Inn",
-                "--timezone",
-                "Europe/Lisbon",
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli_main(
-            [
-                "--db",
-                str(db),
-                "create-staff",
-                "maria",
-                "--hotel",
-                "seaview",
-                "--name",
-                "Maria",
-                "--role",
-                "supervisor",
-                "--password",
-                "s3cret",
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli_main(
-            [
-                "--db",
-                str(db),
-                "create-staff",
-                "maria",
-                "--hotel",
-                "seaview",
-                "--name",
-                "Maria",
-                "--role",
-                "supervisor",
-                "--password",
-                "s3cret",
-            ]
-        )
-        == 1
-    )
+
+    def cli(line: str) -> int:
+        return cli_main(["--db", str(db), *shlex.split(line)])
+
+    assert cli("create-hotel seaview 'Seaview Inn' --timezone Europe/Lisbon") == 0
+    maria = "create-staff maria --hotel seaview --name Maria --role supervisor --password s3cret"
+    assert cli(maria) == 0
+    assert cli(maria) == 1
     assert "taken" in capsys.readouterr().err
-    assert cli_main(["--db", str(db), "create-hotel", "Bad Slug", "X"]) == 1
-    assert cli_main(["--db", str(db), "create-hotel", "x", "X", "--timezone", "Mars/Base"]) == 1
-    assert cli_main(["--db", str(db), "demo"]) == 0
+    assert cli("create-staff x --hotel nowhere --name X --role manager --password long") == 1
+    assert cli("create-hotel 'Bad Slug' X") == 1
+    assert cli("create-hotel x X --timezone Mars/Base") == 1
+    assert cli("demo") == 0
     m.open_db(db)
     try:
         staff = m.Staff.get(m.Staff.login == "maria")
