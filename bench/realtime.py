@@ -1,0 +1,1103 @@
+"""Realtime fan-out benchmark: Roomrack against a bare websockets + SQLite baseline.
+
+For every target (the bare baseline of bench/baseline_server.py, then Roomrack), every number
+of subscribers N and every mode, one run:
+
+1. starts the server as a subprocess on 127.0.0.1 (a free port, a fresh store);
+2. connects N subscribers to the hotel's overview channel from K worker processes
+   (each holds about N/K connections on one asyncio loop);
+3. a commander process pushes room commands through the server, as the manager:
+   paced (`--rate` per second for `--duration` seconds) or burst (as many as `--inflight`
+   commands in flight allow, for `--duration` seconds);
+4. every subscriber notes the arrival of every event; the event is matched to its command by
+   the request id the server echoes in it, and the latency is arrival minus the moment the
+   commander wrote the command to its socket (CLOCK_MONOTONIC, shared by every process of
+   the machine);
+5. prints delivered events per second, latency (p50, p99, max), events lost, the server's
+   CPU and peak memory, and the load generator's CPU.
+
+The subscribers read frames with a small hand-written WebSocket client (no per-frame JSON
+parse, no per-frame future) so that the load generator costs far less than the server.
+
+    python -m bench.realtime                       # the full run (about 10 minutes)
+    python -m bench.realtime --quick               # a smoke run
+    python -m bench.realtime --n 200 --modes burst --targets roomrack --markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - the C extension is missing
+    from websockets.utils import apply_mask
+
+HOST = "127.0.0.1"
+MARK = b'"request_id":"b'  # every benchmark command's request id is "b<index>"
+MARK_LEN = len(MARK)
+TARGETS = ("baseline", "roomrack")
+MODES = ("paced", "burst")
+MAX_BURST_COMMANDS = 200_000
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- a minimal WebSocket client ------------------------------------------------------------
+
+
+class BenchWS(asyncio.Protocol):
+    """One client connection. Before `fast` it hands every text frame, decoded, to a queue
+    (or to `on_message`); in `fast` mode it only looks for the benchmark request id in each
+    frame and notes (index, arrival time) in the shared `idx`/`when` arrays."""
+
+    def __init__(
+        self,
+        idx: array[int] | None = None,
+        when: array[int] | None = None,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.handshaken = False
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.on_message = on_message
+        self.fast = False
+        self.fast_after_snapshot = False
+        self.idx = idx
+        self.when = when
+        self.count = 0  # benchmark events seen in fast mode
+        self.closed = False
+        self._frag: bytearray | None = None
+
+    # transport callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("connection lost during the handshake"))
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.handshaken:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buf[: buf.find(b"\r\n")])
+            del buf[: end + 4]
+            if b" 101 " not in status:
+                self.opened.set_exception(ConnectionError(status.decode(errors="replace")))
+                return
+            self.handshaken = True
+            self.opened.set_result(None)
+        now = time.monotonic_ns()
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            b0 = buf[pos]
+            ln = buf[pos + 1] & 0x7F
+            start = pos + 2
+            if ln == 126:
+                if n - pos < 4:
+                    break
+                ln = (buf[pos + 2] << 8) | buf[pos + 3]
+                start = pos + 4
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                ln = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                start = pos + 10
+            end = start + ln
+            if end > n:
+                break
+            op = b0 & 0x0F
+            if op == 1 and b0 & 0x80 and self._frag is None:
+                if self.fast:
+                    i = buf.find(MARK, start, end)
+                    if i >= 0:
+                        j = buf.find(b'"', i + MARK_LEN, end)
+                        self.idx.append(int(buf[i + MARK_LEN : j]))  # type: ignore[union-attr]
+                        self.when.append(now)  # type: ignore[union-attr]
+                        self.count += 1
+                else:
+                    self._message(bytes(buf[start:end]))
+            elif op in (0, 1, 2):  # a fragmented message (not sent by either server)
+                if self._frag is None:
+                    self._frag = bytearray()
+                self._frag += buf[start:end]
+                if b0 & 0x80:
+                    data_ = bytes(self._frag)
+                    self._frag = None
+                    self._message(data_)
+            elif op == 9:  # ping
+                self.send_frame(10, bytes(buf[start:end]))
+            elif op == 8:  # close
+                self.closed = True
+                if self.transport is not None:
+                    self.transport.close()
+            pos = end
+        if pos:
+            del buf[:pos]
+
+    def _message(self, data: bytes) -> None:
+        msg = json.loads(data)
+        if self.on_message is not None:
+            self.on_message(msg)
+            return
+        self.queue.put_nowait(msg)
+        if self.fast_after_snapshot and msg.get("type") == "rooms.status":
+            self.fast = True
+
+    # sending
+
+    def handshake(self, host: str, port: int) -> None:
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\nUser-Agent: roomrack-bench\r\n\r\n"
+        )
+        assert self.transport is not None
+        self.transport.write(request.encode())
+
+    def send_frame(self, opcode: int, payload: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        n = len(payload)
+        if n < 126:
+            head = bytes((0x80 | opcode, 0x80 | n))
+        elif n < 65536:
+            head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+        else:
+            head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+        mask = os.urandom(4)
+        self.transport.write(head + mask + apply_mask(payload, mask))
+
+    def send_json(self, obj: dict[str, Any]) -> None:
+        self.send_frame(1, json.dumps(obj, separators=(",", ":")).encode())
+
+    async def recv(self, within: float) -> dict[str, Any]:
+        return await asyncio.wait_for(self.queue.get(), within)
+
+    async def request(self, obj: dict[str, Any], within: float) -> dict[str, Any]:
+        self.send_json(obj)
+        while True:
+            msg = await self.recv(within)
+            if msg.get("request_id") == obj["request_id"]:
+                if msg.get("type") != "ack":
+                    raise RuntimeError(f"{obj['type']} refused: {msg}")
+                return msg
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.send_frame(8, (1000).to_bytes(2, "big"))
+            self.transport.close()
+
+
+async def open_ws(host: str, port: int, proto: Callable[[], BenchWS], within: float) -> BenchWS:
+    loop = asyncio.get_running_loop()
+    _, ws = await asyncio.wait_for(loop.create_connection(proto, host, port), within)
+    ws.handshake(host, port)
+    await asyncio.wait_for(ws.opened, within)
+    hello = await ws.recv(within)
+    if hello.get("type") != "hello":
+        raise RuntimeError(f"expected hello, got {hello}")
+    return ws
+
+
+# --- subscriber worker process ---------------------------------------------------------------
+
+
+def subscriber_main(
+    pipe: Connection, host: str, port: int, token: str, channel: str, nconns: int
+) -> None:
+    """Process entry: hold `nconns` subscriptions, then report what arrived."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = asyncio.run(_subscriber(pipe, host, port, token, channel, nconns))
+    except Exception as exc:
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    with contextlib.suppress(OSError):
+        pipe.send(result)
+
+
+async def _pipe_recv(pipe: Connection, within: float) -> Any:
+    def wait() -> Any:
+        if not pipe.poll(within):
+            raise TimeoutError("no word from the orchestrator")
+        return pipe.recv()
+
+    return await asyncio.to_thread(wait)
+
+
+async def _subscriber(
+    pipe: Connection, host: str, port: int, token: str, channel: str, nconns: int
+) -> dict[str, Any]:
+    idx: array[int] = array("q")
+    when: array[int] = array("q")
+    conns: list[BenchWS] = []
+    gate = asyncio.Semaphore(32)
+
+    async def one(k: int) -> None:
+        async with gate:
+            ws = await open_ws(host, port, lambda: BenchWS(idx, when), 60)
+            conns.append(ws)
+            await ws.request({"type": "auth.token", "request_id": "t", "token": token}, 60)
+            ws.fast_after_snapshot = True
+            await ws.request({"type": "subscribe", "request_id": "s", "channels": [channel]}, 300)
+            snap = await ws.recv(300)
+            if snap.get("type") != "rooms.status":
+                raise RuntimeError(f"expected the overview snapshot, got {snap.get('type')}")
+
+    try:
+        await asyncio.gather(*(one(k) for k in range(nconns)))
+        pipe.send({"ready": len(conns)})
+        msg = await _pipe_recv(pipe, 900)
+        if msg[0] != "finish":
+            return {"error": "stopped"}
+        _, send_bytes, acked, drain_timeout = msg
+        sent: array[int] = array("q")
+        sent.frombytes(send_bytes)
+        # drain: wait until every connection has every acknowledged event, or nothing
+        # arrives for a while, or the time is up
+        want = acked * len(conns)
+        deadline = time.monotonic() + drain_timeout
+        last, last_change = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            got = sum(c.count for c in conns)
+            if got >= want:
+                break
+            if got != last:
+                last, last_change = got, time.monotonic()
+            elif time.monotonic() - last_change > 5:
+                break
+            await asyncio.sleep(0.05)
+        pipe.send({"drained": cpu_seconds(os.getpid())})
+        lat: array[int] = array("q")
+        stray = 0
+        nsent = len(sent)
+        for i, t in zip(idx, when, strict=True):
+            s = sent[i] if 0 <= i < nsent else -1
+            if s < 0:
+                stray += 1
+            else:
+                lat.append(t - s)
+        return {
+            "received": len(lat),
+            "stray": stray,
+            "latencies": lat.tobytes(),
+            "last_ns": max(when) if when else 0,
+            "closed": sum(1 for c in conns if c.closed),
+            "conns": len(conns),
+        }
+    finally:
+        for c in conns:
+            c.close()
+        await asyncio.sleep(0.1)
+
+
+# --- commander process -----------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    mode: str
+    rate: float
+    duration: float
+    inflight: int
+    conns: int
+    max_commands: int
+
+
+def commander_main(
+    pipe: Connection, host: str, port: int, token: str, channel: str, plan: Plan
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = asyncio.run(Commander(pipe, host, port, token, channel, plan).run())
+    except Exception as exc:
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    with contextlib.suppress(OSError):
+        pipe.send(result)
+
+
+class Commander:
+    """Sends room commands (do-not-disturb on/off, which a manager may toggle on any room)
+    with the version it last saw; a room has at most one command in flight."""
+
+    def __init__(
+        self, pipe: Connection, host: str, port: int, token: str, channel: str, plan: Plan
+    ) -> None:
+        self.pipe, self.host, self.port = pipe, host, port
+        self.token, self.channel, self.plan = token, channel, plan
+        self.sent: array[int] = array("q", [-1]) * plan.max_commands
+        self.rooms: dict[str, list[Any]] = {}  # number -> [version, dnd]
+        self.free: asyncio.Queue[str] = asyncio.Queue()
+        self.waiting: dict[int, tuple[str, asyncio.Future[None] | None]] = {}
+        self.ack_lat: array[int] = array("q")
+        self.acked = self.errors = self.n_sent = 0
+        self.error_codes: dict[str, int] = {}
+        self.conns: list[BenchWS] = []
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def on_reply(self, msg: dict[str, Any]) -> None:
+        now = time.monotonic_ns()
+        rid = msg.get("request_id")
+        if not isinstance(rid, str) or not rid.startswith("b"):
+            return
+        i = int(rid[1:])
+        entry = self.waiting.pop(i, None)
+        if entry is None:
+            return
+        room, fut = entry
+        if msg.get("type") == "ack":
+            self.acked += 1
+            self.ack_lat.append(now - self.sent[i])
+            state = self.rooms[room]
+            state[0] = msg["result"].get("version", state[0] + 1)
+            state[1] = not state[1]
+            self.free.put_nowait(room)
+        else:
+            self.errors += 1
+            self.sent[i] = -1  # no event is expected for it
+            code = str(msg.get("code"))
+            self.error_codes[code] = self.error_codes.get(code, 0) + 1
+            # the room's state is no longer known for sure: leave it out
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+        if not self.waiting:
+            self.idle.set()
+
+    def send(self, i: int, room: str, fut: asyncio.Future[None] | None) -> None:
+        version, dnd = self.rooms[room]
+        cmd = {
+            "type": "room.action",
+            "request_id": f"b{i}",
+            "room_number": room,
+            "action": "clear_dnd" if dnd else "set_dnd",
+            "expected_version": version,
+        }
+        data = json.dumps(cmd, separators=(",", ":")).encode()
+        self.waiting[i] = (room, fut)
+        self.idle.clear()
+        self.n_sent += 1
+        self.sent[i] = time.monotonic_ns()
+        self.conns[i % len(self.conns)].send_frame(1, data)
+
+    async def run(self) -> dict[str, Any]:
+        plan = self.plan
+        try:
+            for _ in range(plan.conns):
+                ws = await open_ws(self.host, self.port, lambda: BenchWS(), 60)
+                self.conns.append(ws)
+                await ws.request({"type": "auth.token", "request_id": "t", "token": self.token}, 60)
+            first = self.conns[0]
+            await first.request(
+                {"type": "subscribe", "request_id": "s", "channels": [self.channel]}, 300
+            )
+            snap = await first.recv(300)
+            await first.request(
+                {"type": "unsubscribe", "request_id": "u", "channels": [self.channel]}, 60
+            )
+            for r in snap.get("rooms", []):
+                self.rooms[r["room_number"]] = [r["version"], bool(r["do_not_disturb"])]
+            if not self.rooms:  # the baseline keeps no rooms: invent a hotel's worth
+                self.rooms = {str(100 + k): [1, False] for k in range(200)}
+            for ws in self.conns:
+                ws.on_message = self.on_reply
+            for room in self.rooms:
+                self.free.put_nowait(room)
+            self.pipe.send({"ready": len(self.rooms)})
+            msg = await _pipe_recv(self.pipe, 900)
+            if msg != "go":
+                return {"error": "stopped"}
+            t0 = time.monotonic_ns()
+            if plan.mode == "paced":
+                await self.paced(t0)
+            else:
+                await self.burst(t0)
+            t_end = time.monotonic_ns()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.idle.wait(), 60)
+            lat = sorted(self.ack_lat)
+            return {
+                "sent": self.n_sent,
+                "acked": self.acked,
+                "errors": self.errors,
+                "error_codes": self.error_codes,
+                "unanswered": len(self.waiting),
+                "t0": t0,
+                "send_window": (t_end - t0) / 1e9,
+                "ack_p50": pct(lat, 0.5),
+                "ack_p99": pct(lat, 0.99),
+                "send_ns": self.sent[: self.n_sent].tobytes(),
+            }
+        finally:
+            for ws in self.conns:
+                ws.close()
+            await asyncio.sleep(0.1)
+
+    async def paced(self, t0: int) -> None:
+        plan = self.plan
+        total = min(plan.max_commands, int(plan.rate * plan.duration))
+        period = 1e9 / plan.rate
+        for i in range(total):
+            delay = (t0 + i * period - time.monotonic_ns()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                room = await asyncio.wait_for(self.free.get(), 30)
+            except TimeoutError:
+                return
+            self.send(i, room, None)
+
+    async def burst(self, t0: int) -> None:
+        plan = self.plan
+        stop_at = t0 + int(plan.duration * 1e9)
+        counter = iter(range(plan.max_commands))
+        loop = asyncio.get_running_loop()
+
+        async def lane() -> None:
+            for i in counter:
+                if time.monotonic_ns() >= stop_at:
+                    return
+                room = await asyncio.wait_for(self.free.get(), 30)
+                fut: asyncio.Future[None] = loop.create_future()
+                self.send(i, room, fut)
+                await asyncio.wait_for(fut, 60)
+
+        await asyncio.gather(*(lane() for _ in range(plan.inflight)))
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    ns: list[int]
+    modes: list[str]
+    targets: list[str]
+    duration: float
+    rate: float
+    inflight: int
+    workers: int
+    commander_conns: int
+    floors: int
+    rooms_per_floor: int
+    synchronous: str
+    frame_bytes: int
+    markdown: bool
+    keep: bool = False
+    profile: Path | None = None
+    quiet_wait: float = 120.0
+
+
+@dataclass
+class ServerProc:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    token: str
+    channel: str
+
+
+def make_hotel(db_path: Path, floors: int, rooms_per_floor: int) -> None:
+    """A generated hotel with the demo staff (in a child process: it owns peewee's db)."""
+    code = (
+        "import sys\n"
+        "from server import db as m\n"
+        "from server.demo import DemoSpec, load_demo\n"
+        "from shared.clock import SystemClock\n"
+        "m.open_db(sys.argv[1])\n"
+        "try:\n"
+        "    load_demo(SystemClock().now(), DemoSpec(floors=int(sys.argv[2]),"
+        " rooms_per_floor=int(sys.argv[3]), with_staff=True))\n"
+        "finally:\n"
+        "    m.close_db()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(db_path), str(floors), str(rooms_per_floor)],
+        check=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
+    db_path = workdir / f"{target}.db"
+    log = workdir / f"{target}.log"
+    if target == "roomrack":
+        make_hotel(db_path, opts.floors, opts.rooms_per_floor)
+        cmd = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "--db",
+            str(db_path),
+            "--log-level",
+            "WARNING",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            "0",
+            "--rate-limit",
+            "0",
+            "--synchronous",
+            opts.synchronous,
+            "--heartbeat-overview",
+            "3600",
+        ]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.baseline_server",
+            "--db",
+            str(db_path),
+            "--host",
+            HOST,
+            "--port",
+            "0",
+            "--synchronous",
+            opts.synchronous,
+            "--frame-bytes",
+            str(opts.frame_bytes),
+        ]
+    with log.open("wb") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+    port = _read_port(proc, 60)
+    if target == "roomrack":
+        token, slug = asyncio.run(_login(port))
+        return ServerProc(proc, port, log, token, f"{slug}.rooms")
+    return ServerProc(proc, port, log, "baseline", "hotel-baseline.rooms")
+
+
+def _read_port(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    box: list[bytes] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        box.append(proc.stdout.readline())
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(timeout)
+    line = box[0].decode() if box else ""
+    if "ready on ws://" not in line:
+        raise RuntimeError(f"the server did not start (said {line!r})")
+    return int(line.strip().rsplit(":", 1)[1])
+
+
+async def _login(port: int) -> tuple[str, str]:
+    ws = await open_ws(HOST, port, lambda: BenchWS(), 30)
+    try:
+        reply = await ws.request(
+            {"type": "auth.login", "request_id": "l", "login": "manager", "password": "demo"}, 60
+        )
+        result = reply["result"]
+        return str(result["token"]), str(result["hotel"]["slug"])
+    finally:
+        ws.close()
+
+
+def stop_server(sp: ServerProc) -> None:
+    if sp.proc.poll() is None:
+        sp.proc.send_signal(signal.SIGINT)
+        try:
+            sp.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            sp.proc.kill()
+            sp.proc.wait(10)
+    if sp.proc.stdout is not None:
+        sp.proc.stdout.close()
+
+
+def start_profiler(opts: Options, pid: int, name: str) -> subprocess.Popen[bytes] | None:
+    """py-spy (if asked for and installed) samples the server, every thread, for the commands'
+    duration; it writes collapsed stacks to PROFILE/<name>.txt."""
+    if opts.profile is None:
+        return None
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        raise RuntimeError("--profile needs py-spy (pip install py-spy)")
+    opts.profile.mkdir(parents=True, exist_ok=True)
+    cmd = [exe, "record", "--pid", str(pid), "--duration", str(math.ceil(opts.duration))]
+    cmd += ["--rate", "250", "--threads", "--format", "raw", "--nonblocking"]
+    cmd += ["--output", str(opts.profile / f"{name}.txt")]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def peak_rss(pid: int) -> int:
+    """Peak resident memory of a process (VmHWM) in bytes."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return int(psutil.Process(pid).memory_info().rss)
+
+
+def cpu_seconds(pid: int) -> float:
+    t = psutil.Process(pid).cpu_times()
+    return float(t.user + t.system)
+
+
+# --- one run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    target: str
+    n: int
+    mode: str
+    commands: int = 0
+    cmd_rate: float = 0.0
+    events_per_s: float = 0.0
+    p50_ms: float = math.nan
+    p99_ms: float = math.nan
+    max_ms: float = math.nan
+    lost: int = 0
+    server_cpu: float = 0.0  # share of one core during the run
+    server_peak_mb: float = 0.0
+    subs_cpu: float = 0.0  # all subscriber workers together, share of one core
+    subs_cpu_max: float = 0.0  # the busiest subscriber worker
+    cmd_cpu: float = 0.0
+    machine_busy: float = 0.0  # all CPUs of the machine, busy share
+    softirq: float = 0.0
+    steal: float = 0.0
+    other_load: float = 0.0  # CPU used by processes outside the benchmark, in cores
+    ack_p50_ms: float = math.nan
+    ack_p99_ms: float = math.nan
+    errors: int = 0
+    dropped: int = 0
+    window_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def pct(sorted_values: list[int], q: float) -> float:
+    if not sorted_values:
+        return math.nan
+    k = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
+    return sorted_values[k] / 1e6
+
+
+def _expect(pipe: Connection, timeout: float, what: str) -> dict[str, Any]:
+    if not pipe.poll(timeout):
+        raise RuntimeError(f"timed out waiting for {what}")
+    msg: dict[str, Any] = pipe.recv()
+    if "error" in msg:
+        raise RuntimeError(f"{what}: {msg['error']}")
+    return msg
+
+
+def wait_quiet(limit: float) -> float:
+    """Wait (at most `limit` seconds) until the machine is nearly idle; returns the busy share
+    of the last second sampled. Other programs running at the same time skew every figure."""
+    deadline = time.monotonic() + limit
+    while True:
+        busy = float(psutil.cpu_percent(interval=1.0)) / 100
+        if busy < 0.15 or time.monotonic() >= deadline:
+            return busy
+        time.sleep(2)
+
+
+def run_one(target: str, n: int, mode: str, opts: Options) -> RunResult:
+    ctx = mp.get_context("spawn")
+    res = RunResult(target, n, mode)
+    busy = wait_quiet(opts.quiet_wait)
+    if busy >= 0.15:
+        res.notes.append(f"the machine was {busy:.0%} busy before the run")
+    workdir = Path(tempfile.mkdtemp(prefix=f"roomrack-bench-{target}-"))
+    procs: list[Any] = []
+    sp: ServerProc | None = None
+    spy: subprocess.Popen[bytes] | None = None
+    try:
+        sp = start_server(target, workdir, opts)
+        k = max(1, min(opts.workers, n))
+        sub_pipes: list[Connection] = []
+        for w in range(k):
+            share = n // k + (1 if w < n % k else 0)
+            mine, theirs = ctx.Pipe()
+            p = ctx.Process(
+                target=subscriber_main,
+                args=(theirs, HOST, sp.port, sp.token, sp.channel, share),
+                daemon=True,
+                name=f"bench-subscribers-{w}",
+            )
+            p.start()
+            procs.append(p)
+            sub_pipes.append(mine)
+        connected = 0
+        for pipe in sub_pipes:
+            connected += int(_expect(pipe, 120 + n, "the subscribers")["ready"])
+        if connected != n:
+            raise RuntimeError(f"only {connected} of {n} subscribers connected")
+        plan = Plan(
+            mode,
+            opts.rate,
+            opts.duration,
+            opts.inflight,
+            opts.commander_conns,
+            int(opts.rate * opts.duration) if mode == "paced" else MAX_BURST_COMMANDS,
+        )
+        cmd_pipe, theirs = ctx.Pipe()
+        cp = ctx.Process(
+            target=commander_main,
+            args=(theirs, HOST, sp.port, sp.token, sp.channel, plan),
+            daemon=True,
+            name="bench-commander",
+        )
+        cp.start()
+        procs.append(cp)
+        _expect(cmd_pipe, 120, "the commander")
+        time.sleep(0.5)  # let the subscribe traffic settle
+        pids = [sp.proc.pid] + [p.pid for p in procs]
+        cpu0 = {pid: cpu_seconds(pid) for pid in pids}
+        sys0 = psutil.cpu_times()
+        wall0 = time.monotonic()
+        spy = start_profiler(opts, sp.proc.pid, f"{target}-{n}-{mode}")
+        cmd_pipe.send("go")
+        c = _expect(cmd_pipe, opts.duration + 180, "the commander's report")
+        send_ns = c.pop("send_ns")
+        for pipe in sub_pipes:
+            pipe.send(("finish", send_ns, c["acked"], 30.0 + n / 50))
+        drained = [_expect(pipe, 120 + n / 10, "the subscribers' drain") for pipe in sub_pipes]
+        wall = time.monotonic() - wall0
+        cpu = {pid: cpu_seconds(pid) - cpu0[pid] for pid in pids}
+        sys1 = psutil.cpu_times()
+        spent = {f: getattr(sys1, f) - getattr(sys0, f) for f in sys1._fields}
+        total = sum(spent.values()) or 1.0
+        res.machine_busy = 1 - (spent.get("idle", 0.0) + spent.get("iowait", 0.0)) / total
+        busy_s = total - spent.get("idle", 0.0) - spent.get("iowait", 0.0)
+        ours = sum(cpu.values()) + spent.get("softirq", 0.0)
+        res.other_load = max(0.0, busy_s - ours) / wall
+        if res.other_load > 0.25:
+            res.notes.append(f"other programs used {res.other_load:.0%} of a CPU meanwhile")
+        res.softirq = spent.get("softirq", 0.0) / total
+        res.steal = spent.get("steal", 0.0) / total
+        for p, d in zip(procs, drained, strict=False):
+            cpu[p.pid] = float(d["drained"]) - cpu0[p.pid]
+        if spy is not None:
+            spy.wait(opts.duration + 60)
+        reports = [_expect(pipe, 120 + n / 10, "a subscriber report") for pipe in sub_pipes]
+        res.server_peak_mb = peak_rss(sp.proc.pid) / 2**20
+        res.window_s = wall
+        res.server_cpu = cpu[sp.proc.pid] / wall
+        sub_cpu = [cpu[p.pid] / wall for p in procs[:-1]]
+        res.subs_cpu = sum(sub_cpu)
+        res.subs_cpu_max = max(sub_cpu)
+        res.cmd_cpu = cpu[cp.pid] / wall
+        res.commands = int(c["acked"])
+        res.errors = int(c["errors"]) + int(c["unanswered"])
+        if c["error_codes"]:
+            res.notes.append(f"errors {c['error_codes']}")
+        if c["unanswered"]:
+            res.notes.append(f"{c['unanswered']} commands unanswered")
+        res.cmd_rate = res.commands / c["send_window"] if c["send_window"] else 0.0
+        res.ack_p50_ms, res.ack_p99_ms = c["ack_p50"], c["ack_p99"]
+        lat: array[int] = array("q")
+        received = 0
+        last_ns = 0
+        for r in reports:
+            lat.frombytes(r["latencies"])
+            received += int(r["received"])
+            last_ns = max(last_ns, int(r["last_ns"]))
+            res.dropped += int(r["closed"])
+            if r["stray"]:
+                res.notes.append(f"{r['stray']} events of unacknowledged commands")
+        expected = res.commands * n
+        res.lost = expected - received
+        span = (last_ns - int(c["t0"])) / 1e9
+        res.events_per_s = received / span if span > 0 else 0.0
+        ordered = sorted(lat)
+        res.p50_ms, res.p99_ms = pct(ordered, 0.5), pct(ordered, 0.99)
+        res.max_ms = ordered[-1] / 1e6 if ordered else math.nan
+        if res.dropped:
+            res.notes.append(f"{res.dropped} subscribers were disconnected")
+    except Exception as exc:
+        res.notes.append(f"FAILED: {exc}")
+    finally:
+        if spy is not None and spy.poll() is None:
+            spy.kill()
+            spy.wait(10)
+        for p in procs:
+            if p.is_alive():
+                p.join(5)
+            if p.is_alive():
+                p.terminate()
+                p.join(5)
+            if p.is_alive():
+                p.kill()
+                p.join(5)
+        if sp is not None:
+            stop_server(sp)
+            tail = sp.log.read_text(errors="replace").strip().splitlines()[-3:]
+            if any("Traceback" in t or "ERROR" in t or "WARNING" in t for t in tail):
+                res.notes.append("server log: " + " | ".join(tail))
+        if not opts.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return res
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+COLUMNS = [
+    ("target", "target"),
+    ("N", "N"),
+    ("mode", "mode"),
+    ("cmds", "commands"),
+    ("cmd/s", "cmd/s"),
+    ("events/s", "events/s"),
+    ("p50 ms", "p50 ms"),
+    ("p99 ms", "p99 ms"),
+    ("max ms", "max ms"),
+    ("lost", "lost"),
+    ("srv CPU", "server CPU"),
+    ("srv peak MB", "server peak RSS MB"),
+    ("gen CPU", "load gen CPU (subs+cmd)"),
+    ("busiest sub", "busiest sub worker"),
+]
+
+
+def row_of(r: RunResult) -> list[str]:
+    return [
+        r.target,
+        str(r.n),
+        r.mode,
+        str(r.commands),
+        f"{r.cmd_rate:.0f}",
+        f"{r.events_per_s:,.0f}",
+        f"{r.p50_ms:.1f}",
+        f"{r.p99_ms:.1f}",
+        f"{r.max_ms:.1f}",
+        str(r.lost),
+        f"{r.server_cpu:.0%}",
+        f"{r.server_peak_mb:.0f}",
+        f"{r.subs_cpu:.0%}+{r.cmd_cpu:.0%}",
+        f"{r.subs_cpu_max:.0%}",
+    ]
+
+
+def ratio_rows(results: list[RunResult]) -> list[list[str]]:
+    base = {(r.n, r.mode): r for r in results if r.target == "baseline"}
+    rows = []
+    for r in results:
+        b = base.get((r.n, r.mode))
+        if r.target != "roomrack" or b is None:
+            continue
+        thr = r.events_per_s / b.events_per_s if b.events_per_s else math.nan
+        p99 = r.p99_ms / b.p99_ms if b.p99_ms else math.nan
+        ok = thr >= 0.8 and p99 <= 2.0 and r.lost == 0 and b.lost == 0
+        rows.append(
+            [
+                str(r.n),
+                r.mode,
+                f"{thr:.0%}",
+                f"{p99:.2f}×",
+                str(r.lost),
+                "met" if ok else "MISSED",
+            ]
+        )
+    return rows
+
+
+RATIO_HEAD = ["N", "mode", "events/s vs baseline", "p99 vs baseline", "lost", "target"]
+
+
+def render(head: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    out = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
+    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(out)
+
+
+def source_version() -> str:
+    """The Roomrack commit measured, marked if server/ or shared/ have local changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "server", "shared"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (head or "unknown") + (" with local changes" if changed else "")
+
+
+def machine_facts(opts: Options) -> str:
+    from importlib.metadata import version
+
+    return (
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Linux {platform.release()}, Python {platform.python_version()}, "
+        f"websockets {version('websockets')}, SQLite synchronous={opts.synchronous} (WAL), "
+        f"compression off, {opts.workers} subscriber processes + 1 commander "
+        f"({opts.commander_conns} connections); Roomrack at {source_version()}"
+    )
+
+
+def report(results: list[RunResult], opts: Options) -> str:
+    head = [c[0] if not opts.markdown else c[1] for c in COLUMNS]
+    parts = [render(head, [row_of(r) for r in results], opts.markdown)]
+    ratios = ratio_rows(results)
+    if ratios:
+        parts.append(render(RATIO_HEAD, ratios, opts.markdown))
+    notes = [f"{r.target} N={r.n} {r.mode}: {'; '.join(r.notes)}" for r in results if r.notes]
+    if notes:
+        parts.append("\n".join(notes))
+    return "\n\n".join(parts)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.realtime",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--n", default="50,200,1000", help="subscriber counts (default 50,200,1000)")
+    p.add_argument("--modes", default="paced,burst", help="paced, burst or both")
+    p.add_argument("--targets", default="baseline,roomrack", help="baseline, roomrack or both")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds of commands per run")
+    p.add_argument("--rate", type=float, default=200.0, help="paced: commands per second")
+    p.add_argument("--inflight", type=int, default=32, help="burst: commands in flight")
+    p.add_argument("--workers", type=int, default=2, help="subscriber processes")
+    p.add_argument("--commander-conns", type=int, default=4, help="commander connections")
+    p.add_argument("--floors", type=int, default=8)
+    p.add_argument("--rooms-per-floor", type=int, default=25)
+    p.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    p.add_argument(
+        "--frame-bytes",
+        type=int,
+        default=900,
+        help="the baseline pads its event frames to this size (about Roomrack's)",
+    )
+    p.add_argument("--quick", action="store_true", help="a short smoke run (N=10,50; 3 s)")
+    p.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    p.add_argument("--keep", action="store_true", help="keep the stores and server logs")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="before each run, wait up to this long for the machine to be idle (default 120)",
+    )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy during each run (collapsed stacks in DIR)",
+    )
+    a = p.parse_args(argv)
+    ns = [int(x) for x in a.n.split(",") if x.strip()]
+    duration = a.duration
+    if a.quick:
+        ns, duration = [10, 50], 3.0
+    modes = [m.strip() for m in a.modes.split(",") if m.strip()]
+    targets = [t.strip() for t in a.targets.split(",") if t.strip()]
+    for m in modes:
+        if m not in MODES:
+            p.error(f"unknown mode {m!r}")
+    for t in targets:
+        if t not in TARGETS:
+            p.error(f"unknown target {t!r}")
+    if any(n < 1 for n in ns) or a.rate <= 0 or a.inflight < 1 or duration <= 0:
+        p.error("N, rate, in-flight and duration must be positive")
+    return Options(
+        ns=ns,
+        modes=modes,
+        targets=targets,
+        duration=duration,
+        rate=a.rate,
+        inflight=a.inflight,
+        workers=a.workers,
+        commander_conns=a.commander_conns,
+        floors=a.floors,
+        rooms_per_floor=a.rooms_per_floor,
+        synchronous=a.synchronous,
+        frame_bytes=a.frame_bytes,
+        markdown=a.markdown,
+        keep=a.keep,
+        profile=a.profile,
+        quiet_wait=a.quiet_wait,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    print(machine_facts(opts), flush=True)
+    print(
+        f"paced: {opts.rate:g} commands/s for {opts.duration:g} s; "
+        f"burst: {opts.inflight} in flight for {opts.duration:g} s; "
+        f"hotel of {opts.floors * opts.rooms_per_floor} rooms",
+        flush=True,
+    )
+    results: list[RunResult] = []
+    for n in opts.ns:
+        for mode in opts.modes:
+            for target in opts.targets:
+                t = time.monotonic()
+                r = run_one(target, n, mode, opts)
+                results.append(r)
+                print(
+                    f"  {target:8} N={n:<5} {mode:5} {r.events_per_s:>10,.0f} events/s  "
+                    f"p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms  lost {r.lost}  "
+                    f"server CPU {r.server_cpu:.0%}  gen CPU {r.subs_cpu:.0%}+{r.cmd_cpu:.0%}"
+                    f"  machine {r.machine_busy:.0%} (softirq {r.softirq:.0%}, steal {r.steal:.0%})"
+                    f"  ({time.monotonic() - t:.0f} s)"
+                    + ("  " + "; ".join(r.notes) if r.notes else ""),
+                    flush=True,
+                )
+    print()
+    print(report(results, opts))
+    failed = any(any(n.startswith("FAILED") for n in r.notes) for r in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
