@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import peewee as pw
 
-from shared.timeutil import from_iso, to_iso
+from shared.timeutil import from_iso
 
 log = logging.getLogger("roomrack.db")
 
@@ -20,15 +20,20 @@ db = pw.SqliteDatabase(None)
 SCHEMA_VERSION = 1
 
 
+def db_time(value: datetime | str) -> str:
+    """The stored form of a time: fixed-width ISO 8601 in UTC with microseconds, so that text
+    order is time order ('2025-12-20T10:30:00.000000Z')."""
+    dt = from_iso(value) if isinstance(value, str) else value
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class UTCField(pw.TextField):
-    """A UTC timestamp kept as ISO 8601 text ('2025-12-20T10:30:00Z'): sortable and readable."""
+    """A UTC timestamp kept as fixed-width ISO 8601 text: sortable and readable."""
 
     def db_value(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return value
-        return to_iso(value)
+        return None if value is None else db_time(value)
 
     def python_value(self, value: Any) -> datetime | None:
         return None if value is None else from_iso(value)

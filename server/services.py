@@ -172,7 +172,7 @@ class Journal:
         frame = protocol.dumps(protocol.event(category, kind, payload, meta))
         _exec(
             _SQL_EVENT,
-            (self.hotel.id, self._seq, kind, category, room_number, meta.ts, frame),
+            (self.hotel.id, self._seq, kind, category, room_number, m.db_time(self.now), frame),
         )
         ev = StoredEvent(
             self.hotel.id, self._seq, event_channels(slug, category, kind, room_number), frame
@@ -335,7 +335,7 @@ class Services:
             result["seq"] = journal.events[-1].seq if journal.events else None
             _exec(
                 _SQL_REMEMBER,
-                (staff.staff_id, request_id, protocol.dumps(result), to_iso(journal.now)),
+                (staff.staff_id, request_id, protocol.dumps(result), m.db_time(journal.now)),
             )
         return Outcome(protocol.ack(request_id, result), journal.events)
 
