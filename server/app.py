@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,13 @@ from server.store import Store
 from shared import protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
-from shared.timeutil import to_iso
+from shared.rules import Role
+from shared.timeutil import from_iso, to_iso
 
 log = logging.getLogger("roomrack.server")
 
 CLOSE_SLOW_CONSUMER = 4008
+AUDIT_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER})
 
 
 @dataclass
@@ -199,6 +201,8 @@ class RoomrackServer:
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
             protocol.RoomsStatus: self._rooms_status,
+            protocol.BoardAt: self._board_at,
+            protocol.JournalRange: self._journal_range,
             protocol.Ping: self._ping,
         }
         for cls in protocol.COMMANDS.values():
@@ -572,6 +576,33 @@ class RoomrackServer:
         rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
         return protocol.ack(cmd.request_id, {"rooms": rooms})
 
+    async def _board_at(self, client: Client, cmd: protocol.BoardAt) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        at = _parse_time("at", cmd.at)
+        board = await self.store.call(self.store.services.board_at, staff.hotel_id, at)
+        return protocol.ack(cmd.request_id, board)
+
+    async def _journal_range(self, client: Client, cmd: protocol.JournalRange) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        if staff.role not in AUDIT_ROLES:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, "The audit trail is for supervisors and managers."
+            )
+        since, until = _parse_time("since", cmd.since), _parse_time("until", cmd.until)
+        if until <= since:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "'until' must be after 'since'.")
+        found = await self.store.call(
+            self.store.services.journal_range,
+            staff.hotel_id,
+            since,
+            until,
+            cmd.limit,
+            cmd.after_seq,
+        )
+        return protocol.ack(cmd.request_id, found)
+
     async def _ping(self, client: Client, cmd: protocol.Ping) -> dict[str, Any]:
         return protocol.ack(cmd.request_id, {"server_time": to_iso(self.clock.now())})
 
@@ -633,6 +664,13 @@ class RoomrackServer:
                     )
             except Exception:
                 log.exception("journal pruning failed")
+
+
+def _parse_time(name: str, text: str) -> datetime:
+    try:
+        return from_iso(text)
+    except ValueError:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"'{name}' must be an ISO 8601 time.") from None
 
 
 def _json_response(status: http.HTTPStatus, body: Any) -> Response:

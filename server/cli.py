@@ -17,15 +17,21 @@ import logging
 import os
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import platformdirs
 
 from server import db as m
 from server.app import Config, RoomrackServer
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
+from server.services import Services
+from shared.audit import to_csv
 from shared.clock import SystemClock
 from shared.rules import Role
+from shared.timeutil import from_iso
 
 log = logging.getLogger("roomrack")
 
@@ -125,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("backup", help="copy the store to FILE; safe while the server runs")
     b.add_argument("target", type=Path)
+
+    a = sub.add_parser("audit", help="who did what between two times, as CSV")
+    a.add_argument("--hotel", required=True, help="hotel slug")
+    a.add_argument("--since", required=True, help="ISO time, e.g. 2026-01-15T06:00+00:00")
+    a.add_argument("--until", help="ISO time (default: now)")
+    a.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
     return p
 
 
@@ -157,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
             create_staff(args.hotel, args.login, args.name, args.role, password, now)
             print(f"Account '{args.login}' ({args.role}) created for {args.hotel}.")
+        elif args.command == "audit":
+            return audit(args, now)
         elif args.command == "backup":
             epoch = m.backup_to(args.target)
             print(f"Backed up {db_path} to {args.target} (the copy's epoch is {epoch}).")
@@ -166,6 +180,33 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         m.close_db()
+
+
+def audit(args: argparse.Namespace, now: datetime) -> int:
+    hotel = m.Hotel.get_or_none(m.Hotel.slug == args.hotel)
+    if hotel is None:
+        raise SetupError(f"There is no hotel '{args.hotel}'.")
+    try:
+        since = from_iso(args.since)
+        until = from_iso(args.until) if args.until else now
+    except ValueError:
+        raise SetupError("--since and --until are ISO times, e.g. 2026-01-15T06:00Z.") from None
+    services = Services(SystemClock())
+    events: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = services.journal_range(hotel.id, since, until, 5000, after)
+        events.extend(page["events"])
+        if not page["truncated"]:
+            break
+        after = events[-1]["meta"]["seq"]
+    text = to_csv(events, ZoneInfo(hotel.timezone))
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"{len(events)} events written to {args.out}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def serve(args: argparse.Namespace, db_path: Path) -> int:

@@ -58,6 +58,7 @@ class Hotel(Base):
     timezone = pw.CharField(default="UTC")
     head_seq = pw.IntegerField(default=0)
     pruned_seq = pw.IntegerField(default=0)  # events up to this seq are gone from the journal
+    pruned_until = UTCField(null=True)  # ...and so is everything that happened before this
     created_at = UTCField()
 
 
@@ -150,6 +151,7 @@ class Event(Base):
     room_number = pw.CharField(null=True)
     ts = UTCField()
     frame = pw.TextField()  # the exact JSON text sent to clients
+    before = pw.TextField(null=True)  # room_updated: the room as it was before (for rewind)
 
     class Meta:
         indexes = ((("hotel", "seq"), True), (("hotel", "room_number", "seq"), False))

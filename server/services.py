@@ -100,12 +100,27 @@ def event_channels(slug: str, category: str, kind: str, room_number: str | None)
 _SQL_HEAD = "SELECT head_seq FROM hotel WHERE id = ?"
 _SQL_SET_HEAD = "UPDATE hotel SET head_seq = ? WHERE id = ?"
 _SQL_EVENT = (
-    "INSERT INTO event (hotel_id, seq, type, category, room_number, ts, frame)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO event (hotel_id, seq, type, category, room_number, ts, frame, before)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SQL_SEEN = "SELECT reply FROM applied_request WHERE staff_id = ? AND request_id = ?"
 _SQL_REMEMBER = "INSERT INTO applied_request (staff_id, request_id, reply, ts) VALUES (?, ?, ?, ?)"
 _SQL_ROOM = "SELECT * FROM room WHERE hotel_id = ? AND number = ?"
+_SQL_LAST_CHANGE_UNTIL = (
+    "SELECT e.room_number, e.frame FROM event e JOIN (SELECT MAX(seq) AS seq FROM event"
+    " WHERE hotel_id = ? AND type = 'room_updated' AND ts <= ? GROUP BY room_number) x"
+    " ON e.seq = x.seq WHERE e.hotel_id = ?"
+)
+_SQL_FIRST_CHANGE_AFTER = (
+    "SELECT e.room_number, e.before FROM event e JOIN (SELECT MIN(seq) AS seq FROM event"
+    " WHERE hotel_id = ? AND type = 'room_updated' AND ts > ? GROUP BY room_number) x"
+    " ON e.seq = x.seq WHERE e.hotel_id = ?"
+)
+_SQL_SEQ_AT = "SELECT MAX(seq) FROM event WHERE hotel_id = ? AND ts <= ?"
+_SQL_RANGE = (
+    "SELECT frame FROM event WHERE hotel_id = ? AND ts >= ? AND ts < ? AND seq > ?"
+    " ORDER BY seq LIMIT ?"
+)
 _ROOM_WRITABLE = [
     f for f in m.Room._meta.sorted_fields if f.name not in ("id", "hotel", "number", "room_type")
 ]
@@ -155,7 +170,12 @@ class Journal:
         self._seq = int(_one(_SQL_HEAD, (hotel.id,)) or 0)
 
     def emit(
-        self, category: str, kind: str, payload: dict[str, Any], room_number: str | None
+        self,
+        category: str,
+        kind: str,
+        payload: dict[str, Any],
+        room_number: str | None,
+        before: dict[str, Any] | None = None,
     ) -> StoredEvent:
         self._seq += 1
         slug = self.hotel.slug
@@ -172,7 +192,16 @@ class Journal:
         frame = protocol.dumps(protocol.event(category, kind, payload, meta))
         _exec(
             _SQL_EVENT,
-            (self.hotel.id, self._seq, kind, category, room_number, m.db_time(self.now), frame),
+            (
+                self.hotel.id,
+                self._seq,
+                kind,
+                category,
+                room_number,
+                m.db_time(self.now),
+                frame,
+                None if before is None else protocol.dumps(before),
+            ),
         )
         ev = StoredEvent(
             self.hotel.id, self._seq, event_channels(slug, category, kind, room_number), frame
@@ -406,6 +435,7 @@ class Services:
             )
         now = journal.now
         a = cmd.action
+        before = room_payload(room)
         if decision.new_status is not None:
             room.room_status = decision.new_status.value
         if a == "finish_cleaning":
@@ -435,10 +465,7 @@ class Services:
             room.out_of_order_reason = None
         elif a in ("set_dnd", "clear_dnd"):
             room.do_not_disturb = a == "set_dnd"
-        self._save_room(room, now)
-        journal.emit(
-            "rooms", "room_updated", room_payload(room, decision.changed_fields), room.number
-        )
+        self._commit_room(journal, room, before, decision.changed_fields)
         return {
             "room_number": room.number,
             "version": room.version,
@@ -446,14 +473,19 @@ class Services:
         }
 
     @staticmethod
-    def _save_room(room: m.Room, now: datetime) -> None:
+    def _commit_room(
+        journal: Journal, room: m.Room, before: dict[str, Any], changed: Sequence[str]
+    ) -> None:
+        """Save a changed room (version + 1) and journal its room_updated event, keeping the
+        state before the change for rewinding the board."""
         old = room.version
         room.version = old + 1
-        room.updated_at = now
+        room.updated_at = journal.now
         values = [f.db_value(getattr(room, f.name)) for f in _ROOM_WRITABLE]
         cursor = _exec(_SQL_SAVE_ROOM, (*values, room.id, old))
         if cursor.rowcount != 1:  # pragma: no cover - one writer thread makes this impossible
             raise ProtocolError(ErrorCode.STALE_VERSION)
+        journal.emit("rooms", "room_updated", room_payload(room, changed), room.number, before)
 
     def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:
         return self.idempotent(
@@ -593,17 +625,12 @@ class Services:
             )
         _, new_state, kind = RESERVATION_ACTIONS[action]
         now = journal.now
+        before = room_payload(room)
         if action == "check_in":
             room.is_occupied = True
             room.guests_in_room = r.guests
             r.checked_in_at = now
-            self._save_room(room, now)
-            journal.emit(
-                "rooms",
-                "room_updated",
-                room_payload(room, ("is_occupied", "guests_in_room")),
-                room.number,
-            )
+            self._commit_room(journal, room, before, ("is_occupied", "guests_in_room"))
         elif action == "check_out":
             room.is_occupied = False
             room.guests_in_room = 0
@@ -614,8 +641,7 @@ class Services:
             r.checked_out_at = now
             if r.end > now:  # early departure: the stay ends now
                 r.end = now
-            self._save_room(room, now)
-            journal.emit("rooms", "room_updated", room_payload(room, changed), room.number)
+            self._commit_room(journal, room, before, changed)
         result: dict[str, Any] = {"reservation_id": r.id, "room_number": room.number}
         if new_state is None:
             snapshot = reservation_dict(r, room.number)
@@ -862,9 +888,59 @@ class Services:
                         .where((m.Event.hotel == h.id) & (m.Event.seq <= last))
                         .execute()
                     )
-                    m.Hotel.update(pruned_seq=last).where(m.Hotel.id == h.id).execute()
+                    m.Hotel.update(pruned_seq=last, pruned_until=cutoff).where(
+                        m.Hotel.id == h.id
+                    ).execute()
             m.AppliedRequest.delete().where(m.AppliedRequest.ts < cutoff).execute()
         return removed
+
+    def board_at(self, hotel_id: int, at: datetime) -> dict[str, Any]:
+        """Every room as it was at `at` (within the journal's retention): the last change of
+        each room up to then, or else the state before its first change after then."""
+        with m.db.atomic():
+            hotel = m.Hotel.get_by_id(hotel_id)
+            now = self.clock.now()
+            earliest = hotel.pruned_until or hotel.created_at
+            if at > now:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "That moment is in the future.")
+            if at < earliest:
+                raise ProtocolError(
+                    ErrorCode.HISTORY_UNAVAILABLE,
+                    f"The journal goes back to {to_iso(earliest)} only.",
+                    {"earliest": to_iso(earliest)},
+                )
+            when = m.db_time(at)
+            last_before = {
+                number: json.loads(frame)["payload"]
+                for number, frame in _exec(_SQL_LAST_CHANGE_UNTIL, (hotel_id, when, hotel_id))
+            }
+            first_after = {
+                number: json.loads(before)
+                for number, before in _exec(_SQL_FIRST_CHANGE_AFTER, (hotel_id, when, hotel_id))
+                if before is not None
+            }
+            seq = _one(_SQL_SEQ_AT, (hotel_id, when)) or hotel.pruned_seq
+            rooms = []
+            for room in self._rooms(hotel_id):
+                state = last_before.get(room.number) or first_after.get(room.number)
+                rooms.append({**(state or room_payload(room)), "changed_fields": []})
+        return {"at": to_iso(at), "seq": int(seq), "earliest": to_iso(earliest), "rooms": rooms}
+
+    def journal_range(
+        self, hotel_id: int, since: datetime, until: datetime, limit: int, after_seq: int = 0
+    ) -> dict[str, Any]:
+        """Events committed in [since, until) with seq > after_seq, oldest first, at most
+        `limit` (5000); `truncated` says there are more (ask again from the last seq)."""
+        limit = max(1, min(limit, 5000))
+        rows = _exec(
+            _SQL_RANGE, (hotel_id, m.db_time(since), m.db_time(until), after_seq, limit + 1)
+        ).fetchall()
+        return {
+            "since": to_iso(since),
+            "until": to_iso(until),
+            "events": [json.loads(f) for (f,) in rows[:limit]],
+            "truncated": len(rows) > limit,
+        }
 
     def hotel_ids(self) -> list[int]:
         return [h.id for h in m.Hotel.select(m.Hotel.id)]

@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     NO_RESERVATION = "no_reservation"
     STALE_VERSION = "stale_version"
     CONFLICT = "conflict"
+    HISTORY_UNAVAILABLE = "history_unavailable"
     RATE_LIMITED = "rate_limited"
     INTERNAL_ERROR = "internal_error"
 
@@ -43,6 +44,7 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.NO_RESERVATION: "No reservation fits this room now.",
     ErrorCode.STALE_VERSION: "Someone else changed this first; the board now shows the latest.",
     ErrorCode.CONFLICT: "This conflicts with another reservation or record.",
+    ErrorCode.HISTORY_UNAVAILABLE: "The journal does not reach back that far.",
     ErrorCode.RATE_LIMITED: "Too many requests at once; please wait a moment.",
     ErrorCode.INTERNAL_ERROR: "The server hit an unexpected problem; nothing was changed.",
 }

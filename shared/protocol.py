@@ -212,6 +212,21 @@ class RoomHistory(Command):
     limit: int = 50
 
 
+@command("board.at")
+@dataclass(frozen=True)
+class BoardAt(Command):
+    at: str
+
+
+@command("journal.range")
+@dataclass(frozen=True)
+class JournalRange(Command):
+    since: str
+    until: str
+    limit: int = 1000
+    after_seq: int = 0
+
+
 @command("rooms.status")
 @dataclass(frozen=True)
 class RoomsStatus(Command):

@@ -45,6 +45,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "reservation.delete": {"reservation_id": 7},
     "room.history": {"room_number": "101", "limit": 20},
     "rooms.status": {},
+    "board.at": {"at": "2026-01-15T09:15:00Z"},
+    "journal.range": {
+        "since": "2026-01-15T00:00:00Z",
+        "until": "2026-01-16T00:00:00Z",
+        "limit": 500,
+        "after_seq": 12,
+    },
     "ping": {},
 }
 
@@ -225,3 +232,45 @@ def test_importing_shared_loads_no_io_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_audit_rows_say_who_did_what() -> None:
+    from zoneinfo import ZoneInfo
+
+    from shared.audit import COLUMNS, describe, to_csv
+
+    meta = protocol.EventMeta(
+        "h",
+        "e1",
+        "2026-07-01T10:00:00Z",
+        3,
+        "housekeeping",
+        {"staff_id": 1, "name": "Aoife", "role": "housekeeping", "workstation": "HK"},
+        {"room_number": "101"},
+        "r9",
+    )
+    ev = protocol.event(
+        "rooms",
+        "room_updated",
+        {
+            "room_number": "101",
+            "room_status": "CLEANED_UNINSPECTED",
+            "cleaned_by_staff": "Aoife",
+            "last_cleaned_at": "x",
+            "changed_fields": ["room_status", "last_cleaned_at", "cleaned_by_staff"],
+        },
+        meta,
+    )
+    assert describe(ev) == "room_status=CLEANED_UNINSPECTED; cleaned_by_staff=Aoife"
+    text = to_csv([ev], ZoneInfo("Europe/Dublin"))
+    header, row = text.strip().splitlines()
+    assert header.split(",") == COLUMNS
+    assert row.startswith("2026-07-01 11:00:00,2026-07-01T10:00:00Z,3,room_updated,101,")
+    assert "Aoife,housekeeping,HK" in row and row.endswith(",r9")
+    system = protocol.event(
+        "rooms",
+        "room.update",
+        {"room_number": "M01", "occupancy_status": "free", "time_until_free": 0},
+        protocol.EventMeta("h", "e2", "2026-07-01T10:00:00Z", 4, "system", None),
+    )
+    assert ",system," in to_csv([system], ZoneInfo("UTC"))
