@@ -184,7 +184,7 @@ class Board(QScrollArea):
         for sec in self.sections:
             self.lay.removeWidget(sec)
             sec.deleteLater()
-            sec.proxy.setSourceModel(None)  # type: ignore[arg-type]
+            sec.proxy.deleteLater()
         self.sections = []
         mode = self.proxy.sort_mode
         self._mode = mode

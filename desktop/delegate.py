@@ -49,6 +49,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         label = SHORT_LABELS.get(str(status), str(index.data(Roles.StatusLabel) or ""))
         occ = str(index.data(Roles.Occupancy) or "free")
         minutes = index.data(Roles.MinutesToFree)
+        minutes = None if minutes is None or minutes < 0 else int(minutes)
         nxt = index.data(Roles.NextAvailable)
         today = int(index.data(Roles.ReservationsToday) or 0)
         guests = int(index.data(Roles.Guests) or 0)

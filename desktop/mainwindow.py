@@ -65,6 +65,14 @@ ROLE_NAMES = {
 }
 
 
+def combo_value(combo: QComboBox) -> Any:
+    """The filter value of a combo box: "" (all) is None; "yes"/"no" are True/False."""
+    value = combo.currentData()
+    if value in ("", None):
+        return None
+    return {"yes": True, "no": False}.get(value, value) if isinstance(value, str) else value
+
+
 class StatTile(QFrame):
     clicked = Signal()
 
@@ -373,7 +381,7 @@ class MainWindow(QMainWindow):
             ),
             ("occupied", "Occupied", "#B03A2E", {"occupancy": "occupied"}),
             ("ending_soon", "Ending soon", "#B9770E", {"occupancy": "ending_soon"}),
-            ("maintenance", "Need maintenance", "#7D3C98", {"maintenance": True}),
+            ("maintenance", "Need maintenance", "#7D3C98", {"maintenance": "yes"}),
         ]
         for status in RoomStatus:
             specs.append(
@@ -403,14 +411,14 @@ class MainWindow(QMainWindow):
         self.search.textChanged.connect(lambda t: self.filter.set_filters(text=t))
         lay.addWidget(self.search, 2)
         self.status_combo = QComboBox()
-        self.status_combo.addItem("All statuses", None)
+        self.status_combo.addItem("All statuses", "")
         for st in RoomStatus:
             self.status_combo.addItem(status_label(st), st.value)
         self.floor_combo = QComboBox()
-        self.floor_combo.addItem("All floors", None)
+        self.floor_combo.addItem("All floors", "")
         self.occ_combo = QComboBox()
         for text, value in (
-            ("Any occupancy", None),
+            ("Any occupancy", ""),
             ("Free", "free"),
             ("Occupied", "occupied"),
             ("Ending soon", "ending_soon"),
@@ -418,13 +426,13 @@ class MainWindow(QMainWindow):
             self.occ_combo.addItem(text, value)
         self.maint_combo = QComboBox()
         for text, mvalue in (
-            ("Maintenance: any", None),
-            ("Needs maintenance", True),
-            ("No maintenance", False),
+            ("Maintenance: any", ""),
+            ("Needs maintenance", "yes"),
+            ("No maintenance", "no"),
         ):
             self.maint_combo.addItem(text, mvalue)
         self.type_combo = QComboBox()
-        self.type_combo.addItem("All room types", None)
+        self.type_combo.addItem("All room types", "")
         self.sort_combo = QComboBox()
         for text, mode in (
             ("Group by floor", SortMode.FLOOR),
@@ -441,7 +449,7 @@ class MainWindow(QMainWindow):
             (self.type_combo, "room_type"),
         ):
             combo.currentIndexChanged.connect(
-                lambda _i, c=combo, k=key: self.filter.set_filters(**{k: c.currentData()})
+                lambda _i, c=combo, k=key: self.filter.set_filters(**{k: combo_value(c)})
             )
             lay.addWidget(combo, 1)
         self.sort_combo.currentIndexChanged.connect(self._on_sort)
@@ -545,10 +553,10 @@ class MainWindow(QMainWindow):
             current = combo.currentData()
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem(label, None)
+            combo.addItem(label, "")
             for v in values:
                 combo.addItem(floor_title(int(v)) if combo is self.floor_combo else str(v), v)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current is not None else 0)
+            combo.setCurrentIndex(max(0, combo.findData(current)) if current != "" else 0)
             combo.blockSignals(False)
 
     # --- session events -------------------------------------------------------------------------

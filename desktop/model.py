@@ -79,8 +79,13 @@ class Roles(IntEnum):
     Flash = Qt.ItemDataRole.UserRole + 19
 
 
-def natural_key(number: str) -> tuple[Any, ...]:
-    return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", number) if p)
+def natural_key(number: str) -> tuple[tuple[int, int, str], ...]:
+    """'101' < '102' < '1010' < 'M01': digits compare as numbers, every part is comparable."""
+    return tuple(
+        (0, int(p), "") if p.isdigit() else (1, 0, p.lower())
+        for p in re.split(r"(\d+)", number)
+        if p
+    )
 
 
 def occupancy_of(room: dict[str, Any], now: datetime) -> tuple[str, int | None]:
@@ -176,16 +181,18 @@ class RoomModel(QAbstractListModel):
             return room
         if role == Roles.Floor:
             return int(room.get("floor") or 0)
+        # never hand an empty value to Python callers (see desktop/__init__.py): "" / -1
         if role == Roles.Status:
-            return room.get("room_status")
+            return room.get("room_status") or ""
         if role == Roles.StatusLabel:
             return status_label(room.get("room_status"))
         if role == Roles.Occupancy:
             return occupancy_of(room, self._now())[0]
         if role == Roles.MinutesToFree:
-            return occupancy_of(room, self._now())[1]
+            minutes = occupancy_of(room, self._now())[1]
+            return -1 if minutes is None else minutes
         if role == Roles.NextAvailable:
-            return room.get("next_available")
+            return room.get("next_available") or ""
         if role == Roles.ReservationsToday:
             return int(room.get("reservations_today") or 0)
         if role == Roles.Guests:
@@ -193,7 +200,9 @@ class RoomModel(QAbstractListModel):
         if role == Roles.Maintenance:
             return bool(room.get("maintenance_required"))
         if role == Roles.Priority:
-            return room.get("maintenance_priority") if room.get("maintenance_required") else None
+            if room.get("maintenance_required"):
+                return room.get("maintenance_priority") or "MEDIUM"
+            return ""
         if role == Roles.OutOfOrder:
             return bool(room.get("is_out_of_order"))
         if role == Roles.DoNotDisturb:
@@ -460,13 +469,20 @@ class RoomFilter(QSortFilterProxyModel):
         return model
 
     def set_filters(self, **kwargs: Any) -> None:
+        begin = getattr(self, "beginFilterChange", None)
+        if begin is not None:
+            begin()
         for key, value in kwargs.items():
             if not hasattr(self, key):
                 raise AttributeError(key)
             if key == "text":
                 value = (value or "").strip().lower()
             setattr(self, key, value)
-        self.invalidateFilter()
+        end = getattr(self, "endFilterChange", None)
+        if end is not None:
+            end()
+        else:  # Qt before 6.9
+            self.invalidateFilter()
 
     def set_sort_mode(self, mode: SortMode) -> None:
         self.sort_mode = SortMode(mode)

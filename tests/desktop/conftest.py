@@ -1,0 +1,96 @@
+"""Desktop fixtures: a qasync loop inside pytest-qt, a real server, a logged-in window."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+
+from desktop.backoff import Backoff
+from desktop.mainwindow import MainWindow
+from desktop.session import Session
+from desktop.settings import Settings
+from shared.clock import ManualClock
+from tests.support import Peer, ServerThread, server_config
+
+
+@pytest.fixture(scope="session")
+def _qasync_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    """One qasync loop for the whole run, marked running, so Qt's event processing
+    (qtbot.waitUntil) drives asyncio callbacks just as in the application."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+
+
+@pytest.fixture
+def qloop(
+    qapp: Any, _qasync_loop: asyncio.AbstractEventLoop
+) -> Iterator[asyncio.AbstractEventLoop]:
+    yield _qasync_loop
+    for task in asyncio.all_tasks(_qasync_loop):
+        task.cancel()
+    for _ in range(20):
+        qapp.processEvents()
+
+
+def run(qtbot: Any, coro: Coroutine[Any, Any, Any], timeout: int = 15000) -> Any:
+    """Run a coroutine on the qasync loop while Qt processes events; return its result."""
+    fut = asyncio.ensure_future(coro)
+    qtbot.waitUntil(fut.done, timeout=timeout)
+    return fut.result()
+
+
+@pytest.fixture
+def server(demo_db: Path, clock: ManualClock) -> Iterator[ServerThread]:
+    # the server has its own clock at the same instant (the test moves only the desktop's)
+    st = ServerThread(
+        server_config(demo_db, rate_per_second=0), clock=ManualClock(clock.now())
+    ).start()
+    yield st
+    st.stop()
+
+
+def act(server: ServerThread, login: str, kind: str, **fields: Any) -> dict[str, Any]:
+    """A second client (another workstation) sends one command and returns the reply."""
+
+    async def go() -> dict[str, Any]:
+        peer = await Peer.open(server.url, login)
+        try:
+            return await peer.request(kind, **fields)
+        finally:
+            await peer.close()
+
+    return server.call(go)
+
+
+def make_window(clock: ManualClock, tmp_path: Path, name: str = "settings.ini") -> MainWindow:
+    session = Session(clock=clock, backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(3)))
+    window = MainWindow(session, Settings(tmp_path / name), clock=clock, flush_ms=5)
+    window.resize(1366, 768)
+    return window
+
+
+@pytest.fixture
+def window(qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path) -> Iterator[MainWindow]:
+    win = make_window(clock, tmp_path)
+    qtbot.addWidget(win)
+    yield win
+    run(qtbot, win.session.stop())
+
+
+def login(qtbot: Any, win: MainWindow, server: ServerThread, who: str = "manager") -> None:
+    win.show()
+    assert run(qtbot, win.login(server.url, who, "demo"))
+    qtbot.waitUntil(
+        lambda: (
+            win.rooms.rowCount() > 0 and win.reservations.rowCount() > 0 and win.session.is_live()
+        ),
+        timeout=10000,
+    )
