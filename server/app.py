@@ -232,6 +232,7 @@ class RoomrackServer:
             asyncio.create_task(self._heartbeat_loop("overview", self.config.heartbeat_overview)),
             asyncio.create_task(self._heartbeat_loop("room", self.config.heartbeat_room)),
             asyncio.create_task(self._prune_loop()),
+            asyncio.create_task(self._rollover_loop()),
         ]
         log.info(
             "Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
@@ -648,6 +649,29 @@ class RoomrackServer:
                     if c.pending is None and self.hub.send(c, data):
                         sent += 1
         return sent
+
+    async def _rollover_loop(self) -> None:
+        while True:
+            try:
+                await self.rollover_now()
+            except Exception:
+                log.exception("night roll-over failed")
+            await self.clock.sleep(60)
+
+    async def rollover_now(self) -> int:
+        """Roll over every hotel whose roll-over hour has come; returns how many did."""
+        services = self.store.services
+        due = await self.store.call(services.rollovers_due)
+        for hotel_id, day in due:
+            outcome = await self.store.write(services.rollover, hotel_id, day)
+            rooms = len(outcome.events) - 1 if outcome.events else 0
+            log.info(
+                "night roll-over: hotel %s is now on %s (%d rooms need service)",
+                hotel_id,
+                day,
+                rooms,
+            )
+        return len(due)
 
     async def _prune_loop(self) -> None:
         while True:

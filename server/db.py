@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import peewee as pw
+from playhouse.migrate import SqliteMigrator, migrate
 
 from shared.timeutil import from_iso
 
@@ -59,6 +60,8 @@ class Hotel(Base):
     head_seq = pw.IntegerField(default=0)
     pruned_seq = pw.IntegerField(default=0)  # events up to this seq are gone from the journal
     pruned_until = UTCField(null=True)  # ...and so is everything that happened before this
+    rollover_hour = pw.IntegerField(default=3)  # local hour of the night roll-over
+    business_date = pw.CharField(null=True)  # YYYY-MM-DD of the last roll-over
     created_at = UTCField()
 
 
@@ -202,12 +205,25 @@ def open_db(path: str | Path, synchronous: str = "FULL") -> str:
     db.connect(reuse_if_open=True)
     with db.atomic():
         db.create_tables(MODELS, safe=True)
+        _add_missing_columns()
         epoch = Meta.get_or_none(Meta.key == "epoch")
         if epoch is None:
             Meta.create(key="epoch", value=uuid.uuid4().hex)
             Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
             log.info("created a new store at %s", path)
     return get_epoch()
+
+
+def _add_missing_columns() -> None:
+    """Bring a store made by an older version up to date: add the columns it lacks."""
+    migrator = SqliteMigrator(db)
+    for model in MODELS:
+        table = model._meta.table_name
+        have = {c.name for c in db.get_columns(table)}
+        for f in model._meta.sorted_fields:
+            if f.column_name not in have:
+                log.info("store: adding column %s.%s", table, f.column_name)
+                migrate(migrator.add_column(table, f.column_name, f))
 
 
 def get_epoch() -> str:

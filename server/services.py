@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ import peewee as pw
 
 from server import db as m
 from server.passwords import DUMMY_HASH
-from shared import occupancy, protocol
+from shared import occupancy, protocol, rollover
 from shared.clock import Clock
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import (
@@ -941,6 +941,56 @@ class Services:
             "events": [json.loads(f) for (f,) in rows[:limit]],
             "truncated": len(rows) > limit,
         }
+
+    # --- the night roll-over ---------------------------------------------------------------
+
+    def rollovers_due(self) -> list[tuple[int, date]]:
+        """Hotels whose business day should move on now. A hotel that never rolled over
+        starts at the current business day without rolling."""
+        now = self.clock.now()
+        found = []
+        for h in m.Hotel.select():
+            tz = ZoneInfo(h.timezone)
+            if h.business_date is None:
+                current = rollover.business_date(now, tz, h.rollover_hour)
+                m.Hotel.update(business_date=current.isoformat()).where(
+                    m.Hotel.id == h.id
+                ).execute()
+                continue
+            day = rollover.due(date.fromisoformat(h.business_date), now, tz, h.rollover_hour)
+            if day is not None:
+                found.append((h.id, day))
+        return found
+
+    def rollover(self, hotel_id: int, day: date) -> Outcome:
+        """Start business day `day`: occupied rooms that were serviced need service again.
+        One transaction, one batch of events from the system."""
+        with m.db.atomic():
+            hotel = m.Hotel.get_by_id(hotel_id)
+            previous = hotel.business_date
+            if previous is not None and date.fromisoformat(previous) >= day:
+                return Outcome(protocol.ack(None, {"business_date": previous}))
+            journal = Journal(self.hotel(hotel_id), self.clock.now(), "system", None, None)
+            changed = []
+            for room in self._rooms(hotel_id):
+                if room.is_occupied and room.room_status in rollover.SERVICED_STATUSES:
+                    before = room_payload(room)
+                    room.room_status = RoomStatus.OCCUPIED_DIRTY.value
+                    self._commit_room(journal, room, before, ("room_status",))
+                    changed.append(room.number)
+            journal.emit(
+                "hotel",
+                "hotel.rollover",
+                {
+                    "business_date": day.isoformat(),
+                    "previous_business_date": previous,
+                    "rooms_needing_service": changed,
+                },
+                None,
+            )
+            journal.close()
+            m.Hotel.update(business_date=day.isoformat()).where(m.Hotel.id == hotel_id).execute()
+        return Outcome(protocol.ack(None, {"business_date": day.isoformat()}), journal.events)
 
     def hotel_ids(self) -> list[int]:
         return [h.id for h in m.Hotel.select(m.Hotel.id)]

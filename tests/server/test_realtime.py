@@ -314,7 +314,7 @@ def test_heartbeats_carry_head_and_time_and_follow_the_clock(
             p = await Peer.open(srv.url, "frontdesk")
             snap = await overview(p, f"{SLUG}.rooms.101")
             await p.until(lambda f: f["type"] == "room.status")
-            await clock.wait_for_sleepers(3)  # both heartbeat loops and the pruner
+            await clock.wait_for_sleepers(4)  # heartbeats, pruner and roll-over asleep
             clock.advance(30)
             beat = await p.until(lambda f: f["type"] == "heartbeat")
             assert beat["channel"] == f"{SLUG}.rooms.101"
@@ -322,7 +322,7 @@ def test_heartbeats_carry_head_and_time_and_follow_the_clock(
             assert beat["status"]["room_number"] == "101"
             assert beat["server_time"] == "2026-01-15T09:00:30Z"
             assert not [f for f in p.skipped if f["type"] == "heartbeat"]
-            await clock.wait_for_sleepers(3)
+            await clock.wait_for_sleepers(4)
             clock.advance(30)
             beats = [await p.until(lambda f: f["type"] == "heartbeat") for _ in range(2)]
             overview_beat = next(b for b in beats if b["channel"] == ROOMS)

@@ -1,0 +1,81 @@
+"""The night roll-over, end to end: the server's clock drives it, clients see its events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from server import db as m
+from shared.clock import ManualClock
+from tests.server.test_realtime import overview, run
+from tests.support import LiveServer, Peer, make_store
+
+
+def test_roll_over_at_the_hotels_hour_across_a_daylight_saving_night(tmp_path: Path) -> None:
+    # Saturday 28 March 2026, noon in Dublin; that night the clocks go forward.
+    clock = ManualClock(datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
+    db = tmp_path / "night.db"
+    make_store(db, clock)
+
+    async def scenario() -> None:
+        async with LiveServer(db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk)
+            serviced = sorted(
+                r["room_number"]
+                for r in snap["rooms"]
+                if r["is_occupied"]
+                and r["room_status"] in ("READY_FOR_GUEST", "CLEANED_UNINSPECTED")
+            )
+            assert serviced, "the demo has serviced rooms with guests in house"
+            await clock.wait_for_sleepers(4)
+            # 02:59 Irish summer time is 01:59 UTC: not yet
+            clock.set(datetime(2026, 3, 29, 1, 59, tzinfo=UTC))
+            await clock.wait_for_sleepers(4)
+            assert await srv.server.rollover_now() == 0
+            # 03:00 Irish summer time is 02:00 UTC: the business day moves on
+            clock.set(datetime(2026, 3, 29, 2, 0, 30, tzinfo=UTC))
+            done = await desk.until(lambda f: f.get("type") == "hotel.rollover")
+            assert done["payload"]["business_date"] == "2026-03-29"
+            assert done["payload"]["previous_business_date"] == "2026-03-28"
+            assert sorted(done["payload"]["rooms_needing_service"]) == serviced
+            assert done["meta"]["source"] == "system" and done["meta"]["actor"] is None
+            updates = [f for f in desk.skipped if f.get("type") == "room_updated"]
+            assert sorted(u["payload"]["room_number"] for u in updates) == serviced
+            assert all(u["payload"]["room_status"] == "OCCUPIED_DIRTY" for u in updates)
+            assert all(u["meta"]["source"] == "system" for u in updates)
+            seqs = [u["meta"]["seq"] for u in updates] + [done["meta"]["seq"]]
+            assert seqs == list(range(snap["seq"] + 1, snap["seq"] + len(serviced) + 2))
+            # once a day only
+            clock.advance(3600)
+            assert await srv.server.rollover_now() == 0
+
+    run(scenario)
+    m.open_db(db)
+    try:
+        assert m.Hotel.get().business_date == "2026-03-29"
+    finally:
+        m.close_db()
+
+
+def test_a_server_that_was_off_rolls_over_once_when_it_starts(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
+    db = tmp_path / "off.db"
+    make_store(db, clock)
+    m.open_db(db)
+    m.Hotel.update(business_date="2026-01-15").execute()
+    m.close_db()
+    clock.advance(timedelta(days=3).total_seconds())
+
+    async def scenario() -> None:
+        async with LiveServer(db, clock) as srv:
+            p = await Peer.open(srv.url, "manager")
+            history = await p.request(
+                "journal.range", since="2026-01-15T00:00Z", until="2026-01-19T00:00Z"
+            )
+            kinds = [e["type"] for e in history["result"]["events"]]
+            assert kinds.count("hotel.rollover") == 1
+            last = history["result"]["events"][-1]
+            assert last["payload"]["business_date"] == "2026-01-18"
+
+    run(scenario)
