@@ -42,10 +42,13 @@ GAP = 6
 class GroupProxy(QSortFilterProxyModel):
     """The rows of one section: those whose `role` equals `value` (None: all rows)."""
 
-    def __init__(self, role: int | None, value: Any, parent: QObject | None = None) -> None:
+    def __init__(
+        self, role: int | None, value: Any, dynamic: bool, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.role, self.value = role, value
-        self.setDynamicSortFilter(True)
+        # a room never changes floor: only status groups must re-check a changed row
+        self.setDynamicSortFilter(dynamic)
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
@@ -197,7 +200,7 @@ class Board(QScrollArea):
         else:
             groups = [("All rooms by number", None, None)]
         for i, (title, role, value) in enumerate(groups):
-            gp = GroupProxy(role, value, self)
+            gp = GroupProxy(role, value, mode == SortMode.STATUS, self)
             gp.setSourceModel(self.proxy)
             sec = Section(title, gp, self.delegate, self.inner)
             sec.view.selectionModel().selectionChanged.connect(self._on_selection)

@@ -6,6 +6,7 @@ short timer, and each flush emits `dataChanged` for exactly the rows that change
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -79,6 +80,7 @@ class Roles(IntEnum):
     Flash = Qt.ItemDataRole.UserRole + 19
 
 
+@functools.lru_cache(maxsize=65536)
 def natural_key(number: str) -> tuple[tuple[int, int, str], ...]:
     """'101' < '102' < '1010' < 'M01': digits compare as numbers, every part is comparable."""
     return tuple(
