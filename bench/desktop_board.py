@@ -28,11 +28,11 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import psutil
+from PySide6.QtWidgets import QApplication
 
-from shared import protocol  # noqa: E402
-from shared.rules import Priority, RoomStatus  # noqa: E402
+from shared import protocol
+from shared.rules import Priority, RoomStatus
 
 STATUSES = [s.value for s in RoomStatus]
 TYPES = ["Standard Double", "Twin Room", "Family Room", "Suite"]
