@@ -91,6 +91,8 @@ class Client:
     pending: list[StoredEvent] | None = None
     last_seq: int = 0
     dropped: bool = False
+    online_since: str | None = None  # presence: when this workstation logged in
+    viewing: str | None = None  # presence: the room whose details it has open
 
     def label(self) -> str:
         who = f"{self.staff.login}@{self.staff.hotel_slug}" if self.staff else "anonymous"
@@ -120,6 +122,33 @@ class Hub:
                 if not subs:
                     del self.subs[ch]
             client.channels.discard(ch)
+
+    def presence_frame(self, slug: str, now: str | None) -> bytes:
+        online = [
+            {
+                "staff_id": c.staff.staff_id,
+                "name": c.staff.name,
+                "role": c.staff.role.value,
+                "workstation": c.staff.workstation,
+                "since": c.online_since,
+                "viewing": c.viewing,
+            }
+            for c in self.clients
+            if c.staff is not None and c.staff.hotel_slug == slug and not c.dropped
+        ]
+        online.sort(key=lambda e: (e["name"], e["workstation"] or "", e["since"] or ""))
+        frame = {"type": "presence", "hotel_slug": slug, "server_time": now, "online": online}
+        return protocol.dumps(frame).encode()
+
+    def announce(self, slug: str, now: str | None) -> None:
+        """Tell the hotel's overview subscribers who is online and what they are viewing."""
+        subs = self.subs.get(protocol.overview_channel(slug))
+        if not subs:
+            return
+        data = self.presence_frame(slug, now)
+        for c in list(subs):
+            if c.pending is None:
+                self.send(c, data)
 
     def publish(self, events: list[StoredEvent]) -> None:
         for ev in events:
@@ -202,6 +231,7 @@ class RoomrackServer:
             protocol.RoomHistory: self._history,
             protocol.RoomsStatus: self._rooms_status,
             protocol.BoardAt: self._board_at,
+            protocol.PresenceViewing: self._viewing,
             protocol.JournalRange: self._journal_range,
             protocol.Ping: self._ping,
         }
@@ -344,6 +374,8 @@ class RoomrackServer:
                     await t
             self.hub.remove(client)
             self.hub.clients.discard(client)
+            if client.staff is not None:
+                self._announce(client.staff.hotel_slug)
             log.debug("%s disconnected", client.label())
 
     async def _one(self, client: Client, frame: str | bytes) -> None:
@@ -432,16 +464,39 @@ class RoomrackServer:
         return protocol.ack(cmd.request_id, self._session_result(staff, cmd.token, None))
 
     def _bind(self, client: Client, staff: StaffInfo, token: str) -> None:
-        if client.staff is not None and client.staff.hotel_id != staff.hotel_id:
+        previous = client.staff
+        if previous is not None and previous.hotel_id != staff.hotel_id:
             self.hub.remove(client)
         client.staff, client.token = staff, token
+        client.online_since, client.viewing = to_iso(self.clock.now()), None
+        if previous is not None and previous.hotel_slug != staff.hotel_slug:
+            self._announce(previous.hotel_slug)
+        self._announce(staff.hotel_slug)
+
+    def _announce(self, slug: str) -> None:
+        self.hub.announce(slug, to_iso(self.clock.now()))
 
     async def _logout(self, client: Client, cmd: protocol.Logout) -> dict[str, Any]:
         await self.store.call(self.store.services.logout, client.token)
         self.hub.remove(client)
         log.info("%s logged out", client.label())
-        client.staff = client.token = None
+        staff, client.staff, client.token = client.staff, None, None
+        if staff is not None:
+            self._announce(staff.hotel_slug)
         return protocol.ack(cmd.request_id, {})
+
+    async def _viewing(self, client: Client, cmd: protocol.PresenceViewing) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        number = cmd.room_number
+        if number is not None and not await self.store.call(
+            self.store.services.room_exists, staff.hotel_id, number
+        ):
+            raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {number[:16]}.")
+        if client.viewing != number:
+            client.viewing = number
+            self._announce(staff.hotel_slug)
+        return protocol.ack(cmd.request_id, {"viewing": number})
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -532,6 +587,10 @@ class RoomrackServer:
         self._flush(client, [e for e in waiting if e.seq <= base], old_last, held)
         for data in frames:
             self.hub.send(client, data)
+        if protocol.overview_channel(staff.hotel_slug) in names:
+            self.hub.send(
+                client, self.hub.presence_frame(staff.hotel_slug, to_iso(self.clock.now()))
+            )
         client.last_seq = max(old_last, base)
         self._flush(client, [e for e in waiting if e.seq > base], client.last_seq, client.channels)
         return None

@@ -227,6 +227,12 @@ class JournalRange(Command):
     after_seq: int = 0
 
 
+@command("presence.viewing")
+@dataclass(frozen=True)
+class PresenceViewing(Command):
+    room_number: str | None = None
+
+
 @command("rooms.status")
 @dataclass(frozen=True)
 class RoomsStatus(Command):

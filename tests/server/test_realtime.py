@@ -193,7 +193,8 @@ def test_rollback_emits_nothing_and_changes_nothing(demo_db: Path, clock: Manual
             assert reply["details"]["index"] == 1
             # nothing was published: the next frame the watcher gets is its own pong
             pong = await watcher.request("ping")
-            assert pong["type"] == "ack" and watcher.skipped == []
+            assert pong["type"] == "ack"
+            assert not [f for f in watcher.skipped if "meta" in f], "no event was published"
             fresh = rooms_by_number(await overview(await Peer.open(srv.url, "manager")))
             assert fresh[dirty["room_number"]]["version"] == dirty["version"]
             assert fresh[dirty["room_number"]]["room_status"] == "CHECKOUT_DIRTY"

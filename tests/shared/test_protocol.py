@@ -46,6 +46,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "room.history": {"room_number": "101", "limit": 20},
     "rooms.status": {},
     "board.at": {"at": "2026-01-15T09:15:00Z"},
+    "presence.viewing": {"room_number": "101"},
     "journal.range": {
         "since": "2026-01-15T00:00:00Z",
         "until": "2026-01-16T00:00:00Z",
