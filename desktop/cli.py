@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", type=int, default=0, help="port of the demo server (default: free)")
     d.add_argument("--db", type=Path, help="demo store file (default: per user, fresh each time)")
     d.add_argument("--keep", action="store_true", help="keep the demo store of the last run")
+    p.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)  # smoke tests
     return p
 
 
@@ -75,7 +77,16 @@ def start_demo_server(db: Path, port: int, fresh: bool = True) -> subprocess.Pop
         "--synchronous",
         "NORMAL",
     ]
-    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """On Linux the demo server gets SIGTERM if the desktop dies without cleaning up."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def wait_healthy(
@@ -136,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_desktop(args: argparse.Namespace, demo_url: str | None, settings_path: Path | None) -> int:
     import qasync
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -169,17 +181,36 @@ def run_desktop(args: argparse.Namespace, demo_url: str | None, settings_path: P
             ok = await window.login(demo_url, args.login, "demo")
             if not ok:
                 window.show_login("The demo login failed.")
-            elif args.simulate:
-                sim_task = asyncio.ensure_future(Simulator(demo_url).run())
-                window.toasts.show(
-                    "info", "Demo with simulated staff", "Rooms will move by themselves."
+            else:
+                for _ in range(200):
+                    if window.rooms.rowCount():
+                        break
+                    await asyncio.sleep(0.05)
+                print(
+                    f"Demo board live: {session.hotel.get('name')} "
+                    f"({window.rooms.rowCount()} rooms), logged in as {args.login}",
+                    flush=True,
                 )
+                if args.simulate:
+                    sim_task = asyncio.ensure_future(Simulator(demo_url).run())
+                    window.toasts.show(
+                        "info", "Demo with simulated staff", "Rooms will move by themselves."
+                    )
         elif settings.token and settings.has_server:
             window.show()
             session.resume(settings.server_url, settings.token)
         else:
             window.show_login()
+        # Ctrl+C or a terminate closes the window properly (and so stops the demo server)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
+        wake = QTimer()
+        wake.timeout.connect(lambda: None)  # lets Python see signals while Qt waits
+        wake.start(300)
+        if args.quit_after:
+            QTimer.singleShot(int(args.quit_after * 1000), done.set)
         await done.wait()
+        window.hide()
         if sim_task is not None:
             sim_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -1,0 +1,72 @@
+"""`roomrack demo`: a demo server as a child process and the board logged in; simulated staff."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop.cli import build_parser, free_port
+from desktop.mainwindow import MainWindow
+from desktop.simulate import Simulator
+from tests.desktop.conftest import login, run
+from tests.support import ServerThread
+
+
+def test_parser() -> None:
+    args = build_parser().parse_args(["--server", "pc:8765"])
+    assert args.server == "pc:8765" and args.command is None
+    args = build_parser().parse_args(["demo", "--as", "frontdesk", "--simulate"])
+    assert args.command == "demo" and args.login == "frontdesk" and args.simulate
+
+
+@pytest.mark.slow
+def test_roomrack_demo_starts_a_server_opens_the_board_and_stops_it(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "desktop.cli",
+            "--quit-after",
+            "4",
+            "demo",
+            "--simulate",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp_path / "demo.db"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Demo board live: Hotel Killarney (demo) (68 rooms), logged in as manager" in proc.stdout
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass  # the demo server stopped with the window
+
+
+def test_simulated_staff_move_the_board(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server)
+    before = {r["room_number"]: r["version"] for r in window.rooms.rooms()}
+    sim = Simulator(server.url, rng=random.Random(5))
+    run(qtbot, sim._open())
+    qtbot.waitUntil(lambda: len(sim.rooms) == 68, timeout=5000)
+    for _ in range(5):
+        assert run(qtbot, sim.step())
+    qtbot.waitUntil(
+        lambda: sum(r["version"] != before[r["room_number"]] for r in window.rooms.rooms()) >= 3,
+        timeout=5000,
+    )
+    run(qtbot, sim.close())
