@@ -226,6 +226,11 @@ class RoomrackServer:
             protocol.RoomAction: self._write(lambda s, st, c: s.room_action(st, c)),
             protocol.RoomsBatch: self._write(lambda s, st, c: s.rooms_batch(st, c)),
             protocol.RoomCheckIn: self._write(lambda s, st, c: s.room_check_in(st, c)),
+            protocol.RoomRush: self._write(lambda s, st, c: s.room_rush(st, c)),
+            protocol.RoomRushCancel: self._write(lambda s, st, c: s.room_rush_cancel(st, c)),
+            protocol.RoomsAssign: self._write(lambda s, st, c: s.rooms_assign(st, c)),
+            protocol.RoomsAssignSplit: self._write(lambda s, st, c: s.rooms_assign_split(st, c)),
+            protocol.StaffList: self._staff_list,
             protocol.RoomCheckOut: self._write(lambda s, st, c: s.room_check_out(st, c)),
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
@@ -635,6 +640,12 @@ class RoomrackServer:
         assert staff is not None
         rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
         return protocol.ack(cmd.request_id, {"rooms": rooms})
+
+    async def _staff_list(self, client: Client, cmd: protocol.StaffList) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        found = await self.store.call(self.store.services.staff_list, staff.hotel_id)
+        return protocol.ack(cmd.request_id, {"staff": found})
 
     async def _board_at(self, client: Client, cmd: protocol.BoardAt) -> dict[str, Any]:
         staff = client.staff

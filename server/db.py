@@ -108,6 +108,13 @@ class Room(Base):
     last_inspected_at = UTCField(null=True)
     cleaned_by_staff = pw.CharField(null=True)
     inspected_by_staff = pw.CharField(null=True)
+    assigned_to_id = pw.IntegerField(null=True)  # the room attendant (staff id)
+    assigned_to_name = pw.CharField(null=True)
+    rush_requested_at = UTCField(null=True)  # the front desk wants it for a waiting arrival
+    rush_requested_by_id = pw.IntegerField(null=True)
+    rush_requested_by = pw.CharField(null=True)
+    rush_workstation = pw.CharField(null=True)
+    rush_note = pw.TextField(null=True)
     version = pw.IntegerField(default=1)
     updated_at = UTCField(null=True)
 

@@ -23,10 +23,12 @@ import peewee as pw
 
 from server import db as m
 from server.passwords import DUMMY_HASH
-from shared import occupancy, protocol, rollover
+from shared import assignment, occupancy, protocol, rollover
 from shared.clock import Clock
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import (
+    ASSIGN_ROLES,
+    ATTENDANT_ROLES,
     LIVE_STATES,
     RESERVATION_ACTIONS,
     ReservationState,
@@ -36,6 +38,8 @@ from shared.rules import (
     check_in_allowed,
     check_reservation_action,
     check_room_action,
+    check_rush,
+    check_rush_cancel,
 )
 from shared.timeutil import from_iso, to_iso
 
@@ -243,6 +247,20 @@ def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, 
         "inspected_by_staff": room.inspected_by_staff,
         "out_of_order_reason": room.out_of_order_reason,
         "do_not_disturb": room.do_not_disturb,
+        "assigned_to": None
+        if room.assigned_to_id is None
+        else {"staff_id": room.assigned_to_id, "name": room.assigned_to_name},
+        "rush": None
+        if room.rush_requested_at is None
+        else {
+            "requested_at": to_iso(room.rush_requested_at),
+            "requested_by": {
+                "staff_id": room.rush_requested_by_id,
+                "name": room.rush_requested_by,
+                "workstation": room.rush_workstation,
+            },
+            "note": room.rush_note,
+        },
         "version": room.version,
         "updated_at": to_iso(room.updated_at),
     }
@@ -286,7 +304,13 @@ def room_view(room: m.Room) -> RoomView:
         is_out_of_order=room.is_out_of_order,
         maintenance_required=room.maintenance_required,
         do_not_disturb=room.do_not_disturb,
+        is_rush=room.rush_requested_at is not None,
     )
+
+
+def _clear_rush(room: m.Room) -> None:
+    room.rush_requested_at = room.rush_requested_by_id = room.rush_requested_by = None
+    room.rush_workstation = room.rush_note = None
 
 
 class Services:
@@ -477,7 +501,13 @@ class Services:
         journal: Journal, room: m.Room, before: dict[str, Any], changed: Sequence[str]
     ) -> None:
         """Save a changed room (version + 1) and journal its room_updated event, keeping the
-        state before the change for rewinding the board."""
+        state before the change for rewinding the board. A rushed room that has just become
+        ready is no longer rushed, and the desk that asked is told (room.rush_ready)."""
+        rush = before.get("rush")
+        ready = rush is not None and room.room_status == RoomStatus.READY_FOR_GUEST.value
+        if ready:
+            _clear_rush(room)
+            changed = (*changed, "rush")
         old = room.version
         room.version = old + 1
         room.updated_at = journal.now
@@ -486,6 +516,150 @@ class Services:
         if cursor.rowcount != 1:  # pragma: no cover - one writer thread makes this impossible
             raise ProtocolError(ErrorCode.STALE_VERSION)
         journal.emit("rooms", "room_updated", room_payload(room, changed), room.number, before)
+        if rush is not None and ready:
+            asked = from_iso(rush["requested_at"])
+            waited = max(0, round((journal.now - asked).total_seconds() / 60))
+            journal.emit(
+                "rooms",
+                "room.rush_ready",
+                {
+                    "room_number": room.number,
+                    "requested_at": rush["requested_at"],
+                    "requested_by": rush["requested_by"],
+                    "note": rush["note"],
+                    "ready_at": to_iso(journal.now),
+                    "waited_minutes": waited,
+                },
+                room.number,
+            )
+
+    def room_rush(self, staff: StaffInfo, cmd: protocol.RoomRush) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            room = self._room(staff, cmd.room_number)
+            self._check_version("room", room.version, cmd.expected_version)
+            decision = check_rush(staff.role, room_view(room))
+            if not decision:
+                assert decision.code is not None
+                raise ProtocolError(decision.code, decision.reason)
+            before = room_payload(room)
+            room.rush_requested_at = journal.now
+            room.rush_requested_by_id = staff.staff_id
+            room.rush_requested_by = staff.name
+            room.rush_workstation = staff.workstation
+            room.rush_note = cmd.note
+            self._commit_room(journal, room, before, decision.changed_fields)
+            return {"room_number": room.number, "version": room.version}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def room_rush_cancel(self, staff: StaffInfo, cmd: protocol.RoomRushCancel) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            room = self._room(staff, cmd.room_number)
+            self._check_version("room", room.version, cmd.expected_version)
+            decision = check_rush_cancel(staff.role, room_view(room))
+            if not decision:
+                assert decision.code is not None
+                raise ProtocolError(decision.code, decision.reason)
+            before = room_payload(room)
+            _clear_rush(room)
+            self._commit_room(journal, room, before, decision.changed_fields)
+            return {"room_number": room.number, "version": room.version}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    # --- room attendants -----------------------------------------------------------------
+
+    def staff_list(self, hotel_id: int) -> list[dict[str, Any]]:
+        q = (
+            m.Staff.select(m.Staff.id, m.Staff.login, m.Staff.name, m.Staff.role)
+            .where((m.Staff.hotel == hotel_id) & (m.Staff.active == True))  # noqa: E712
+            .order_by(m.Staff.name)
+        )
+        return [{"id": s.id, "login": s.login, "name": s.name, "role": s.role} for s in q]
+
+    def _attendants(self, staff: StaffInfo, ids: Iterable[int]) -> dict[int, str]:
+        wanted = set(ids)
+        found = {
+            s.id: s.name
+            for s in m.Staff.select(m.Staff.id, m.Staff.name).where(
+                (m.Staff.id.in_(list(wanted)))  # type: ignore[attr-defined]
+                & (m.Staff.hotel == staff.hotel_id)
+                & (m.Staff.role.in_([r.value for r in ATTENDANT_ROLES]))
+                & (m.Staff.active == True)  # noqa: E712
+            )
+        }
+        missing = wanted - set(found)
+        if missing:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"No room attendant with id {', '.join(map(str, sorted(missing)))} here.",
+            )
+        return found
+
+    def _assign(
+        self, staff: StaffInfo, plan: list[tuple[str, int | None, int | None]], journal: Journal
+    ) -> dict[str, Any]:
+        if staff.role not in ASSIGN_ROLES:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "Supervisors assign rooms to attendants.")
+        names = self._attendants(staff, {who for _, who, _ in plan if who is not None})
+        changed = []
+        for number, who, expected in plan:
+            room = self._room(staff, number)
+            self._check_version("room", room.version, expected)
+            if room.assigned_to_id == who:
+                continue
+            before = room_payload(room)
+            room.assigned_to_id = who
+            room.assigned_to_name = None if who is None else names[who]
+            self._commit_room(journal, room, before, ("assigned_to",))
+            changed.append({"room_number": number, "version": room.version})
+        return {"rooms": changed}
+
+    def rooms_assign(self, staff: StaffInfo, cmd: protocol.RoomsAssign) -> Outcome:
+        plan: list[tuple[str, int | None, int | None]] = []
+        for i, item in enumerate(cmd.items):
+            number, who = item.get("room_number"), item.get("staff_id")
+            expected = item.get("expected_version")
+            if (
+                not isinstance(number, str)
+                or not (who is None or (isinstance(who, int) and not isinstance(who, bool)))
+                or not (expected is None or isinstance(expected, int))
+                or set(item) - {"room_number", "staff_id", "expected_version"}
+            ):
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST,
+                    f"Item {i + 1}: {{room_number, staff_id (or null), expected_version?}}.",
+                    {"index": i},
+                )
+            plan.append((number, who, expected))
+        if len({p[0] for p in plan}) != len(plan):
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "Each room at most once.")
+        return self.idempotent(staff, cmd.request_id, lambda j: self._assign(staff, plan, j))
+
+    def rooms_assign_split(self, staff: StaffInfo, cmd: protocol.RoomsAssignSplit) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            rooms = self._rooms(staff.hotel_id)
+            if cmd.room_numbers is not None:
+                wanted = set(cmd.room_numbers)
+                unknown = wanted - {r.number for r in rooms}
+                if unknown:
+                    raise ProtocolError(
+                        ErrorCode.UNKNOWN_ROOM, f"There is no room {sorted(unknown)[0]}."
+                    )
+                rooms = [r for r in rooms if r.number in wanted]
+            try:
+                split = assignment.split_evenly(
+                    [assignment.Place(r.number, r.floor, r.section) for r in rooms],
+                    list(dict.fromkeys(cmd.staff_ids)),
+                    cmd.by,
+                )
+            except ValueError as exc:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc).capitalize() + ".") from None
+            result = self._assign(staff, [(n, who, None) for n, who in split.items()], journal)
+            result["split"] = split
+            return result
+
+        return self.idempotent(staff, cmd.request_id, work)
 
     def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:
         return self.idempotent(

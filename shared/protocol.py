@@ -139,6 +139,41 @@ class RoomsBatch(Command):
     items: list[dict[str, Any]]
 
 
+@command("room.rush")
+@dataclass(frozen=True)
+class RoomRush(Command):
+    room_number: str
+    expected_version: int
+    note: str | None = None
+
+
+@command("room.rush_cancel")
+@dataclass(frozen=True)
+class RoomRushCancel(Command):
+    room_number: str
+    expected_version: int
+
+
+@command("rooms.assign")
+@dataclass(frozen=True)
+class RoomsAssign(Command):
+    items: list[dict[str, Any]]
+
+
+@command("rooms.assign_split")
+@dataclass(frozen=True)
+class RoomsAssignSplit(Command):
+    staff_ids: list[int]
+    by: str = "floor"
+    room_numbers: list[str] | None = None
+
+
+@command("staff.list")
+@dataclass(frozen=True)
+class StaffList(Command):
+    pass
+
+
 @command("room.check_in")
 @dataclass(frozen=True)
 class RoomCheckIn(Command):
@@ -431,6 +466,8 @@ EVENT_TYPES = frozenset(
         "reservation.deleted",
         "reservation.checked_in",
         "reservation.checked_out",
+        "room.rush_ready",
+        "hotel.rollover",
     }
 )
 

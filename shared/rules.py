@@ -78,6 +78,7 @@ class RoomView:
     is_out_of_order: bool = False
     maintenance_required: bool = False
     do_not_disturb: bool = False
+    is_rush: bool = False  # wanted by the front desk for a waiting arrival
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> RoomView:
@@ -87,6 +88,7 @@ class RoomView:
             is_out_of_order=bool(p.get("is_out_of_order", False)),
             maintenance_required=bool(p.get("maintenance_required", False)),
             do_not_disturb=bool(p.get("do_not_disturb", False)),
+            is_rush=p.get("rush") is not None,
         )
 
     @property
@@ -370,3 +372,32 @@ def check_in_allowed(room: RoomView) -> Decision:
             f"The room is {STATUS_LABELS[room.room_status].lower()}, not ready for a guest.",
         )
     return Decision(True)
+
+
+# --- Rush rooms and attendants ----------------------------------------------------------
+
+RUSH_ROLES = DESK
+RUSH_CANCEL_ROLES = DESK | INSPECTORS
+ASSIGN_ROLES = INSPECTORS
+ATTENDANT_ROLES = frozenset({Role.HOUSEKEEPING, Role.SUPERVISOR})
+
+
+def check_rush(role: Role | str, room: RoomView) -> Decision:
+    """May `role` ask housekeeping to rush this room for a waiting arrival?"""
+    if role not in RUSH_ROLES:
+        return _refuse(ErrorCode.FORBIDDEN, "Rush requests come from the front desk.")
+    if room.is_rush:
+        return _refuse(ErrorCode.INVALID_TRANSITION, "This room is already rushed.")
+    if room.is_out_of_order or room.room_status is S.OUT_OF_ORDER:
+        return _refuse(ErrorCode.ROOM_NOT_READY, "The room is out of order.")
+    if room.room_status is S.READY_FOR_GUEST:
+        return _refuse(ErrorCode.INVALID_TRANSITION, "The room is ready already.")
+    return Decision(True, changed_fields=("rush",))
+
+
+def check_rush_cancel(role: Role | str, room: RoomView) -> Decision:
+    if role not in RUSH_CANCEL_ROLES:
+        return _refuse(ErrorCode.FORBIDDEN, "Only the front desk or a supervisor can cancel it.")
+    if not room.is_rush:
+        return _refuse(ErrorCode.INVALID_TRANSITION, "This room is not rushed.")
+    return Decision(True, changed_fields=("rush",))

@@ -47,6 +47,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "rooms.status": {},
     "board.at": {"at": "2026-01-15T09:15:00Z"},
     "presence.viewing": {"room_number": "101"},
+    "room.rush": {"room_number": "101", "expected_version": 3, "note": "Mr Ryan waiting"},
+    "room.rush_cancel": {"room_number": "101", "expected_version": 4},
+    "rooms.assign": {"items": [{"room_number": "101", "staff_id": 2}]},
+    "rooms.assign_split": {"staff_ids": [1, 2], "by": "section", "room_numbers": ["101"]},
+    "staff.list": {},
     "journal.range": {
         "since": "2026-01-15T00:00:00Z",
         "until": "2026-01-16T00:00:00Z",

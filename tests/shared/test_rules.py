@@ -225,3 +225,19 @@ def test_check_in_action_checks_the_room() -> None:
     assert check_reservation_action("check_in", DESK, R.CONFIRMED, dirty).code is (
         ErrorCode.ROOM_NOT_READY
     )
+
+
+def test_rush_requests() -> None:
+    from shared.rules import check_rush, check_rush_cancel
+
+    dirty = RoomView(S.CHECKOUT_DIRTY)
+    assert check_rush(DESK, dirty).changed_fields == ("rush",)
+    assert check_rush(HK, dirty).code is ErrorCode.FORBIDDEN
+    assert check_rush(DESK, RoomView(S.READY_FOR_GUEST)).code is ErrorCode.INVALID_TRANSITION
+    assert check_rush(DESK, RoomView(S.OUT_OF_ORDER)).code is ErrorCode.ROOM_NOT_READY
+    rushed = RoomView(S.CLEANING_IN_PROGRESS, is_rush=True)
+    assert check_rush(DESK, rushed).code is ErrorCode.INVALID_TRANSITION
+    assert check_rush_cancel(SUP, rushed)
+    assert check_rush_cancel(HK, rushed).code is ErrorCode.FORBIDDEN
+    assert check_rush_cancel(DESK, dirty).code is ErrorCode.INVALID_TRANSITION
+    assert RoomView.from_payload({"room_status": "CHECKOUT_DIRTY", "rush": {"note": "x"}}).is_rush
