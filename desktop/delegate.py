@@ -11,6 +11,7 @@ from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, sta
 
 CARD_W, CARD_H = 156, 100
 BADGE_TEXT = {"free": "FREE", "occupied": "OCCUPIED", "ending_soon": "ENDS SOON"}
+SHORT_BADGE_TEXT = {"free": "FREE", "occupied": "IN USE", "ending_soon": "SOON"}
 
 
 class RoomCardDelegate(QStyledItemDelegate):
@@ -105,7 +106,10 @@ class RoomCardDelegate(QStyledItemDelegate):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             number,
         )
-        self._occupancy_badge(painter, option.font, QRectF(left, top, width, num_h), occ, s)
+        room_for_badge = width - QFontMetrics(f_num).horizontalAdvance(number) - 6 * s
+        self._occupancy_badge(
+            painter, option.font, QRectF(left, top, width, num_h), occ, s, fit=room_for_badge
+        )
 
         f_small = QFont(option.font)
         f_small.setPointSizeF(8.2 * s)
@@ -162,7 +166,14 @@ class RoomCardDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _occupancy_badge(
-        self, painter: QPainter, base: QFont, line: QRectF, occ: str, s: float, left: bool = False
+        self,
+        painter: QPainter,
+        base: QFont,
+        line: QRectF,
+        occ: str,
+        s: float,
+        left: bool = False,
+        fit: float | None = None,
     ) -> float:
         text = BADGE_TEXT.get(occ, occ.upper())
         colour = QColor(OCCUPANCY_COLOURS.get(occ, "#566573"))
@@ -172,6 +183,9 @@ class RoomCardDelegate(QStyledItemDelegate):
         fm = QFontMetrics(f)
         icon = 10 * s
         w = fm.horizontalAdvance(text) + icon + 14 * s
+        if fit is not None and w > fit:  # a narrow card: the short word
+            text = SHORT_BADGE_TEXT.get(occ, text)
+            w = fm.horizontalAdvance(text) + icon + 14 * s
         h = fm.height() + 4 * s
         x = line.left() if left else line.right() - w
         box = QRectF(x, line.center().y() - h / 2, w, h)

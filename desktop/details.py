@@ -144,6 +144,7 @@ class DetailsPanel(QWidget):
         self.history.setAlternatingRowColors(True)
         self.history.setWordWrap(True)
         self.history_label = named(QLabel("History"), "sectionHeader")
+        self.history_label.setWordWrap(True)
         self.form_box = QWidget()
         self.form_box.setLayout(form)
         lay = QVBoxLayout(self)

@@ -117,10 +117,10 @@ class Legend(QWidget):
             out.append(
                 (SHORT_LABELS[status], _swatch(bg, accent, status is RoomStatus.OUT_OF_ORDER))
             )
-        out.append(("Free", self._badge("free")))
-        out.append(("In use", self._badge("occupied")))
-        out.append(("Free within 15 min", self._badge("ending_soon")))
-        out.append(("Repair needed", self._maint()))
+        out.append(("", self._badge("free")))
+        out.append(("", self._badge("occupied")))
+        out.append(("free within 15 min", self._badge("ending_soon")))
+        out.append(("repair needed, priority", self._maint()))
         return out
 
     def _badge(self, occ: str) -> Callable[[QPainter, QRectF], float]:
@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         details_scroll.setWidgetResizable(True)
         details_scroll.setFrameShape(QFrame.Shape.NoFrame)
         details_scroll.setWidget(self.details)
+        details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         details_scroll.viewport().setStyleSheet("background: #FFFFFF;")
         rp.addWidget(details_scroll, 1)
         self.side_tabs.addTab(room_page, "Selected room")

@@ -33,7 +33,7 @@ from shared.rules import check_reservation_action
 from shared.timeutil import from_iso
 
 Index = QModelIndex | QPersistentModelIndex
-COLUMNS = ("Room", "Guest", "Guests", "Time", "State")
+COLUMNS = ("Room", "Guest", "Pax", "Stay", "State")
 STATE_LABELS = {
     "pending": "Pending",
     "confirmed": "Confirmed",
@@ -111,10 +111,10 @@ class ReservationModel(QAbstractTableModel):
         day_start, day_end = self.today()
         parts = []
         if start is not None:
-            parts.append(start.strftime("%H:%M" if day_start <= start < day_end else "%d %b"))
+            parts.append(start.strftime("%H:%M" if day_start <= start < day_end else "%d/%m"))
         if end is not None:
-            parts.append(end.strftime("%H:%M" if day_start <= end < day_end else "%d %b"))
-        return " → ".join(parts)
+            parts.append(end.strftime("%H:%M" if day_start <= end < day_end else "%d/%m"))
+        return "–".join(parts)
 
     def today(self) -> tuple[datetime, datetime]:
         return local_day_bounds(self._now(), self.tz)
@@ -242,6 +242,9 @@ class ReservationsPanel(QWidget):
             view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
             view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
             view.verticalHeader().hide()
+            view.verticalHeader().setDefaultSectionSize(24)
+            view.setWordWrap(False)
+            view.setTextElideMode(Qt.TextElideMode.ElideRight)
             view.setAlternatingRowColors(True)
             view.setSortingEnabled(True)
             view.sortByColumn(3, Qt.SortOrder.AscendingOrder)
@@ -258,7 +261,7 @@ class ReservationsPanel(QWidget):
         for action, label in (
             ("check_in", "Check in"),
             ("confirm", "Confirm"),
-            ("cancel", "Cancel booking"),
+            ("cancel", "Cancel"),
             ("check_out", "Check out"),
         ):
             b = QPushButton(label)
@@ -309,6 +312,4 @@ class ReservationsPanel(QWidget):
         self.tabs.setTabText(0, f"Arrivals ({c['arrivals']})")
         self.tabs.setTabText(1, f"Departures ({c['departures']})")
         self.tabs.setTabText(2, f"In house ({c['in_house']})")
-        for v in self.views.values():
-            v.resizeColumnsToContents()
         self._update_buttons()

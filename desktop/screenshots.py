@@ -96,24 +96,26 @@ def main(argv: list[str] | None = None) -> int:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)
         window.grab().save(str(args.outdir / f"{args.prefix}board.png"))
-        # controls: select a dirty room and a cleaning one, show the side panel
+        # controls: several dirty rooms selected at once
         dirty = [
-            r["room_number"]
-            for r in window.rooms.rooms()
-            if r["room_status"] == "CLEANED_UNINSPECTED"
-        ][:1]
-        window.board.select(dirty)
+            r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
+        ]
+        window.board.select(dirty[:3])
         await asyncio.sleep(1.0)
         window.grab().save(str(args.outdir / f"{args.prefix}controls.png"))
-        # a toast: do something and let the reply show
-        if dirty:
-            window.controls.run("inspect")
+        # a toast: the reply to a command, and an event for this role
+        window.controls.run("start_cleaning")
         await asyncio.sleep(0.8)
         window.toasts.show(
             "warning", "Maintenance flagged: room 204", "High priority — AC not working"
         )
         await asyncio.sleep(0.5)
         window.grab().save(str(args.outdir / f"{args.prefix}toast.png"))
+        window.board.clear_selection()
+        window.toasts.clear()
+        window.side_tabs.setCurrentIndex(1)
+        await asyncio.sleep(0.5)
+        window.grab().save(str(args.outdir / f"{args.prefix}today.png"))
         await session.stop()
         window.close()
 
