@@ -231,6 +231,9 @@ class RoomrackServer:
             protocol.RoomsAssign: self._write(lambda s, st, c: s.rooms_assign(st, c)),
             protocol.RoomsAssignSplit: self._write(lambda s, st, c: s.rooms_assign_split(st, c)),
             protocol.StaffList: self._staff_list,
+            protocol.BlockCreate: self._write(lambda s, st, c: s.block_create(st, c)),
+            protocol.BlockEnd: self._write(lambda s, st, c: s.block_end(st, c)),
+            protocol.BlocksList: self._blocks_list,
             protocol.RoomCheckOut: self._write(lambda s, st, c: s.room_check_out(st, c)),
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
@@ -267,7 +270,7 @@ class RoomrackServer:
             asyncio.create_task(self._heartbeat_loop("overview", self.config.heartbeat_overview)),
             asyncio.create_task(self._heartbeat_loop("room", self.config.heartbeat_room)),
             asyncio.create_task(self._prune_loop()),
-            asyncio.create_task(self._rollover_loop()),
+            asyncio.create_task(self._clock_loop()),
         ]
         log.info(
             "Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
@@ -641,6 +644,12 @@ class RoomrackServer:
         rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
         return protocol.ack(cmd.request_id, {"rooms": rooms})
 
+    async def _blocks_list(self, client: Client, cmd: protocol.BlocksList) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        found = await self.store.call(self.store.services.blocks_list, staff.hotel_id)
+        return protocol.ack(cmd.request_id, {"blocks": found})
+
     async def _staff_list(self, client: Client, cmd: protocol.StaffList) -> dict[str, Any]:
         staff = client.staff
         assert staff is not None
@@ -720,13 +729,28 @@ class RoomrackServer:
                         sent += 1
         return sent
 
-    async def _rollover_loop(self) -> None:
+    async def _clock_loop(self) -> None:
+        """Once a minute: what the server's clock drives (roll-over, block start and end)."""
         while True:
             try:
                 await self.rollover_now()
             except Exception:
                 log.exception("night roll-over failed")
+            try:
+                await self.blocks_now()
+            except Exception:
+                log.exception("starting or ending blocks failed")
             await self.clock.sleep(60)
+
+    async def blocks_now(self) -> int:
+        """Start and end the blocks whose time has come; returns how many hotels had some."""
+        services = self.store.services
+        hotels = await self.store.call(services.blocks_due)
+        for hotel_id in hotels:
+            outcome = await self.store.write(services.block_tick, hotel_id)
+            for ev in outcome.events:
+                log.info("blocks: hotel %s event %s", hotel_id, ev.seq)
+        return len(hotels)
 
     async def rollover_now(self) -> int:
         """Roll over every hotel whose roll-over hour has come; returns how many did."""

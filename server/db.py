@@ -108,6 +108,14 @@ class Room(Base):
     last_inspected_at = UTCField(null=True)
     cleaned_by_staff = pw.CharField(null=True)
     inspected_by_staff = pw.CharField(null=True)
+    is_out_of_service = pw.BooleanField(default=False)
+    # the block in force (out of order / out of service), copied from its Block row
+    block_id = pw.IntegerField(null=True)
+    block_kind = pw.CharField(null=True)
+    block_reason = pw.TextField(null=True)
+    block_start = UTCField(null=True)
+    block_end = UTCField(null=True)
+    block_return_status = pw.CharField(null=True)
     assigned_to_id = pw.IntegerField(null=True)  # the room attendant (staff id)
     assigned_to_name = pw.CharField(null=True)
     rush_requested_at = UTCField(null=True)  # the front desk wants it for a waiting arrival
@@ -140,6 +148,29 @@ class Reservation(Base):
 
     class Meta:
         indexes = ((("room", "end"), False), (("hotel", "start"), False))
+
+
+class Block(Base):
+    """A dated out-of-order or out-of-service period of a room."""
+
+    hotel_id: int
+    room_id: int
+    hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
+    room = pw.ForeignKeyField(Room, backref="blocks", on_delete="CASCADE")
+    kind = pw.CharField()  # out_of_order | out_of_service
+    reason = pw.TextField()
+    start = UTCField()
+    end = UTCField()
+    return_status = pw.CharField()
+    state = pw.CharField(default="scheduled")  # scheduled | active | ended | cancelled
+    override = pw.BooleanField(default=False)
+    created_by = pw.CharField()
+    created_at = UTCField()
+    ended_at = UTCField(null=True)
+    ended_by = pw.CharField(null=True)
+
+    class Meta:
+        indexes = ((("hotel", "state"), False), (("room", "end"), False))
 
 
 class Session(Base):
@@ -186,6 +217,7 @@ MODELS: list[type[Base]] = [
     Staff,
     Room,
     Reservation,
+    Block,
     Session,
     Event,
     AppliedRequest,

@@ -29,12 +29,16 @@ from shared.errors import ErrorCode, ProtocolError
 from shared.rules import (
     ASSIGN_ROLES,
     ATTENDANT_ROLES,
+    BLOCK_ROLES,
     LIVE_STATES,
     RESERVATION_ACTIONS,
+    RETURN_STATUSES,
+    BlockKind,
     ReservationState,
     Role,
     RoomStatus,
     RoomView,
+    check_block,
     check_in_allowed,
     check_reservation_action,
     check_room_action,
@@ -247,6 +251,17 @@ def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, 
         "inspected_by_staff": room.inspected_by_staff,
         "out_of_order_reason": room.out_of_order_reason,
         "do_not_disturb": room.do_not_disturb,
+        "is_out_of_service": room.is_out_of_service,
+        "block": None
+        if room.block_id is None
+        else {
+            "id": room.block_id,
+            "kind": room.block_kind,
+            "reason": room.block_reason,
+            "start": to_iso(room.block_start),
+            "end": to_iso(room.block_end),
+            "return_status": room.block_return_status,
+        },
         "assigned_to": None
         if room.assigned_to_id is None
         else {"staff_id": room.assigned_to_id, "name": room.assigned_to_name},
@@ -306,6 +321,24 @@ def room_view(room: m.Room) -> RoomView:
         do_not_disturb=room.do_not_disturb,
         is_rush=room.rush_requested_at is not None,
     )
+
+
+def block_dict(b: m.Block, room_number: str) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "room_number": room_number,
+        "kind": b.kind,
+        "reason": b.reason,
+        "start": to_iso(b.start),
+        "end": to_iso(b.end),
+        "return_status": b.return_status,
+        "state": b.state,
+        "override": b.override,
+        "created_by": b.created_by,
+        "created_at": to_iso(b.created_at),
+        "ended_at": to_iso(b.ended_at),
+        "ended_by": b.ended_by,
+    }
 
 
 def _clear_rush(room: m.Room) -> None:
@@ -487,6 +520,9 @@ class Services:
         elif a == "clear_out_of_order":
             room.is_out_of_order = False
             room.out_of_order_reason = None
+            if room.block_id is not None and room.block_kind == BlockKind.OUT_OF_ORDER:
+                block = m.Block.get_by_id(room.block_id)
+                self._close_block(block, room, journal, "ended", staff.name)
         elif a in ("set_dnd", "clear_dnd"):
             room.do_not_disturb = a == "set_dnd"
         self._commit_room(journal, room, before, decision.changed_fields)
@@ -566,6 +602,212 @@ class Services:
             return {"room_number": room.number, "version": room.version}
 
         return self.idempotent(staff, cmd.request_id, work)
+
+    # --- out of order and out of service blocks --------------------------------------------
+
+    def block_create(self, staff: StaffInfo, cmd: protocol.BlockCreate) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            now = journal.now
+            try:
+                start = from_iso(cmd.start) if cmd.start else now
+                end = from_iso(cmd.end)
+            except ValueError:
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST, "start and end must be ISO 8601 times."
+                ) from None
+            start = max(start, now)
+            if end <= start:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "A block must end after it starts.")
+            reason = cmd.reason.strip()
+            if not reason:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "Give the reason for the block.")
+            back = cmd.return_status or RoomStatus.CHECKOUT_DIRTY.value
+            if back not in RETURN_STATUSES:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, f"A room cannot return to '{back}'.")
+            room = self._room(staff, cmd.room_number)
+            self._check_version("room", room.version, cmd.expected_version)
+            overlaps = (
+                (m.Reservation.room == room.id)
+                & (m.Reservation.start < end)
+                & (m.Reservation.end > start)
+            )
+            guest = room.is_occupied or bool(
+                m.Reservation.select()
+                .where(overlaps & (m.Reservation.state == "checked_in"))
+                .exists()
+            )
+            arrival = bool(
+                m.Reservation.select()
+                .where(overlaps & (m.Reservation.state.in_(["pending", "confirmed"])))
+                .exists()
+            )
+            decision = check_block(
+                staff.role,
+                cmd.kind,
+                guest_in_house=guest,
+                arrival_due=arrival,
+                override=cmd.override,
+            )
+            if not decision:
+                assert decision.code is not None
+                raise ProtocolError(decision.code, decision.reason, {"room_number": room.number})
+            clash = (
+                m.Block.select(m.Block.id)
+                .where(
+                    (m.Block.room == room.id)
+                    & (m.Block.state.in_(["scheduled", "active"]))
+                    & (m.Block.start < end)
+                    & (m.Block.end > start)
+                )
+                .scalar()
+            )
+            if clash is not None or (
+                cmd.kind == BlockKind.OUT_OF_ORDER and start <= now and room.is_out_of_order
+            ):
+                raise ProtocolError(
+                    ErrorCode.CONFLICT,
+                    f"Room {room.number} is already blocked then.",
+                    {"block_id": clash},
+                )
+            block = m.Block.create(
+                hotel=staff.hotel_id,
+                room=room.id,
+                kind=cmd.kind,
+                reason=reason,
+                start=start,
+                end=end,
+                return_status=back,
+                override=cmd.override and (guest or arrival),
+                created_by=staff.name,
+                created_at=now,
+            )
+            journal.emit(
+                "rooms", "block.created", {"block": block_dict(block, room.number)}, room.number
+            )
+            if start <= now:
+                self._open_block(block, room, journal)
+            return {"block": block_dict(block, room.number), "room_version": room.version}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def _open_block(self, block: m.Block, room: m.Room, journal: Journal) -> None:
+        before = room_payload(room)
+        room.block_id, room.block_kind, room.block_reason = block.id, block.kind, block.reason
+        room.block_start, room.block_end = block.start, block.end
+        room.block_return_status = block.return_status
+        if block.kind == BlockKind.OUT_OF_ORDER:
+            room.is_out_of_order = True
+            room.room_status = RoomStatus.OUT_OF_ORDER.value
+            room.out_of_order_reason = block.reason
+            changed: tuple[str, ...] = ("is_out_of_order", "room_status", "out_of_order_reason")
+        else:
+            room.is_out_of_service = True
+            changed = ("is_out_of_service",)
+        self._commit_room(journal, room, before, (*changed, "block"))
+        block.state = "active"
+        block.save()
+        journal.emit(
+            "rooms", "block.started", {"block": block_dict(block, room.number)}, room.number
+        )
+
+    def _close_block(
+        self, block: m.Block, room: m.Room, journal: Journal, how: str, by: str | None
+    ) -> None:
+        """End an active block (the room returns to its return status) or cancel a scheduled
+        one. `how` is expired, ended or cancelled."""
+        if block.state == "active" and room.block_id == block.id:
+            before = room_payload(room)
+            room.block_id = room.block_kind = room.block_reason = None
+            room.block_start = room.block_end = room.block_return_status = None
+            if block.kind == BlockKind.OUT_OF_ORDER:
+                room.is_out_of_order = False
+                room.out_of_order_reason = None
+                if room.room_status == RoomStatus.OUT_OF_ORDER.value:
+                    room.room_status = block.return_status
+                changed: tuple[str, ...] = ("is_out_of_order", "room_status")
+            else:
+                room.is_out_of_service = False
+                changed = ("is_out_of_service",)
+            self._commit_room(journal, room, before, (*changed, "block"))
+        block.state = "cancelled" if how == "cancelled" else "ended"
+        block.ended_at, block.ended_by = journal.now, by
+        block.save()
+        journal.emit(
+            "rooms",
+            "block.ended",
+            {"block": block_dict(block, room.number), "how": how},
+            room.number,
+        )
+
+    def block_end(self, staff: StaffInfo, cmd: protocol.BlockEnd) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            if staff.role not in BLOCK_ROLES:
+                raise ProtocolError(ErrorCode.FORBIDDEN, "Blocks are ended by maintenance.")
+            block = m.Block.get_or_none(
+                (m.Block.id == cmd.block_id) & (m.Block.hotel == staff.hotel_id)
+            )
+            if block is None:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, f"There is no block {cmd.block_id}.")
+            if block.state not in ("scheduled", "active"):
+                raise ProtocolError(ErrorCode.INVALID_TRANSITION, "That block is over already.")
+            room = self._room_by_id(block.room_id)
+            how = "cancelled" if block.state == "scheduled" else "ended"
+            self._close_block(block, room, journal, how, staff.name)
+            return {"block": block_dict(block, room.number), "room_version": room.version}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def _room_by_id(self, room_id: int) -> m.Room:
+        room: m.Room = m.Room.get_by_id(room_id)
+        room.room_type = self.room_type(room.room_type_id)
+        return room
+
+    def blocks_list(self, hotel_id: int) -> list[dict[str, Any]]:
+        q = (
+            m.Block.select(m.Block, m.Room.number)
+            .join(m.Room)
+            .where((m.Block.hotel == hotel_id) & (m.Block.state.in_(["scheduled", "active"])))
+            .order_by(m.Block.start)
+        )
+        return [block_dict(b, b.room.number) for b in q]
+
+    def blocks_due(self) -> list[int]:
+        """Hotels with a block to start or end now."""
+        now = self.clock.now()
+        q = (
+            m.Block.select(m.Block.hotel)
+            .where(
+                ((m.Block.state == "scheduled") & (m.Block.start <= now))
+                | ((m.Block.state == "active") & (m.Block.end <= now))
+            )
+            .distinct()
+        )
+        return [b.hotel_id for b in q]
+
+    def block_tick(self, hotel_id: int) -> Outcome:
+        """Start and end the hotel's blocks whose time has come, as the system."""
+        with m.db.atomic():
+            journal = Journal(self.hotel(hotel_id), self.clock.now(), "system", None, None)
+            now = journal.now
+            due = (
+                m.Block.select()
+                .where(
+                    (m.Block.hotel == hotel_id)
+                    & (
+                        ((m.Block.state == "active") & (m.Block.end <= now))
+                        | ((m.Block.state == "scheduled") & (m.Block.start <= now))
+                    )
+                )
+                .order_by(m.Block.start)
+            )
+            for block in due:
+                room = self._room_by_id(block.room_id)
+                if block.state == "scheduled" and block.end > now:
+                    self._open_block(block, room, journal)
+                else:  # over (or its whole period passed while the server was off)
+                    self._close_block(block, room, journal, "expired", None)
+            journal.close()
+        return Outcome(protocol.ack(None, {}), journal.events)
 
     # --- room attendants -----------------------------------------------------------------
 
@@ -754,6 +996,23 @@ class Services:
                     ErrorCode.CONFLICT,
                     f"Room {room.number} is already booked then (reservation {clash}).",
                     {"reservation_id": clash},
+                )
+            blocked = (
+                m.Block.select(m.Block.id)
+                .where(
+                    (m.Block.room == room.id)
+                    & (m.Block.kind == BlockKind.OUT_OF_ORDER.value)
+                    & (m.Block.state.in_(["scheduled", "active"]))
+                    & (m.Block.start < end)
+                    & (m.Block.end > start)
+                )
+                .scalar()
+            )
+            if blocked is not None:
+                raise ProtocolError(
+                    ErrorCode.CONFLICT,
+                    f"Room {room.number} is out of order then (block {blocked}).",
+                    {"block_id": blocked},
                 )
             now = journal.now
             state = ReservationState.CONFIRMED if cmd.confirmed else ReservationState.PENDING

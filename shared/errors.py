@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     ROOM_OCCUPIED = "room_occupied"
     NO_RESERVATION = "no_reservation"
     STALE_VERSION = "stale_version"
+    OVERRIDE_REQUIRED = "override_required"
     CONFLICT = "conflict"
     HISTORY_UNAVAILABLE = "history_unavailable"
     RATE_LIMITED = "rate_limited"
@@ -43,6 +44,7 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.ROOM_OCCUPIED: "A guest is in the room.",
     ErrorCode.NO_RESERVATION: "No reservation fits this room now.",
     ErrorCode.STALE_VERSION: "Someone else changed this first; the board now shows the latest.",
+    ErrorCode.OVERRIDE_REQUIRED: "This needs a manager's explicit override.",
     ErrorCode.CONFLICT: "This conflicts with another reservation or record.",
     ErrorCode.HISTORY_UNAVAILABLE: "The journal does not reach back that far.",
     ErrorCode.RATE_LIMITED: "Too many requests at once; please wait a moment.",

@@ -168,6 +168,31 @@ class RoomsAssignSplit(Command):
     room_numbers: list[str] | None = None
 
 
+@command("block.create")
+@dataclass(frozen=True)
+class BlockCreate(Command):
+    room_number: str
+    kind: str
+    reason: str
+    end: str
+    expected_version: int
+    start: str | None = None
+    return_status: str | None = None
+    override: bool = False
+
+
+@command("block.end")
+@dataclass(frozen=True)
+class BlockEnd(Command):
+    block_id: int
+
+
+@command("blocks.list")
+@dataclass(frozen=True)
+class BlocksList(Command):
+    pass
+
+
 @command("staff.list")
 @dataclass(frozen=True)
 class StaffList(Command):
@@ -467,6 +492,9 @@ EVENT_TYPES = frozenset(
         "reservation.checked_in",
         "reservation.checked_out",
         "room.rush_ready",
+        "block.created",
+        "block.started",
+        "block.ended",
         "hotel.rollover",
     }
 )

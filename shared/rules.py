@@ -401,3 +401,42 @@ def check_rush_cancel(role: Role | str, room: RoomView) -> Decision:
     if not room.is_rush:
         return _refuse(ErrorCode.INVALID_TRANSITION, "This room is not rushed.")
     return Decision(True, changed_fields=("rush",))
+
+
+# --- Out of order and out of service blocks -------------------------------------------------
+
+
+class BlockKind(StrEnum):
+    OUT_OF_ORDER = "out_of_order"  # off sale: no check-in, no new reservations
+    OUT_OF_SERVICE = "out_of_service"  # still sellable: a small fault, a room kept aside
+
+
+BLOCK_ROLES = OOO_ROLES
+OVERRIDE_ROLES = frozenset({Role.MANAGER})
+
+
+def check_block(
+    role: Role | str,
+    kind: BlockKind | str,
+    *,
+    guest_in_house: bool,
+    arrival_due: bool,
+    override: bool = False,
+) -> Decision:
+    """May `role` block a room? Taking a room with a guest in house, or an arrival due in the
+    period, out of order needs a manager's explicit override."""
+    if role not in BLOCK_ROLES:
+        return _refuse(ErrorCode.FORBIDDEN, "Blocks are set by maintenance or a manager.")
+    try:
+        kind = BlockKind(kind)
+    except ValueError:
+        return _refuse(ErrorCode.BAD_REQUEST, "A block is out_of_order or out_of_service.")
+    if kind is BlockKind.OUT_OF_ORDER and (guest_in_house or arrival_due):
+        who = "a guest is in the room" if guest_in_house else "an arrival is due in that time"
+        if not override:
+            return _refuse(
+                ErrorCode.OVERRIDE_REQUIRED, f"Out of order needs a manager's override: {who}."
+            )
+        if role not in OVERRIDE_ROLES:
+            return _refuse(ErrorCode.FORBIDDEN, f"Only a manager can override this: {who}.")
+    return Decision(True)

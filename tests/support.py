@@ -154,7 +154,7 @@ class Peer:
         result: dict[str, Any] = json.loads(data)
         return result
 
-    async def request(self, kind: str, **fields: Any) -> dict[str, Any]:
+    async def request(self, kind: str, /, **fields: Any) -> dict[str, Any]:
         """Send a command and return its reply (ack or error), skipping other frames; the
         skipped frames are kept in `self.skipped`."""
         self.n += 1

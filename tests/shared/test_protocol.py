@@ -52,6 +52,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "rooms.assign": {"items": [{"room_number": "101", "staff_id": 2}]},
     "rooms.assign_split": {"staff_ids": [1, 2], "by": "section", "room_numbers": ["101"]},
     "staff.list": {},
+    "block.create": {
+        "room_number": "101",
+        "kind": "out_of_order",
+        "reason": "Leak",
+        "end": "2026-01-16T12:00:00Z",
+        "expected_version": 2,
+        "start": "2026-01-15T12:00:00Z",
+        "return_status": "CHECKOUT_DIRTY",
+        "override": True,
+    },
+    "block.end": {"block_id": 3},
+    "blocks.list": {},
     "journal.range": {
         "since": "2026-01-15T00:00:00Z",
         "until": "2026-01-16T00:00:00Z",

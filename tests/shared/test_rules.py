@@ -241,3 +241,26 @@ def test_rush_requests() -> None:
     assert check_rush_cancel(HK, rushed).code is ErrorCode.FORBIDDEN
     assert check_rush_cancel(DESK, dirty).code is ErrorCode.INVALID_TRANSITION
     assert RoomView.from_payload({"room_status": "CHECKOUT_DIRTY", "rush": {"note": "x"}}).is_rush
+
+
+@pytest.mark.parametrize(
+    ("role", "kind", "guest", "arrival", "override", "code"),
+    [
+        (MNT, "out_of_order", False, False, False, None),
+        (MGR, "out_of_service", True, True, False, None),  # out of service needs no override
+        (HK, "out_of_service", False, False, False, ErrorCode.FORBIDDEN),
+        (MNT, "out_of_order", True, False, False, ErrorCode.OVERRIDE_REQUIRED),
+        (MNT, "out_of_order", False, True, False, ErrorCode.OVERRIDE_REQUIRED),
+        (MNT, "out_of_order", True, False, True, ErrorCode.FORBIDDEN),  # only managers override
+        (MGR, "out_of_order", True, True, True, None),
+        (MGR, "closed", False, False, False, ErrorCode.BAD_REQUEST),
+    ],
+)
+def test_blocks(
+    role: Role, kind: str, guest: bool, arrival: bool, override: bool, code: ErrorCode | None
+) -> None:
+    from shared.rules import check_block
+
+    d = check_block(role, kind, guest_in_house=guest, arrival_due=arrival, override=override)
+    assert d.code is code
+    assert d.allowed is (code is None)

@@ -1,0 +1,81 @@
+"""The stream: heartbeats, gaps, a dead server, a server that cannot resume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop.mainwindow import MainWindow
+from desktop.session import State
+from shared.clock import ManualClock
+from tests.desktop.conftest import act, login
+from tests.support import ServerThread
+
+
+def test_heartbeats_show_in_the_header_and_update_occupancy(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server)
+    assert server.server is not None
+    hub_server = server.server
+    sent = server.call(lambda: hub_server.heartbeat("overview"))
+    assert sent >= 1
+    qtbot.waitUntil(lambda: window.session.last_heartbeat is not None, timeout=5000)
+    window.update_connection_label()
+    assert "last heartbeat" in window.conn_label.text()
+
+
+def test_a_gap_in_sequence_numbers_resumes_from_the_last_one(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server)
+    session = window.session
+    dirty = [r for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"][:2]
+    for room in dirty:
+        act(
+            server,
+            "housekeeping",
+            "room.action",
+            room_number=room["room_number"],
+            action="start_cleaning",
+            expected_version=room["version"],
+        )
+        if room is dirty[0]:
+            qtbot.waitUntil(lambda: session.last_seq == 1, timeout=5000)
+            # pretend the desktop missed this event: it must ask for it again, not skip it
+            session.last_seq = 0
+            session.epoch = session.epoch  # same store
+    resets = window.rooms.resets
+    qtbot.waitUntil(
+        lambda: all(
+            window.rooms.room(r["room_number"])["room_status"] == "CLEANING_IN_PROGRESS"
+            for r in dirty
+        ),
+        timeout=10000,
+    )
+    qtbot.waitUntil(lambda: session.state is State.LIVE and session.last_seq == 2, timeout=10000)
+    assert window.rooms.resets == resets  # replayed, not reloaded
+
+
+def test_silence_from_the_server_makes_the_desktop_reconnect(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock
+) -> None:
+    login(qtbot, window, server)
+    session = window.session
+    first_frames = session.frames
+    clock.advance(200)  # no heartbeat for far longer than 2.5 intervals
+    qtbot.waitUntil(lambda: session.state is not State.LIVE, timeout=5000)
+    clock.advance(60)
+    qtbot.waitUntil(lambda: session.state is State.LIVE, timeout=10000)
+    assert session.frames > first_frames
+
+
+def test_when_the_server_cannot_resume_the_snapshot_is_reloaded(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server)
+    resets = window.rooms.resets
+    window.session.epoch = "an-older-store"  # e.g. the store was restored from a backup
+    window.session.reconnect_now()
+    qtbot.waitUntil(lambda: window.rooms.resets == resets + 1, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.state is State.LIVE, timeout=10000)
+    assert window.rooms.rowCount() == 68
