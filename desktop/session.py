@@ -130,6 +130,8 @@ class Session(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._seen_head: int | None = None
+        self._resync = False
+        self._retry_now = False
 
     # --- public API ------------------------------------------------------------------------
 
@@ -217,6 +219,7 @@ class Session(QObject):
         if self._stopping or self._task is None:
             return
         self.backoff.reset()
+        self._retry_now = True
         if self.state is State.LIVE and self._ws is not None:
             self._spawn(self._ws.close(1000, "manual reconnect"))
         self._wake.set()
@@ -328,13 +331,14 @@ class Session(QObject):
                 await self._subscribe(ws)
                 self.backoff.reset()
                 self.attempts = 0
+                self._retry_now = False
                 self._set_state(State.LIVE)
                 watchdog = self._spawn(self._watchdog(ws))
                 try:
                     await reader
                 finally:
                     watchdog.cancel()
-                resync = bool(getattr(ws, "_roomrack_resync", False))
+                resync, self._resync = self._resync, False
             except _AuthLost as exc:
                 await self._close(ws, reader)
                 self._ws = None
@@ -364,7 +368,8 @@ class Session(QObject):
     async def _pause(self, delay: float) -> None:
         """Wait `delay` seconds on the clock, or less if `reconnect_now` is called."""
         self._wake.clear()
-        if delay <= 0:
+        if delay <= 0 or self._retry_now:
+            self._retry_now = False
             return
         self.retry_at = self.clock.monotonic() + delay
         sleeper = asyncio.ensure_future(self.clock.sleep(delay))
@@ -451,7 +456,7 @@ class Session(QObject):
                 try:
                     self._on_frame(msg)
                 except _Resync:
-                    ws._roomrack_resync = True  # type: ignore[attr-defined]
+                    self._resync = True
                     await ws.close(1000, "resync")
                     return
                 except Exception:

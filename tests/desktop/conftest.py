@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 import random
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -63,7 +64,7 @@ def act(server: ServerThread, login: str, kind: str, **fields: Any) -> dict[str,
     async def go() -> dict[str, Any]:
         peer = await Peer.open(server.url, login)
         try:
-            return await peer.request(kind, **fields)
+            return await peer.request(kind, request_id=f"t-{uuid.uuid4().hex}", **fields)
         finally:
             await peer.close()
 
