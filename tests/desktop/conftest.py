@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 import random
+import uuid
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
