@@ -16,11 +16,14 @@ of subscribers N and every mode, one run:
 5. prints delivered events per second, latency (p50, p99, max), events lost, the server's
    CPU and peak memory, and the load generator's CPU.
 
-The subscribers read frames with a small hand-written WebSocket client (no per-frame JSON
-parse, no per-frame future) so that the load generator costs far less than the server.
+The subscribers connect and subscribe on asyncio, then read their sockets with a plain epoll
+loop and a minimal frame parser (no per-frame JSON parse, no per-frame callback chain), so
+that the load generator costs as little as a Python process can. Before each run the script
+waits for the machine to be idle; a run during which other programs used more than a quarter
+of a CPU is done once more; with --repeat the median run is reported.
 
-    python -m bench.realtime                       # the full run (about 10 minutes)
-    python -m bench.realtime --quick               # a smoke run
+    python -m bench.realtime --repeat 3           # the full run (about 20 minutes)
+    python -m bench.realtime --quick              # a smoke run
     python -m bench.realtime --n 200 --modes burst --targets roomrack --markdown
 """
 
@@ -30,13 +33,16 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import math
 import multiprocessing as mp
 import os
 import platform
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -69,16 +75,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class BenchWS(asyncio.Protocol):
-    """One client connection. Before `fast` it hands every text frame, decoded, to a queue
-    (or to `on_message`); in `fast` mode it only looks for the benchmark request id in each
-    frame and notes (index, arrival time) in the shared `idx`/`when` arrays."""
+    """One client connection on asyncio, for logging in, subscribing and commanding: every
+    text frame is decoded and handed to a queue (or to `on_message`)."""
 
-    def __init__(
-        self,
-        idx: array[int] | None = None,
-        when: array[int] | None = None,
-        on_message: Callable[[dict[str, Any]], None] | None = None,
-    ) -> None:
+    def __init__(self, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
         loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
@@ -86,11 +86,6 @@ class BenchWS(asyncio.Protocol):
         self.opened: asyncio.Future[None] = loop.create_future()
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.on_message = on_message
-        self.fast = False
-        self.fast_after_snapshot = False
-        self.idx = idx
-        self.when = when
-        self.count = 0  # benchmark events seen in fast mode
         self.closed = False
         self._frag: bytearray | None = None
 
@@ -119,7 +114,6 @@ class BenchWS(asyncio.Protocol):
                 return
             self.handshaken = True
             self.opened.set_result(None)
-        now = time.monotonic_ns()
         pos, n = 0, len(buf)
         while n - pos >= 2:
             b0 = buf[pos]
@@ -140,23 +134,15 @@ class BenchWS(asyncio.Protocol):
                 break
             op = b0 & 0x0F
             if op == 1 and b0 & 0x80 and self._frag is None:
-                if self.fast:
-                    i = buf.find(MARK, start, end)
-                    if i >= 0:
-                        j = buf.find(b'"', i + MARK_LEN, end)
-                        self.idx.append(int(buf[i + MARK_LEN : j]))  # type: ignore[union-attr]
-                        self.when.append(now)  # type: ignore[union-attr]
-                        self.count += 1
-                else:
-                    self._message(bytes(buf[start:end]))
+                self._message(bytes(buf[start:end]))
             elif op in (0, 1, 2):  # a fragmented message (not sent by either server)
                 if self._frag is None:
                     self._frag = bytearray()
                 self._frag += buf[start:end]
                 if b0 & 0x80:
-                    data_ = bytes(self._frag)
+                    whole = bytes(self._frag)
                     self._frag = None
-                    self._message(data_)
+                    self._message(whole)
             elif op == 9:  # ping
                 self.send_frame(10, bytes(buf[start:end]))
             elif op == 8:  # close
@@ -168,13 +154,13 @@ class BenchWS(asyncio.Protocol):
             del buf[:pos]
 
     def _message(self, data: bytes) -> None:
+        if data.startswith(b'{"type":"presence"'):
+            return  # who is online: not needed here, and large with many connections
         msg = json.loads(data)
         if self.on_message is not None:
             self.on_message(msg)
             return
         self.queue.put_nowait(msg)
-        if self.fast_after_snapshot and msg.get("type") == "rooms.status":
-            self.fast = True
 
     # sending
 
@@ -239,12 +225,20 @@ async def open_ws(host: str, port: int, proto: Callable[[], BenchWS], within: fl
 def subscriber_main(
     pipe: Connection, host: str, port: int, token: str, channel: str, nconns: int
 ) -> None:
-    """Process entry: hold `nconns` subscriptions, then report what arrived."""
+    """Process entry: open and subscribe `nconns` connections (asyncio), then read them with a
+    plain epoll loop, which costs a fraction of asyncio's per-read overhead."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    readers: list[FastReader] = []
     try:
-        result = asyncio.run(_subscriber(pipe, host, port, token, channel, nconns))
+        readers = asyncio.run(_subscribe_all(host, port, token, channel, nconns))
+        pipe.send({"ready": len(readers)})
+        result = _measure(pipe, readers)
     except Exception as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        for r in readers:
+            with contextlib.suppress(OSError):
+                r.sock.close()
     with contextlib.suppress(OSError):
         pipe.send(result)
 
@@ -258,70 +252,169 @@ async def _pipe_recv(pipe: Connection, within: float) -> Any:
     return await asyncio.to_thread(wait)
 
 
-async def _subscriber(
-    pipe: Connection, host: str, port: int, token: str, channel: str, nconns: int
-) -> dict[str, Any]:
-    idx: array[int] = array("q")
-    when: array[int] = array("q")
+class FastReader:
+    """Reads one subscribed connection outside asyncio: finds the benchmark request id in
+    each text frame and notes (index, arrival time); answers pings."""
+
+    def __init__(self, sock: socket.socket, leftover: bytes, idx: array[int], when: array[int]):
+        self.sock = sock
+        self.buf = bytearray(leftover)
+        self.idx, self.when = idx, when
+        self.closed = False
+
+    def feed(self, data: bytes, now: int) -> None:
+        buf = self.buf
+        if buf:
+            buf += data
+        else:
+            buf = bytearray(data)
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            b0 = buf[pos]
+            ln = buf[pos + 1] & 0x7F
+            start = pos + 2
+            if ln == 126:
+                if n - pos < 4:
+                    break
+                ln = (buf[pos + 2] << 8) | buf[pos + 3]
+                start = pos + 4
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                ln = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                start = pos + 10
+            end = start + ln
+            if end > n:
+                break
+            op = b0 & 0x0F
+            if op == 1:
+                i = buf.find(MARK, start, end)
+                if i >= 0:
+                    j = buf.find(b'"', i + MARK_LEN, end)
+                    self.idx.append(int(buf[i + MARK_LEN : j]))
+                    self.when.append(now)
+            elif op == 9:  # ping: answer with a masked pong
+                payload = bytes(buf[start:end])
+                mask = os.urandom(4)
+                with contextlib.suppress(OSError):
+                    self.sock.send(
+                        bytes((0x8A, 0x80 | len(payload))) + mask + apply_mask(payload, mask)
+                    )
+            elif op == 8:
+                self.closed = True
+            pos = end
+        self.buf = buf[pos:] if pos < n else bytearray()
+
+
+async def _subscribe_all(
+    host: str, port: int, token: str, channel: str, nconns: int
+) -> list[FastReader]:
     conns: list[BenchWS] = []
     gate = asyncio.Semaphore(32)
 
-    async def one(k: int) -> None:
+    async def one() -> None:
         async with gate:
-            ws = await open_ws(host, port, lambda: BenchWS(idx, when), 60)
+            ws = await open_ws(host, port, lambda: BenchWS(), 60)
             conns.append(ws)
             await ws.request({"type": "auth.token", "request_id": "t", "token": token}, 60)
-            ws.fast_after_snapshot = True
             await ws.request({"type": "subscribe", "request_id": "s", "channels": [channel]}, 300)
             snap = await ws.recv(300)
             if snap.get("type") != "rooms.status":
                 raise RuntimeError(f"expected the overview snapshot, got {snap.get('type')}")
 
+    idx: array[int] = array("q")
+    when: array[int] = array("q")
     try:
-        await asyncio.gather(*(one(k) for k in range(nconns)))
-        pipe.send({"ready": len(conns)})
-        msg = await _pipe_recv(pipe, 900)
-        if msg[0] != "finish":
-            return {"error": "stopped"}
-        _, send_bytes, acked, drain_timeout = msg
-        sent: array[int] = array("q")
-        sent.frombytes(send_bytes)
-        # drain: wait until every connection has every acknowledged event, or nothing
-        # arrives for a while, or the time is up
-        want = acked * len(conns)
-        deadline = time.monotonic() + drain_timeout
-        last, last_change = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            got = sum(c.count for c in conns)
-            if got >= want:
-                break
-            if got != last:
-                last, last_change = got, time.monotonic()
-            elif time.monotonic() - last_change > 5:
-                break
-            await asyncio.sleep(0.05)
-        pipe.send({"drained": cpu_seconds(os.getpid())})
-        lat: array[int] = array("q")
-        stray = 0
-        nsent = len(sent)
-        for i, t in zip(idx, when, strict=True):
-            s = sent[i] if 0 <= i < nsent else -1
-            if s < 0:
-                stray += 1
-            else:
-                lat.append(t - s)
-        return {
-            "received": len(lat),
-            "stray": stray,
-            "latencies": lat.tobytes(),
-            "last_ns": max(when) if when else 0,
-            "closed": sum(1 for c in conns if c.closed),
-            "conns": len(conns),
-        }
+        await asyncio.gather(*(one() for _ in range(nconns)))
+        readers = []
+        for ws in conns:
+            # take the socket over: a duplicate descriptor keeps the connection open
+            assert ws.transport is not None
+            if ws.closed or ws.transport.is_closing():
+                raise RuntimeError("the server closed a subscriber while subscribing")
+            ws.transport.pause_reading()
+            fd = ws.transport.get_extra_info("socket").fileno()
+            sock = socket.socket(fileno=os.dup(fd))
+            sock.setblocking(False)
+            readers.append(FastReader(sock, bytes(ws.buf), idx, when))
+        return readers
     finally:
-        for c in conns:
-            c.close()
-        await asyncio.sleep(0.1)
+        for ws in conns:
+            if ws.transport is not None:
+                ws.transport.abort()
+        await asyncio.sleep(0)
+
+
+def _measure(pipe: Connection, readers: list[FastReader]) -> dict[str, Any]:
+    idx, when = (readers[0].idx, readers[0].when) if readers else (array("q"), array("q"))
+    ep = select.epoll()
+    by_fd = {r.sock.fileno(): r for r in readers}
+    for fd in by_fd:
+        ep.register(fd, select.EPOLLIN)
+    pfd = pipe.fileno()
+    ep.register(pfd, select.EPOLLIN)
+    finish: tuple[Any, ...] | None = None
+    give_up = time.monotonic() + 900
+    want = 0
+    last, last_change = -1, time.monotonic()
+    try:
+        while time.monotonic() < give_up:
+            ready = ep.poll(0.05)
+            now = time.monotonic_ns()
+            for fd, _ in ready:
+                if fd == pfd:
+                    finish = pipe.recv()
+                    if finish[0] != "finish":
+                        return {"error": "stopped"}
+                    want = int(finish[2]) * len(readers)
+                    give_up = time.monotonic() + float(finish[3])
+                    ep.unregister(pfd)
+                    continue
+                r = by_fd[fd]
+                try:
+                    data = r.sock.recv(262144)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    r.closed = True
+                    ep.unregister(fd)
+                    continue
+                r.feed(data, now)
+            if finish is not None:
+                # drain: every acknowledged event everywhere, or nothing new for 5 s
+                got = len(idx)
+                if got >= want:
+                    break
+                if got != last:
+                    last, last_change = got, time.monotonic()
+                elif time.monotonic() - last_change > 5:
+                    break
+    finally:
+        ep.close()
+    if finish is None:
+        return {"error": "no word from the orchestrator"}
+    pipe.send({"drained": cpu_seconds(os.getpid())})
+    sent: array[int] = array("q")
+    sent.frombytes(finish[1])
+    lat: array[int] = array("q")
+    stray = 0
+    nsent = len(sent)
+    for i, t in zip(idx, when, strict=True):
+        s = sent[i] if 0 <= i < nsent else -1
+        if s < 0:
+            stray += 1
+        else:
+            lat.append(t - s)
+    return {
+        "received": len(lat),
+        "stray": stray,
+        "latencies": lat.tobytes(),
+        "last_ns": max(when) if when else 0,
+        "closed": sum(1 for r in readers if r.closed),
+        "conns": len(readers),
+    }
 
 
 # --- commander process -----------------------------------------------------------------------
@@ -519,6 +612,8 @@ class Options:
     keep: bool = False
     profile: Path | None = None
     quiet_wait: float = 120.0
+    json: Path | None = None
+    repeat: int = 1
 
 
 @dataclass
@@ -666,6 +761,16 @@ def peak_rss(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
+def process_cpu() -> dict[tuple[int, str], float]:
+    """CPU seconds of every process on the machine, by (pid, name)."""
+    out: dict[tuple[int, str], float] = {}
+    for p in psutil.process_iter(["pid", "name", "cpu_times"]):
+        t = p.info["cpu_times"]
+        if t is not None:
+            out[(p.info["pid"], p.info["name"] or "?")] = float(t.user + t.system)
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
     t = psutil.Process(pid).cpu_times()
     return float(t.user + t.system)
@@ -695,6 +800,9 @@ class RunResult:
     softirq: float = 0.0
     steal: float = 0.0
     other_load: float = 0.0  # CPU used by processes outside the benchmark, in cores
+    runs: int = 1
+    spread: tuple[float, float] = (0.0, 0.0)  # events/s, lowest and highest of the runs
+    lost_any: int = 0
     ack_p50_ms: float = math.nan
     ack_p99_ms: float = math.nan
     errors: int = 0
@@ -717,6 +825,17 @@ def _expect(pipe: Connection, timeout: float, what: str) -> dict[str, Any]:
     if "error" in msg:
         raise RuntimeError(f"{what}: {msg['error']}")
     return msg
+
+
+def settle(pid: int, limit: float) -> None:
+    """Wait until the server is idle (what the connections and subscriptions set off, such
+    as snapshots and presence updates, has been sent), at most `limit` seconds."""
+    proc = psutil.Process(pid)
+    deadline = time.monotonic() + limit
+    proc.cpu_percent()
+    while time.monotonic() < deadline:
+        if proc.cpu_percent(interval=0.5) < 5:
+            return
 
 
 def wait_quiet(limit: float) -> float:
@@ -779,10 +898,11 @@ def run_one(target: str, n: int, mode: str, opts: Options) -> RunResult:
         cp.start()
         procs.append(cp)
         _expect(cmd_pipe, 120, "the commander")
-        time.sleep(0.5)  # let the subscribe traffic settle
+        settle(sp.proc.pid, 120)
         pids = [sp.proc.pid] + [p.pid for p in procs]
         cpu0 = {pid: cpu_seconds(pid) for pid in pids}
         sys0 = psutil.cpu_times()
+        others0 = process_cpu()
         wall0 = time.monotonic()
         spy = start_profiler(opts, sp.proc.pid, f"{target}-{n}-{mode}")
         cmd_pipe.send("go")
@@ -801,7 +921,13 @@ def run_one(target: str, n: int, mode: str, opts: Options) -> RunResult:
         ours = sum(cpu.values()) + spent.get("softirq", 0.0)
         res.other_load = max(0.0, busy_s - ours) / wall
         if res.other_load > 0.25:
-            res.notes.append(f"other programs used {res.other_load:.0%} of a CPU meanwhile")
+            others1 = process_cpu()
+            busiest = sorted(
+                ((t - others0.get(k, 0.0), k[1]) for k, t in others1.items() if k[0] not in cpu),
+                reverse=True,
+            )[:2]
+            who = ", ".join(f"{name} {t / wall:.0%}" for t, name in busiest)
+            res.notes.append(f"other programs used {res.other_load:.0%} of a CPU meanwhile ({who})")
         res.softirq = spent.get("softirq", 0.0) / total
         res.steal = spent.get("steal", 0.0) / total
         for p, d in zip(procs, drained, strict=False):
@@ -878,6 +1004,7 @@ COLUMNS = [
     ("cmds", "commands"),
     ("cmd/s", "cmd/s"),
     ("events/s", "events/s"),
+    ("range", "events/s of all runs"),
     ("p50 ms", "p50 ms"),
     ("p99 ms", "p99 ms"),
     ("max ms", "max ms"),
@@ -897,10 +1024,11 @@ def row_of(r: RunResult) -> list[str]:
         str(r.commands),
         f"{r.cmd_rate:.0f}",
         f"{r.events_per_s:,.0f}",
+        f"{r.spread[0] / 1000:.0f}k–{r.spread[1] / 1000:.0f}k" if r.runs > 1 else "",
         f"{r.p50_ms:.1f}",
         f"{r.p99_ms:.1f}",
         f"{r.max_ms:.1f}",
-        str(r.lost),
+        str(max(r.lost, r.lost_any)),
         f"{r.server_cpu:.0%}",
         f"{r.server_peak_mb:.0f}",
         f"{r.subs_cpu:.0%}+{r.cmd_cpu:.0%}",
@@ -917,14 +1045,15 @@ def ratio_rows(results: list[RunResult]) -> list[list[str]]:
             continue
         thr = r.events_per_s / b.events_per_s if b.events_per_s else math.nan
         p99 = r.p99_ms / b.p99_ms if b.p99_ms else math.nan
-        ok = thr >= 0.8 and p99 <= 2.0 and r.lost == 0 and b.lost == 0
+        lost = max(r.lost, r.lost_any)
+        ok = thr >= 0.8 and p99 <= 2.0 and lost == 0 and max(b.lost, b.lost_any) == 0
         rows.append(
             [
                 str(r.n),
                 r.mode,
                 f"{thr:.0%}",
                 f"{p99:.2f}×",
-                str(r.lost),
+                str(lost),
                 "met" if ok else "MISSED",
             ]
         )
@@ -1017,9 +1146,13 @@ def parse_args(argv: list[str] | None) -> Options:
         default=900,
         help="the baseline pads its event frames to this size (about Roomrack's)",
     )
+    p.add_argument(
+        "--repeat", type=int, default=1, help="runs of each case; the median run is reported"
+    )
     p.add_argument("--quick", action="store_true", help="a short smoke run (N=10,50; 3 s)")
     p.add_argument("--markdown", action="store_true", help="print the tables as markdown")
     p.add_argument("--keep", action="store_true", help="keep the stores and server logs")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument(
         "--quiet-wait",
         type=float,
@@ -1065,7 +1198,21 @@ def parse_args(argv: list[str] | None) -> Options:
         keep=a.keep,
         profile=a.profile,
         quiet_wait=a.quiet_wait,
+        json=a.json,
+        repeat=max(1, a.repeat),
     )
+
+
+def median_run(runs: list[RunResult]) -> RunResult:
+    """The run with the median delivered events per second (the lower middle one of an even
+    count), with the spread of all runs noted; any loss in any run is kept."""
+    ordered = sorted(runs, key=lambda r: r.events_per_s)
+    mid = ordered[(len(ordered) - 1) // 2]
+    if len(runs) > 1:
+        mid.runs = len(runs)
+        mid.spread = (ordered[0].events_per_s, ordered[-1].events_per_s)
+        mid.lost_any = max(r.lost for r in runs)
+    return mid
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1077,25 +1224,44 @@ def main(argv: list[str] | None = None) -> int:
         f"hotel of {opts.floors * opts.rooms_per_floor} rooms",
         flush=True,
     )
+    every: list[RunResult] = []
     results: list[RunResult] = []
     for n in opts.ns:
         for mode in opts.modes:
+            runs: dict[str, list[RunResult]] = {t: [] for t in opts.targets}
+            for rep in range(opts.repeat):
+                for target in opts.targets:
+                    for attempt in range(2):
+                        t = time.monotonic()
+                        r = run_one(target, n, mode, opts)
+                        print(
+                            f"  {target:8} N={n:<5} {mode:5} #{rep + 1}"
+                            f" {r.events_per_s:>10,.0f} events/s  p50 {r.p50_ms:.1f} ms"
+                            f"  p99 {r.p99_ms:.1f} ms  lost {r.lost}"
+                            f"  server CPU {r.server_cpu:.0%}"
+                            f"  gen CPU {r.subs_cpu:.0%}+{r.cmd_cpu:.0%}"
+                            f"  machine {r.machine_busy:.0%} (softirq {r.softirq:.0%})"
+                            f"  ({time.monotonic() - t:.0f} s)"
+                            + ("  " + "; ".join(r.notes) if r.notes else ""),
+                            flush=True,
+                        )
+                        every.append(r)
+                        if r.other_load <= 0.25 or attempt == 1:
+                            break
+                        print("    (other programs were busy: once more)", flush=True)
+                    runs[target].append(r)
             for target in opts.targets:
-                t = time.monotonic()
-                r = run_one(target, n, mode, opts)
-                results.append(r)
-                print(
-                    f"  {target:8} N={n:<5} {mode:5} {r.events_per_s:>10,.0f} events/s  "
-                    f"p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms  lost {r.lost}  "
-                    f"server CPU {r.server_cpu:.0%}  gen CPU {r.subs_cpu:.0%}+{r.cmd_cpu:.0%}"
-                    f"  machine {r.machine_busy:.0%} (softirq {r.softirq:.0%}, steal {r.steal:.0%})"
-                    f"  ({time.monotonic() - t:.0f} s)"
-                    + ("  " + "; ".join(r.notes) if r.notes else ""),
-                    flush=True,
-                )
+                results.append(median_run(runs[target]))
     print()
     print(report(results, opts))
-    failed = any(any(n.startswith("FAILED") for n in r.notes) for r in results)
+    if opts.json is not None:
+        doc = {
+            "machine": machine_facts(opts),
+            "medians": [dataclasses.asdict(r) for r in results],
+            "runs": [dataclasses.asdict(r) for r in every],
+        }
+        opts.json.write_text(json.dumps(doc, indent=1))
+    failed = any(any(n.startswith("FAILED") for n in r.notes) for r in every)
     return 1 if failed else 0
 
 
