@@ -234,6 +234,9 @@ class RoomrackServer:
             protocol.BlockCreate: self._write(lambda s, st, c: s.block_create(st, c)),
             protocol.BlockEnd: self._write(lambda s, st, c: s.block_end(st, c)),
             protocol.BlocksList: self._blocks_list,
+            protocol.RoomObserve: self._write(lambda s, st, c: s.room_observe(st, c)),
+            protocol.DiscrepancyResolve: self._write(lambda s, st, c: s.discrepancy_resolve(st, c)),
+            protocol.DiscrepanciesList: self._discrepancies_list,
             protocol.RoomCheckOut: self._write(lambda s, st, c: s.room_check_out(st, c)),
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
@@ -252,6 +255,7 @@ class RoomrackServer:
     async def start(self) -> None:
         await self.store.open()
         await self.store.call(self.store.services.prune, timedelta(days=self.config.retention_days))
+        await self.clock_round()  # catch up on what fell due while the server was off
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -644,6 +648,14 @@ class RoomrackServer:
         rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
         return protocol.ack(cmd.request_id, {"rooms": rooms})
 
+    async def _discrepancies_list(
+        self, client: Client, cmd: protocol.DiscrepanciesList
+    ) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        found = await self.store.call(self.store.services.discrepancies_list, staff.hotel_id)
+        return protocol.ack(cmd.request_id, {"discrepancies": found})
+
     async def _blocks_list(self, client: Client, cmd: protocol.BlocksList) -> dict[str, Any]:
         staff = client.staff
         assert staff is not None
@@ -730,17 +742,22 @@ class RoomrackServer:
         return sent
 
     async def _clock_loop(self) -> None:
-        """Once a minute: what the server's clock drives (roll-over, block start and end)."""
         while True:
-            try:
-                await self.rollover_now()
-            except Exception:
-                log.exception("night roll-over failed")
-            try:
-                await self.blocks_now()
-            except Exception:
-                log.exception("starting or ending blocks failed")
             await self.clock.sleep(60)
+            await self.clock_round()
+
+    async def clock_round(self) -> None:
+        """What the server's clock drives, once a minute and once before serving: the night
+        roll-over, blocks starting and ending, discrepancies raised and cleared."""
+        for what, step in (
+            ("night roll-over", self.rollover_now),
+            ("starting or ending blocks", self.blocks_now),
+            ("looking for discrepancies", self.discrepancies_now),
+        ):
+            try:
+                await step()
+            except Exception:
+                log.exception("%s failed", what)
 
     async def blocks_now(self) -> int:
         """Start and end the blocks whose time has come; returns how many hotels had some."""
@@ -751,6 +768,15 @@ class RoomrackServer:
             for ev in outcome.events:
                 log.info("blocks: hotel %s event %s", hotel_id, ev.seq)
         return len(hotels)
+
+    async def discrepancies_now(self) -> int:
+        """Look for discrepancies in every hotel; returns how many were raised or cleared."""
+        services = self.store.services
+        changes = 0
+        for hotel_id in await self.store.call(services.hotel_ids):
+            outcome = await self.store.write(services.discrepancy_scan, hotel_id)
+            changes += len(outcome.events)
+        return changes
 
     async def rollover_now(self) -> int:
         """Roll over every hotel whose roll-over hour has come; returns how many did."""

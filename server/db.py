@@ -61,6 +61,8 @@ class Hotel(Base):
     pruned_seq = pw.IntegerField(default=0)  # events up to this seq are gone from the journal
     pruned_until = UTCField(null=True)  # ...and so is everything that happened before this
     rollover_hour = pw.IntegerField(default=3)  # local hour of the night roll-over
+    arrival_lead_minutes = pw.IntegerField(default=60)  # an arrival is "due" this early
+    dnd_limit_minutes = pw.IntegerField(default=720)  # do-not-disturb longer is a discrepancy
     business_date = pw.CharField(null=True)  # YYYY-MM-DD of the last roll-over
     created_at = UTCField()
 
@@ -108,6 +110,9 @@ class Room(Base):
     last_inspected_at = UTCField(null=True)
     cleaned_by_staff = pw.CharField(null=True)
     inspected_by_staff = pw.CharField(null=True)
+    dnd_since = UTCField(null=True)  # when do-not-disturb was put on
+    hk_occupancy = pw.CharField(null=True)  # what housekeeping saw: occupied / vacant
+    hk_observed_at = UTCField(null=True)
     is_out_of_service = pw.BooleanField(default=False)
     # the block in force (out of order / out of service), copied from its Block row
     block_id = pw.IntegerField(null=True)
@@ -173,6 +178,28 @@ class Block(Base):
         indexes = ((("hotel", "state"), False), (("room", "end"), False))
 
 
+class Discrepancy(Base):
+    """Something the system found wrong, until someone resolves it (or it clears)."""
+
+    hotel_id: int
+    room_id: int
+    hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
+    room = pw.ForeignKeyField(Room, on_delete="CASCADE")
+    kind = pw.CharField()
+    key = pw.CharField()  # names the occurrence: raised once
+    message = pw.TextField()
+    details = pw.TextField()  # JSON
+    roles = pw.TextField()  # JSON list of the roles concerned
+    state = pw.CharField(default="open")  # open | resolved
+    raised_at = UTCField()
+    resolved_at = UTCField(null=True)
+    resolved_by = pw.CharField(null=True)
+    note = pw.TextField(null=True)
+
+    class Meta:
+        indexes = ((("hotel", "key"), True), (("hotel", "state"), False))
+
+
 class Session(Base):
     staff_id: int
     token_hash = pw.CharField(unique=True)
@@ -218,6 +245,7 @@ MODELS: list[type[Base]] = [
     Room,
     Reservation,
     Block,
+    Discrepancy,
     Session,
     Event,
     AppliedRequest,

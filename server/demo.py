@@ -190,7 +190,12 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
                             RoomStatus.CLEANING_IN_PROGRESS,
                         ]
                     ).value
-                    row["do_not_disturb"] = rnd.random() < 0.08
+                    if rnd.random() < 0.08:
+                        # one of them held long enough to be worth a knock on the door
+                        hours = 14 if n % 2 else rnd.randint(1, 5)
+                        row.update(do_not_disturb=True, dnd_since=now - timedelta(hours=hours))
+                    if n % 17 == 0:  # housekeeping found it empty: a possible skip
+                        row.update(hk_occupancy="vacant", hk_observed_at=now)
                 else:
                     row["room_status"] = vacant_cycle[n % len(vacant_cycle)].value
                 if n % 23 == 0 and not occupied:

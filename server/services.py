@@ -23,7 +23,7 @@ import peewee as pw
 
 from server import db as m
 from server.passwords import DUMMY_HASH
-from shared import assignment, occupancy, protocol, rollover
+from shared import assignment, discrepancies, occupancy, protocol, rollover
 from shared.clock import Clock
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import (
@@ -44,6 +44,9 @@ from shared.rules import (
     check_room_action,
     check_rush,
     check_rush_cancel,
+)
+from shared.rules import (
+    HK as HK_ROLES,
 )
 from shared.timeutil import from_iso, to_iso
 
@@ -251,6 +254,9 @@ def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, 
         "inspected_by_staff": room.inspected_by_staff,
         "out_of_order_reason": room.out_of_order_reason,
         "do_not_disturb": room.do_not_disturb,
+        "dnd_since": to_iso(room.dnd_since),
+        "hk_occupancy": room.hk_occupancy,
+        "hk_observed_at": to_iso(room.hk_observed_at),
         "is_out_of_service": room.is_out_of_service,
         "block": None
         if room.block_id is None
@@ -338,6 +344,23 @@ def block_dict(b: m.Block, room_number: str) -> dict[str, Any]:
         "created_at": to_iso(b.created_at),
         "ended_at": to_iso(b.ended_at),
         "ended_by": b.ended_by,
+    }
+
+
+def discrepancy_dict(d: m.Discrepancy, room_number: str) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "kind": d.kind,
+        "label": discrepancies.LABELS[d.kind],
+        "room_number": room_number,
+        "message": d.message,
+        "details": json.loads(d.details),
+        "roles": json.loads(d.roles),
+        "state": d.state,
+        "raised_at": to_iso(d.raised_at),
+        "resolved_at": to_iso(d.resolved_at),
+        "resolved_by": d.resolved_by,
+        "note": d.note,
     }
 
 
@@ -525,6 +548,7 @@ class Services:
                 self._close_block(block, room, journal, "ended", staff.name)
         elif a in ("set_dnd", "clear_dnd"):
             room.do_not_disturb = a == "set_dnd"
+            room.dnd_since = now if a == "set_dnd" else None
         self._commit_room(journal, room, before, decision.changed_fields)
         return {
             "room_number": room.number,
@@ -809,6 +833,143 @@ class Services:
             journal.close()
         return Outcome(protocol.ack(None, {}), journal.events)
 
+    # --- discrepancies -------------------------------------------------------------------
+
+    def room_observe(self, staff: StaffInfo, cmd: protocol.RoomObserve) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            if staff.role not in HK_ROLES:
+                raise ProtocolError(ErrorCode.FORBIDDEN, "Housekeeping reports what it sees.")
+            if cmd.occupancy not in ("occupied", "vacant"):
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "occupancy is occupied or vacant.")
+            room = self._room(staff, cmd.room_number)
+            self._check_version("room", room.version, cmd.expected_version)
+            before = room_payload(room)
+            room.hk_occupancy, room.hk_observed_at = cmd.occupancy, journal.now
+            self._commit_room(journal, room, before, ("hk_occupancy", "hk_observed_at"))
+            return {"room_number": room.number, "version": room.version}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def discrepancy_scan(self, hotel_id: int) -> Outcome:
+        """Raise what the system finds wrong now; clear what is no longer so."""
+        with m.db.atomic():
+            hotel = m.Hotel.get_by_id(hotel_id)
+            now = self.clock.now()
+            rooms = self._rooms(hotel_id)
+            facts = [
+                discrepancies.RoomFacts(
+                    r.number,
+                    RoomStatus(r.room_status),
+                    r.is_occupied,
+                    r.is_out_of_order,
+                    r.dnd_since if r.do_not_disturb else None,
+                    r.hk_occupancy,
+                    r.hk_observed_at,
+                )
+                for r in rooms
+            ]
+            settings = discrepancies.Settings(
+                timedelta(minutes=hotel.arrival_lead_minutes),
+                timedelta(minutes=hotel.dnd_limit_minutes),
+            )
+            q = (
+                m.Reservation.select(m.Reservation, m.Room.number)
+                .join(m.Room)
+                .where(
+                    (m.Reservation.hotel == hotel_id)
+                    & (
+                        (m.Reservation.state == "checked_in")
+                        | (
+                            m.Reservation.state.in_(["pending", "confirmed"])
+                            & (m.Reservation.start <= now + settings.arrival_lead)
+                            & (m.Reservation.end > now)
+                        )
+                    )
+                )
+            )
+            stays = [
+                discrepancies.StayFacts(r.id, r.room.number, r.guest_name, r.state, r.start, r.end)
+                for r in q
+            ]
+            found = {f.key: f for f in discrepancies.find(facts, stays, now, settings)}
+            known = {
+                d.key: d for d in m.Discrepancy.select().where(m.Discrepancy.hotel == hotel_id)
+            }
+            room_ids = {r.number: r.id for r in rooms}
+            journal = Journal(self.hotel(hotel_id), now, "system", None, None)
+            for key, f in found.items():
+                if key in known:
+                    continue
+                d = m.Discrepancy.create(
+                    hotel=hotel_id,
+                    room=room_ids[f.room_number],
+                    kind=f.kind,
+                    key=key,
+                    message=f.message,
+                    details=protocol.dumps(f.details),
+                    roles=protocol.dumps(f.roles),
+                    raised_at=now,
+                )
+                journal.emit(
+                    "hotel",
+                    "discrepancy.raised",
+                    {"discrepancy": discrepancy_dict(d, f.room_number)},
+                    f.room_number,
+                )
+            numbers = {r.id: r.number for r in rooms}
+            for key, d in known.items():
+                if d.state == "open" and key not in found:
+                    self._resolve(journal, d, numbers[d.room_id], None, "Cleared by itself.")
+            journal.close()
+        return Outcome(protocol.ack(None, {}), journal.events)
+
+    def _resolve(
+        self,
+        journal: Journal,
+        d: m.Discrepancy,
+        room_number: str,
+        staff: StaffInfo | None,
+        note: str | None,
+    ) -> None:
+        d.state, d.resolved_at = "resolved", journal.now
+        d.resolved_by = staff.name if staff is not None else "system"
+        d.note = note
+        d.save()
+        journal.emit(
+            "hotel",
+            "discrepancy.resolved",
+            {"discrepancy": discrepancy_dict(d, room_number)},
+            room_number,
+        )
+
+    def discrepancy_resolve(self, staff: StaffInfo, cmd: protocol.DiscrepancyResolve) -> Outcome:
+        def work(journal: Journal) -> dict[str, Any]:
+            d = m.Discrepancy.get_or_none(
+                (m.Discrepancy.id == cmd.discrepancy_id) & (m.Discrepancy.hotel == staff.hotel_id)
+            )
+            if d is None:
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST, f"There is no discrepancy {cmd.discrepancy_id}."
+                )
+            if staff.role not in json.loads(d.roles):
+                raise ProtocolError(ErrorCode.FORBIDDEN, "This is for another team to resolve.")
+            if d.state != "open":
+                raise ProtocolError(ErrorCode.INVALID_TRANSITION, "It was resolved already.")
+            number = self._room_by_id(d.room_id).number
+            self._resolve(journal, d, number, staff, cmd.note)
+            return {"discrepancy": discrepancy_dict(d, number)}
+
+        return self.idempotent(staff, cmd.request_id, work)
+
+    def discrepancies_list(self, hotel_id: int) -> list[dict[str, Any]]:
+        q = (
+            m.Discrepancy.select(m.Discrepancy, m.Room.number)
+            .join(m.Room)
+            .where((m.Discrepancy.hotel == hotel_id) & (m.Discrepancy.state == "open"))
+            .order_by(m.Discrepancy.raised_at)
+        )
+        return [discrepancy_dict(d, d.room.number) for d in q]
+
     # --- room attendants -----------------------------------------------------------------
 
     def staff_list(self, hotel_id: int) -> list[dict[str, Any]]:
@@ -1059,6 +1220,8 @@ class Services:
         _, new_state, kind = RESERVATION_ACTIONS[action]
         now = journal.now
         before = room_payload(room)
+        if action in ("check_in", "check_out"):  # the front desk's picture changed
+            room.hk_occupancy = room.hk_observed_at = None
         if action == "check_in":
             room.is_occupied = True
             room.guests_in_room = r.guests

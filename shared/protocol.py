@@ -193,6 +193,27 @@ class BlocksList(Command):
     pass
 
 
+@command("room.observe")
+@dataclass(frozen=True)
+class RoomObserve(Command):
+    room_number: str
+    occupancy: str  # what housekeeping sees: occupied or vacant
+    expected_version: int
+
+
+@command("discrepancy.resolve")
+@dataclass(frozen=True)
+class DiscrepancyResolve(Command):
+    discrepancy_id: int
+    note: str | None = None
+
+
+@command("discrepancies.list")
+@dataclass(frozen=True)
+class DiscrepanciesList(Command):
+    pass
+
+
 @command("staff.list")
 @dataclass(frozen=True)
 class StaffList(Command):
@@ -495,6 +516,8 @@ EVENT_TYPES = frozenset(
         "block.created",
         "block.started",
         "block.ended",
+        "discrepancy.raised",
+        "discrepancy.resolved",
         "hotel.rollover",
     }
 )

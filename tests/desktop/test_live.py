@@ -12,7 +12,13 @@ from desktop.mainwindow import MainWindow
 from desktop.model import Roles, SortMode
 from desktop.session import State
 from shared.clock import ManualClock
-from shared.rules import ROOM_ACTIONS, RoomView, check_room_action
+from shared.rules import (
+    ROOM_ACTIONS,
+    RoomView,
+    check_room_action,
+    check_rush,
+    check_rush_cancel,
+)
 from tests.desktop.conftest import act, login, make_window, run
 from tests.support import ServerThread
 
@@ -147,8 +153,15 @@ def test_controls_offer_exactly_what_the_rules_allow(
             for a in ROOM_ACTIONS
             if all(check_room_action(a, role, RoomView.from_payload(r)) for r in rooms)
         }
-        offered = window.controls.offered() - {"check_in", "check_out"}
-        assert offered == expected, (numbers, role)
+        offered = window.controls.offered()
+        assert offered - {"check_in", "check_out", "rush", "rush_cancel"} == expected, (
+            numbers,
+            role,
+        )
+        if len(rooms) == 1:
+            view = RoomView.from_payload(rooms[0])
+            assert ("rush" in offered) == bool(check_rush(role, view))
+            assert ("rush_cancel" in offered) == bool(check_rush_cancel(role, view))
         for c in CONTROLS:
             b = window.controls.buttons[c.action]
             if b.isVisibleTo(window.controls) and not b.isEnabled():
@@ -316,3 +329,28 @@ def test_login_dialog_reports_a_wrong_password(
     dialog.button.click()
     qtbot.waitUntil(lambda: window.rooms.rowCount() == 68, timeout=10000)
     assert window.isVisible() and window.login_dialog is None
+
+
+def test_the_rush_room_loop(
+    qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
+) -> None:
+    desk = make_window(clock, tmp_path, "desk.ini")
+    qtbot.addWidget(desk)
+    login(qtbot, desk, server, "frontdesk")
+    hk = make_window(clock, tmp_path, "hk.ini")
+    qtbot.addWidget(hk)
+    login(qtbot, hk, server, "supervisor")
+    number = rooms_with(desk, "CLEANED_UNINSPECTED")[0]
+    desk.board.select([number])
+    assert desk.controls.run("rush")
+    qtbot.waitUntil(lambda: hk.rooms.room(number).get("rush") is not None, timeout=5000)
+    qtbot.waitUntil(lambda: any("Rush: room" in t.title for t in hk.toasts.toasts), timeout=5000)
+    hk.board.select([number])
+    assert hk.controls.run("inspect")
+    qtbot.waitUntil(
+        lambda: any(f"Rushed room {number} is ready" in t.title for t in desk.toasts.toasts),
+        timeout=5000,
+    )
+    qtbot.waitUntil(lambda: desk.rooms.room(number).get("rush") is None, timeout=5000)
+    run(qtbot, desk.session.stop())
+    run(qtbot, hk.session.stop())

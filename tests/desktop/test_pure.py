@@ -10,7 +10,7 @@ from desktop.actions import CONTROLS, allowed_actions, decide, role_may_ever
 from desktop.backoff import Backoff
 from desktop.notify import notes_for_event
 from desktop.session import error_text, normalise_url
-from shared.rules import ROOM_ACTIONS, Role, RoomStatus, RoomView, check_room_action
+from shared.rules import ROOM_ACTIONS, Role, RoomStatus, RoomView, check_room_action, check_rush
 
 
 def test_backoff_grows_with_jitter_is_capped_and_never_gives_up() -> None:
@@ -50,7 +50,8 @@ def test_controls_follow_the_shared_rules(role: Role, status: RoomStatus, flags:
     got = allowed_actions(role.value, [room])
     view = RoomView.from_payload(room)
     expected = {a for a in ROOM_ACTIONS if check_room_action(a, role, view)}
-    assert got - {"check_in", "check_out"} == expected
+    assert got - {"check_in", "check_out", "rush", "rush_cancel"} == expected
+    assert ("rush" in got) == bool(check_rush(role, view))
 
 
 def test_several_rooms_need_every_room_allowed_and_say_which_is_not() -> None:

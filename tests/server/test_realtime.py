@@ -292,7 +292,7 @@ def test_resume_that_cannot_be_served_says_so_and_sends_a_snapshot(
             removed = await srv.server.store.call(
                 srv.server.store.services.prune, __import__("datetime").timedelta(days=7)
             )
-            assert removed == 1
+            assert removed >= 1  # the change, and anything journaled before it
             p = await Peer.open(srv.url, "frontdesk")
             ack = await p.subscribe(ROOMS, since={"epoch": epoch, "seq": snap["seq"]})
             assert ack["result"]["resumed"] is False

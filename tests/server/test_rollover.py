@@ -45,7 +45,9 @@ def test_roll_over_at_the_hotels_hour_across_a_daylight_saving_night(tmp_path: P
             assert all(u["payload"]["room_status"] == "OCCUPIED_DIRTY" for u in updates)
             assert all(u["meta"]["source"] == "system" for u in updates)
             seqs = [u["meta"]["seq"] for u in updates] + [done["meta"]["seq"]]
-            assert seqs == list(range(snap["seq"] + 1, snap["seq"] + len(serviced) + 2))
+            # one batch: consecutive numbers (discrepancies found that night may come before)
+            assert seqs == list(range(seqs[0], seqs[0] + len(serviced) + 1))
+            assert seqs[0] > snap["seq"]
             # once a day only
             clock.advance(3600)
             assert await srv.server.rollover_now() == 0
@@ -75,7 +77,7 @@ def test_a_server_that_was_off_rolls_over_once_when_it_starts(tmp_path: Path) ->
             )
             kinds = [e["type"] for e in history["result"]["events"]]
             assert kinds.count("hotel.rollover") == 1
-            last = history["result"]["events"][-1]
-            assert last["payload"]["business_date"] == "2026-01-18"
+            done = next(e for e in history["result"]["events"] if e["type"] == "hotel.rollover")
+            assert done["payload"]["business_date"] == "2026-01-18"
 
     run(scenario)

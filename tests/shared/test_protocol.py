@@ -64,6 +64,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "block.end": {"block_id": 3},
     "blocks.list": {},
+    "room.observe": {"room_number": "101", "occupancy": "vacant", "expected_version": 5},
+    "discrepancy.resolve": {"discrepancy_id": 4, "note": "Guest asked for late check-out"},
+    "discrepancies.list": {},
     "journal.range": {
         "since": "2026-01-15T00:00:00Z",
         "until": "2026-01-16T00:00:00Z",
