@@ -21,7 +21,7 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.http11 import Request, Response
 
 from server.passwords import verify_password
@@ -36,6 +36,11 @@ from shared.timeutil import from_iso, to_iso
 log = logging.getLogger("roomrack.server")
 
 CLOSE_SLOW_CONSUMER = 4008
+CLOSE_RESUME_AGAIN = 4009
+SERIAL_COMMANDS = frozenset(
+    {"auth.login", "auth.token", "auth.logout", "subscribe", "unsubscribe", "presence.viewing"}
+)
+REPLAY_PAGE = 1000  # journal rows read per store call while resuming
 AUDIT_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER})
 
 
@@ -91,6 +96,8 @@ class Client:
     pending: list[StoredEvent] | None = None
     last_seq: int = 0
     dropped: bool = False
+    # session and subscription requests of one connection run one at a time
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     online_since: str | None = None  # presence: when this workstation logged in
     viewing: str | None = None  # presence: the room whose details it has open
 
@@ -411,7 +418,14 @@ class RoomrackServer:
                     ErrorCode.RATE_LIMITED,
                     "Too many requests; slow down and try again in a moment.",
                 )
-            reply = await self._handlers[type(cmd)](client, cmd)
+            handler = self._handlers[type(cmd)]
+            if cmd.type in SERIAL_COMMANDS:
+                async with client.lock:
+                    if client.staff is None and cmd.type not in protocol.AUTH_COMMANDS:
+                        raise ProtocolError(ErrorCode.NOT_AUTHENTICATED)  # logged out meanwhile
+                    reply = await handler(client, cmd)
+            else:
+                reply = await handler(client, cmd)
             if reply is None:  # the handler sent its own reply
                 return
         except ProtocolError as exc:
@@ -525,12 +539,13 @@ class RoomrackServer:
                 raise ProtocolError(
                     ErrorCode.UNKNOWN_CHANNEL, f"There is no channel '{name}' for your hotel."
                 )
-            if room is not None and not await self.store.call(
-                services.room_exists, staff.hotel_id, room
-            ):
-                raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {room}.")
             if name not in client.channels:
                 wanted.append((name, kind, room))
+        rooms = [r for _, _, r in wanted if r is not None]
+        if rooms:
+            missing = await self.store.call(services.missing_rooms, staff.hotel_id, rooms)
+            if missing:
+                raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {missing[0]}.")
         since_seq: int | None = None
         if cmd.since is not None:
             epoch, seq = cmd.since.get("epoch"), cmd.since.get("seq")
@@ -549,63 +564,112 @@ class RoomrackServer:
                 cmd.request_id, {"channels": sorted(client.channels), "mode": "none"}
             )
         names = [w[0] for w in wanted]
+        kinds = [(k, r) for _, k, r in wanted]
         old_last = client.last_seq
+        plan: tuple[int, int] | str | None = None
+        if since_seq is not None:
+            if cmd.since is not None and cmd.since.get("epoch") != self.store.epoch:
+                plan = "the server's store was replaced or restored"
+            else:
+                plan = await self.store.call(
+                    services.resume_plan,
+                    staff.hotel_id,
+                    since_seq,
+                    self.config.replay_limit,
+                    kinds,
+                )
+        # From here until the end, this client's events wait in `pending`, in order.
         client.pending = []
         self.hub.hotel_of[staff.hotel_slug] = staff.hotel_id
         self.hub.add(client, names)
-        result: dict[str, Any] = {"channels": sorted(client.channels)}
-        frames: list[bytes] = []
-        base = old_last
         try:
-            replay = None
-            if since_seq is not None:
-                if cmd.since is not None and cmd.since.get("epoch") == self.store.epoch:
-                    replay = await self.store.call(
-                        services.replay, staff.hotel_id, since_seq, self.config.replay_limit
-                    )
-                    reason = "the missed events are no longer all in the journal"
-                else:
-                    reason = "the server's store was replaced or restored"
-            if replay is not None:
-                events, base = replay
-                mine = set(names)
-                frames = [ev.frame.encode() for ev in events if ev.channels & mine]
-                result.update(
-                    mode="resume",
-                    resumed=True,
-                    from_seq=since_seq,
-                    head_seq=base,
-                    replayed=len(frames),
-                )
+            if isinstance(plan, tuple):
+                base = await self._replay(client, cmd, staff, since_seq or 0, plan, kinds, names)
             else:
-                snaps = await self.store.call(
-                    services.snapshot, staff.hotel_id, [(k, r) for _, k, r in wanted]
-                )
-                base = snaps[0]["seq"] if snaps else old_last
-                frames = [protocol.dumps(snap).encode() for snap in snaps]
-                result.update(mode="snapshot", head_seq=base)
-                if since_seq is not None:
-                    result.update(resumed=False, reason=reason)
+                base = await self._snapshot(client, cmd, staff, kinds, names, old_last, plan)
         except BaseException:
+            # undo: the new channels go, and what came for the old ones is still delivered
             self.hub.remove(client, names)
-            self._flush(client, client.pending or [], old_last, set())
-            client.pending = None
+            waiting, client.pending = client.pending or [], None
+            self._flush(client, waiting, old_last, client.channels)
             raise
-        # Order on the wire: the reply; events of channels held before, up to the snapshot;
-        # the snapshot or replay; then everything newer, as it came.
-        await client.ws.send(protocol.dumps(protocol.ack(cmd.request_id, result)))
         waiting, client.pending = client.pending, None
-        held = client.channels - set(names)
-        self._flush(client, [e for e in waiting if e.seq <= base], old_last, held)
-        for data in frames:
-            self.hub.send(client, data)
-        if protocol.overview_channel(staff.hotel_slug) in names:
-            self.hub.send(
-                client, self.hub.presence_frame(staff.hotel_slug, to_iso(self.clock.now()))
-            )
         client.last_seq = max(old_last, base)
         self._flush(client, [e for e in waiting if e.seq > base], client.last_seq, client.channels)
+        if protocol.overview_channel(staff.hotel_slug) in client.channels:
+            now = to_iso(self.clock.now())
+            self.hub.send(client, self.hub.presence_frame(staff.hotel_slug, now))
         return None
+
+    async def _snapshot(
+        self,
+        client: Client,
+        cmd: protocol.Subscribe,
+        staff: StaffInfo,
+        kinds: list[tuple[str, str | None]],
+        names: list[str],
+        old_last: int,
+        refused: str | None,
+    ) -> int:
+        """Reply, then the events of channels held before up to the snapshot, then the
+        snapshots (all at one seq). Returns that seq."""
+        snaps = await self.store.call(self.store.services.snapshot, staff.hotel_id, kinds)
+        base = int(snaps[0]["seq"])
+        result: dict[str, Any] = {
+            "channels": sorted(client.channels),
+            "mode": "snapshot",
+            "head_seq": base,
+        }
+        if refused is not None:
+            result.update(resumed=False, reason=refused)
+        await client.ws.send(protocol.dumps(protocol.ack(cmd.request_id, result)))
+        held = client.channels - set(names)
+        assert client.pending is not None
+        earlier = [e for e in client.pending if e.seq <= base]
+        client.pending = [e for e in client.pending if e.seq > base]
+        for ev in earlier:
+            if ev.seq > old_last and ev.channels & held:
+                await client.ws.send(ev.frame)
+        for snap in snaps:
+            await client.ws.send(protocol.dumps(snap))
+        return base
+
+    async def _replay(
+        self,
+        client: Client,
+        cmd: protocol.Subscribe,
+        staff: StaffInfo,
+        since: int,
+        plan: tuple[int, int],
+        kinds: list[tuple[str, str | None]],
+        names: list[str],
+    ) -> int:
+        """Reply, then every missed event, page by page, at the pace the client reads them
+        (so a long absence is not mistaken for a slow client). Returns the last seq sent."""
+        head, count = plan
+        result = {
+            "channels": sorted(client.channels),
+            "mode": "resume",
+            "resumed": True,
+            "from_seq": since,
+            "head_seq": head,
+            "replayed": count,
+        }
+        await client.ws.send(protocol.dumps(protocol.ack(cmd.request_id, result)))
+        after = since
+        while after < head:
+            page = await self.store.call(
+                self.store.services.replay_page, staff.hotel_id, after, head, kinds, REPLAY_PAGE
+            )
+            if page is None:  # the journal was pruned under us: start again, told why
+                await client.ws.close(CLOSE_RESUME_AGAIN, "journal moved on; resume again")
+                raise ConnectionClosedOK(None, None)
+            if not page:
+                break
+            for ev in page:
+                await client.ws.send(ev.frame)
+            after = page[-1].seq
+        return head
 
     def _flush(
         self, client: Client, events: list[StoredEvent], after: int, channels: set[str]

@@ -1434,29 +1434,77 @@ class Services:
         )
         return [reservation_dict(r, r.room.number) for r in q]
 
-    def replay(
-        self, hotel_id: int, after_seq: int, limit: int
-    ) -> tuple[list[StoredEvent], int] | None:
-        """Events after `after_seq`, oldest first, and the head; None if they are not all
-        still in the journal or there are more than `limit`."""
+    @staticmethod
+    def _channel_filter(wanted: Sequence[tuple[str, str | None]]) -> tuple[str, list[Any]]:
+        """SQL that picks the journal rows belonging to any of the channels."""
+        parts, params = [], []
+        kinds = {k for k, _ in wanted}
+        if "overview" in kinds:
+            parts.append("category != 'reservations'")
+        if "reservations" in kinds:
+            parts.append("category = 'reservations'")
+        rooms = [r for k, r in wanted if k == "room" and r is not None]
+        if rooms:
+            parts.append(f"room_number IN ({', '.join('?' * len(rooms))})")
+            params.extend(rooms)
+        return "(" + (" OR ".join(parts) or "0") + ")", params
+
+    def resume_plan(
+        self, hotel_id: int, after_seq: int, limit: int, wanted: Sequence[tuple[str, str | None]]
+    ) -> tuple[int, int] | str:
+        """(head, how many events to replay), or why resuming after `after_seq` is not
+        possible."""
         with m.db.atomic():
             hotel = m.Hotel.get_by_id(hotel_id)
             head = int(hotel.head_seq)
-            if after_seq > head or after_seq < int(hotel.pruned_seq) or head - after_seq > limit:
-                return None
-            rows = (
-                m.Event.select(
-                    m.Event.seq, m.Event.category, m.Event.type, m.Event.room_number, m.Event.frame
-                )
-                .where((m.Event.hotel == hotel_id) & (m.Event.seq > after_seq))
-                .order_by(m.Event.seq)
+            if after_seq > head:
+                return "the server has no events that far (was its store restored?)"
+            if after_seq < int(hotel.pruned_seq):
+                return "the missed events are no longer all in the journal"
+            where, params = self._channel_filter(wanted)
+            count = _one(
+                f"SELECT COUNT(*) FROM event WHERE hotel_id = ? AND seq > ? AND seq <= ?"
+                f" AND {where}",
+                (hotel_id, after_seq, head, *params),
             )
-            slug = hotel.slug
-            events = [
-                StoredEvent(hotel_id, seq, event_channels(slug, cat, kind, room), frame)
-                for seq, cat, kind, room, frame in _rows(rows)
-            ]
-        return events, head
+            if int(count) > limit:
+                return f"more than {limit} events were missed; a fresh snapshot is quicker"
+            return head, int(count)
+
+    def replay_page(
+        self,
+        hotel_id: int,
+        after_seq: int,
+        upto: int,
+        wanted: Sequence[tuple[str, str | None]],
+        limit: int,
+    ) -> list[StoredEvent] | None:
+        """The next events of the channels in (after_seq, upto], oldest first; None if some
+        were removed from the journal meanwhile."""
+        with m.db.atomic():
+            hotel = m.Hotel.get_by_id(hotel_id)
+            if after_seq < int(hotel.pruned_seq):
+                return None
+            where, params = self._channel_filter(wanted)
+            rows = _exec(
+                "SELECT seq, category, type, room_number, frame FROM event"
+                f" WHERE hotel_id = ? AND seq > ? AND seq <= ? AND {where} ORDER BY seq LIMIT ?",
+                (hotel_id, after_seq, upto, *params, limit),
+            ).fetchall()
+        slug = hotel.slug
+        return [
+            StoredEvent(hotel_id, seq, event_channels(slug, cat, kind, room), frame)
+            for seq, cat, kind, room, frame in rows
+        ]
+
+    def missing_rooms(self, hotel_id: int, numbers: Sequence[str]) -> list[str]:
+        found = {
+            r.number
+            for r in m.Room.select(m.Room.number).where(
+                (m.Room.hotel == hotel_id) & (m.Room.number.in_(list(numbers)))
+            )
+        }
+        return [n for n in numbers if n not in found]
 
     def history(self, hotel_id: int, room_number: str, limit: int) -> list[dict[str, Any]]:
         rows = (

@@ -986,3 +986,98 @@ def test_group_commit_keeps_each_command_apart(demo_db: Path, clock: ManualClock
                 assert now["do_not_disturb"] == (r["do_not_disturb"] ^ (i % 2 == 0))
 
     run(scenario)
+
+
+def test_pipelined_subscribes_on_one_connection_each_get_one_reply_and_their_snapshot(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            p = await Peer.open(srv.url, "frontdesk")
+            await p.send({"type": "subscribe", "request_id": "sA", "channels": [ROOMS]})
+            await p.send({"type": "subscribe", "request_id": "sB", "channels": [RES]})
+            await p.send({"type": "auth.logout", "request_id": "out"})
+            a, b = await p.reply_to("sA"), await p.reply_to("sB")
+            assert a["type"] == b["type"] == "ack"
+            await p.until(lambda f: f["type"] == "rooms.status")
+            await p.until(lambda f: f["type"] == "reservations.status")
+            assert (await p.reply_to("out"))["type"] == "ack"
+            # a subscribe queued behind a logout is refused, and holds nothing afterwards
+            q = await Peer.open(srv.url, "frontdesk")
+            await q.send({"type": "auth.logout", "request_id": "out"})
+            await q.send({"type": "subscribe", "request_id": "late", "channels": [ROOMS]})
+            assert (await q.reply_to("out"))["type"] == "ack"
+            assert (await q.reply_to("late"))["code"] == "not_authenticated"
+            mgr = await Peer.open(srv.url, "manager")
+            room = pick(await overview(mgr), do_not_disturb=False)
+            await act(mgr, room, "set_dnd")
+            assert (await q.request("ping"))["type"] == "ack"
+            assert not [f for f in q.skipped if f.get("type") == "room_updated"]
+            assert not [f for f in p.skipped if f.get("type") == "room_updated"]
+
+    run(scenario)
+
+
+def test_a_second_subscribe_keeps_the_first_channels_stream_whole(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock, rate_per_second=0) as srv:
+            p = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(p)
+            mgr = await Peer.open(srv.url, "manager")
+            rooms = [dict(r) for r in snap["rooms"][:30]]
+
+            async def writes() -> None:
+                for r in rooms:
+                    reply = await act(mgr, r, "clear_dnd" if r["do_not_disturb"] else "set_dnd")
+                    assert reply["type"] == "ack"
+
+            task = asyncio.create_task(writes())
+            for r in rooms[:5]:  # subscribe to more channels while the overview is streaming
+                ack = await p.subscribe(f"{SLUG}.rooms.{r['room_number']}")
+                assert ack["type"] == "ack"
+            await task
+            seqs: list[int] = []
+            while len(seqs) < len(rooms):
+                ev = await p.until(lambda f: f.get("type") == "room_updated")
+                seqs.append(ev["meta"]["seq"])
+            assert seqs == list(range(snap["seq"] + 1, snap["seq"] + len(rooms) + 1))
+
+    run(scenario)
+
+
+def test_resuming_a_long_absence_is_not_mistaken_for_a_slow_client(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    """Far more missed events than the slow-client limit: the replay goes at the pace the
+    client reads, and everything arrives."""
+
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock, max_buffer=64 * 1024, rate_per_second=0) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk)
+            epoch, last = desk.login["epoch"], snap["seq"]
+            await desk.close()
+            mgr = await Peer.open(srv.url, "manager")
+            rooms = [dict(r) for r in snap["rooms"]]
+            for _ in range(20):  # 20 batches of 60 changes: ~1 MB of events
+                items = [
+                    {
+                        "room_number": r["room_number"],
+                        "action": "clear_dnd" if r["do_not_disturb"] else "set_dnd",
+                        "expected_version": r["version"],
+                    }
+                    for r in rooms[:60]
+                ]
+                reply = await mgr.request("rooms.batch", items=items)
+                for r, res in zip(rooms, reply["result"]["rooms"], strict=False):
+                    r["version"], r["do_not_disturb"] = res["version"], not r["do_not_disturb"]
+            back = await Peer.open(srv.url, "frontdesk")
+            ack = await back.subscribe(ROOMS, since={"epoch": epoch, "seq": last})
+            assert ack["result"]["mode"] == "resume" and ack["result"]["replayed"] == 1200
+            got = [(await back.until(is_event("room_updated")))["meta"]["seq"] for _ in range(1200)]
+            assert got == list(range(last + 1, last + 1201))
+            assert (await back.request("ping"))["type"] == "ack"
+
+    run(scenario)
