@@ -13,10 +13,14 @@ from typing import Any
 from shared.rules import (
     DESK,
     ROOM_ACTIONS,
+    RUSH_CANCEL_ROLES,
+    RUSH_ROLES,
     Role,
     RoomView,
     check_in_allowed,
     check_room_action,
+    check_rush,
+    check_rush_cancel,
 )
 
 
@@ -43,11 +47,15 @@ CONTROLS: list[Control] = [
     Control("clear_out_of_order", "Clear out of order…", None, needs_args=True),
     Control("set_dnd", "DND on", None),
     Control("clear_dnd", "DND off", None),
+    Control("rush", "Rush for arrival", "R"),
+    Control("rush_cancel", "Cancel rush", None),
     Control("check_in", "Check in", "Ctrl+I"),
     Control("check_out", "Check out", "Ctrl+O", confirm=True),
 ]
 CONTROL_BY_ACTION = {c.action: c for c in CONTROLS}
 DESK_ACTIONS = ("check_in", "check_out")
+SINGLE_ROOM = ("check_in", "check_out", "rush", "rush_cancel")
+RUSH_LABELS = {"rush": "Rush for arrival", "rush_cancel": "Cancel rush"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,10 @@ def role_may_ever(action: str, role: str) -> bool:
         return False
     if action in DESK_ACTIONS:
         return r in DESK
+    if action == "rush":
+        return r in RUSH_ROLES
+    if action == "rush_cancel":
+        return r in RUSH_CANCEL_ROLES
     rule = ROOM_ACTIONS.get(action)
     return rule is not None and r in rule.roles
 
@@ -80,8 +92,8 @@ def decide(
         return Verdict(False, "Select a room first.")
     if not role_may_ever(action, role):
         return Verdict(False, "Your role does not do this.")
-    if action in DESK_ACTIONS and len(rooms) > 1:
-        return Verdict(False, "Check guests in or out one room at a time.")
+    if action in SINGLE_ROOM and len(rooms) > 1:
+        return Verdict(False, "This is done one room at a time.")
     for room in rooms:
         number = room.get("room_number", "?")
         prefix = f"Room {number}: " if len(rooms) > 1 else ""
@@ -96,6 +108,11 @@ def decide(
         if action == "check_out":
             if not (view.is_occupied or has_guest(number)):
                 return Verdict(False, prefix + "No guest is checked in to this room.")
+            continue
+        if action in ("rush", "rush_cancel"):
+            d = (check_rush if action == "rush" else check_rush_cancel)(role, view)
+            if not d:
+                return Verdict(False, prefix + d.reason)
             continue
         d = check_room_action(action, role, view)
         if not d:

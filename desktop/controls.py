@@ -239,7 +239,7 @@ class ControlsPanel(QWidget):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         label = f"{control.label.rstrip('…')} — {names}"
-        if action in ("check_in", "check_out"):
+        if action in ("check_in", "check_out", "rush", "rush_cancel"):
             r = rooms[0]
             self.command.emit(
                 f"room.{action}",

@@ -124,6 +124,8 @@ class RoomCardDelegate(QStyledItemDelegate):
         status_text = "OUT OF ORDER" if ooo else label
         if dnd:
             status_text += "  · DND"
+        if bool(index.data(Roles.Rush)):
+            status_text = "RUSH · " + status_text
         painter.drawText(
             QRectF(left, y, width, line_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,

@@ -77,7 +77,7 @@ class Roles(IntEnum):
     Stale = Qt.ItemDataRole.UserRole + 16
     Version = Qt.ItemDataRole.UserRole + 17
     Notes = Qt.ItemDataRole.UserRole + 18
-    Flash = Qt.ItemDataRole.UserRole + 19
+    Rush = Qt.ItemDataRole.UserRole + 19
 
 
 @functools.lru_cache(maxsize=65536)
@@ -139,7 +139,6 @@ class RoomModel(QAbstractListModel):
         self._row: dict[str, int] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._stale = False
-        self._flash: dict[str, float] = {}
         self.stats: dict[str, int] = {}
         self.resets = 0
         self.flushes = 0
@@ -217,8 +216,8 @@ class RoomModel(QAbstractListModel):
             return int(room.get("version") or 0)
         if role == Roles.Notes:
             return room.get("maintenance_notes") or room.get("out_of_order_reason") or ""
-        if role == Roles.Flash:
-            return room["room_number"] in self._flash
+        if role == Roles.Rush:
+            return room.get("rush") is not None
         return None
 
     # --- reading -------------------------------------------------------------------------
@@ -261,6 +260,11 @@ class RoomModel(QAbstractListModel):
             parts.append(f"Out of order: {room.get('out_of_order_reason') or ''}")
         if room.get("do_not_disturb"):
             parts.append("Do not disturb")
+        rush = room.get("rush")
+        if isinstance(rush, dict):
+            by = rush.get("requested_by")
+            name = by.get("name") if isinstance(by, dict) else by
+            parts.append(f"RUSH: wanted by {name or 'the front desk'}")
         return "\n".join(parts)
 
     @property

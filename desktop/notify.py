@@ -48,7 +48,11 @@ def notes_for_event(
                 )
             )
         if "room_status" in changed:
-            if status == RoomStatus.READY_FOR_GUEST and role in DESK_ROLES:
+            if (
+                status == RoomStatus.READY_FOR_GUEST
+                and role in DESK_ROLES
+                and "rush" not in changed
+            ):
                 out.append(Note("success", f"Room {number} is ready for a guest", important=True))
             elif status == RoomStatus.CLEANED_UNINSPECTED and role in INSPECT_ROLES:
                 out.append(Note("info", f"Room {number} is cleaned", "Ready to inspect."))
@@ -58,6 +62,17 @@ def notes_for_event(
                 and role in HK_ROLES
             ):
                 out.append(Note("info", f"Room {number} checked out", "It needs cleaning."))
+        rush = p.get("rush")
+        if "rush" in changed and isinstance(rush, dict) and role in HK_ROLES:
+            note = f" — {rush['note']}" if rush.get("note") else ""
+            out.append(
+                Note(
+                    "warning",
+                    f"Rush: room {number} is wanted for a waiting guest",
+                    f"Asked by {who_asked(rush)}{note}",
+                    important=True,
+                )
+            )
         if "is_out_of_order" in changed and p.get("is_out_of_order") and role in DESK_ROLES:
             reason = p.get("out_of_order_reason") or ""
             out.append(Note("warning", f"Room {number} is out of order", reason))
@@ -75,6 +90,16 @@ def notes_for_event(
         res = p.get("reservation") or {}
         out.append(
             Note("info", f"New reservation: room {number}", str(res.get("guest_name") or ""))
+        )
+    elif kind == "room.rush_ready" and role in DESK_ROLES:
+        waited = p.get("waited_minutes")
+        out.append(
+            Note(
+                "success",
+                f"Rushed room {number} is ready",
+                f"Waited {waited} min." if isinstance(waited, int) else "",
+                important=True,
+            )
         )
     elif kind == "room.update":
         out.extend(ending_soon_notes(p, before, role))
@@ -98,3 +123,10 @@ def ending_soon_notes(
     if when:
         text += f" (at {when})"
     return [Note("warning", f"Room {number} is ending soon", text)]
+
+
+def who_asked(rush: dict[str, Any]) -> str:
+    by = rush.get("requested_by")
+    if isinstance(by, dict):
+        by = by.get("name")
+    return str(by or "the front desk")
