@@ -774,7 +774,6 @@ class RoomrackServer:
 
     async def heartbeat(self, kind: str) -> int:
         """Send one round of `kind` heartbeats ("overview" or "room"); returns frames sent."""
-        services = self.store.services
         by_hotel: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
         for ch, subs in self.hub.subs.items():
             if not subs:
@@ -784,25 +783,33 @@ class RoomrackServer:
                 by_hotel[slug].append((ch, room))
         sent = 0
         for slug, chans in by_hotel.items():
-            hid = self.hub.hotel_of[slug]
-            head = await self.store.call(services.head_seq, hid)
-            now = to_iso(self.clock.now())
-            for ch, room in chans:
-                frame: dict[str, Any] = {
-                    "type": "heartbeat",
-                    "channel": ch,
-                    "head_seq": head,
-                    "server_time": now,
-                    "timestamp": now,
-                }
-                if room is None:
-                    frame["rooms"] = await self.store.call(services.status_list, hid)
-                else:
-                    frame["status"] = await self.store.call(services.room_status_entry, hid, room)
-                data = protocol.dumps(frame).encode()
-                for c in list(self.hub.subs.get(ch, ())):
-                    if c.pending is None and self.hub.send(c, data):
-                        sent += 1
+            try:  # one hotel's trouble must not silence the others
+                sent += await self._heartbeat_hotel(self.hub.hotel_of[slug], chans)
+            except Exception:
+                log.exception("heartbeat for hotel %s failed", slug)
+        return sent
+
+    async def _heartbeat_hotel(self, hid: int, chans: list[tuple[str, str | None]]) -> int:
+        services = self.store.services
+        head = await self.store.call(services.head_seq, hid)
+        now = to_iso(self.clock.now())
+        sent = 0
+        for ch, room in chans:
+            frame: dict[str, Any] = {
+                "type": "heartbeat",
+                "channel": ch,
+                "head_seq": head,
+                "server_time": now,
+                "timestamp": now,
+            }
+            if room is None:
+                frame["rooms"] = await self.store.call(services.status_list, hid)
+            else:
+                frame["status"] = await self.store.call(services.room_status_entry, hid, room)
+            data = protocol.dumps(frame).encode()
+            for c in list(self.hub.subs.get(ch, ())):
+                if c.pending is None and self.hub.send(c, data):
+                    sent += 1
         return sent
 
     async def _clock_loop(self) -> None:

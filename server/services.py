@@ -51,6 +51,7 @@ from shared.rules import (
 from shared.timeutil import from_iso, to_iso
 
 T = TypeVar("T")
+MAX_STAY = timedelta(days=366)  # longest reservation or block
 
 
 @dataclass(frozen=True)
@@ -642,6 +643,8 @@ class Services:
             start = max(start, now)
             if end <= start:
                 raise ProtocolError(ErrorCode.BAD_REQUEST, "A block must end after it starts.")
+            if end - start > MAX_STAY:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "A block lasts at most a year.")
             reason = cmd.reason.strip()
             if not reason:
                 raise ProtocolError(ErrorCode.BAD_REQUEST, "Give the reason for the block.")
@@ -1131,6 +1134,8 @@ class Services:
             ) from None
         if end <= start:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "A reservation must end after it starts.")
+        if end - start > MAX_STAY:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "A reservation lasts at most a year.")
         name = cmd.guest_name.strip()
         if not name:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "The guest needs a name.")
@@ -1393,7 +1398,7 @@ class Services:
                     continue
                 rooms = self._rooms(hotel_id, room_number)
                 occ = self.occupancy_of(rooms, now)
-                entries = [{**room_payload(r), **status_entry(r, occ[r.id])} for r in rooms]
+                entries = [{**status_entry(r, occ[r.id]), **room_payload(r)} for r in rooms]
                 if kind == "room":
                     assert room_number is not None
                     out.append(

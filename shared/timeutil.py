@@ -15,14 +15,25 @@ def to_iso(dt: datetime | None) -> str | None:
     return text.replace("+00:00", "Z")
 
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
+
+
 def from_iso(text: str) -> datetime:
-    """Parse an ISO 8601 timestamp; naive times are taken as UTC. Raises ValueError."""
+    """Parse an ISO 8601 timestamp; naive times are taken as UTC. Raises ValueError, also
+    for years outside 2000-2200 (nothing in a hotel is dated there, and far dates overflow
+    time-zone arithmetic)."""
     if not isinstance(text, str):
         raise ValueError("timestamp must be a string")
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        dt = dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp out of range") from None
+    if not EARLIEST_YEAR <= dt.year <= LATEST_YEAR:
+        raise ValueError("timestamp out of range")
+    return dt
 
 
 def utcnow() -> datetime:

@@ -354,3 +354,21 @@ def test_the_rush_room_loop(
     qtbot.waitUntil(lambda: desk.rooms.room(number).get("rush") is None, timeout=5000)
     run(qtbot, desk.session.stop())
     run(qtbot, hk.session.stop())
+
+
+def test_presence_shows_who_is_online_and_who_views_a_room(
+    qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
+) -> None:
+    a = make_window(clock, tmp_path, "a.ini")
+    qtbot.addWidget(a)
+    login(qtbot, a, server, "manager")
+    b = make_window(clock, tmp_path, "b.ini")
+    qtbot.addWidget(b)
+    login(qtbot, b, server, "supervisor")
+    qtbot.waitUntil(lambda: a.online_label.text() == "2 online", timeout=5000)
+    assert "Sean Byrne" in a.online_label.toolTip()
+    b.board.select(["204"])
+    a.board.select(["204"])
+    qtbot.waitUntil(lambda: "Sean Byrne" in a.details.viewers.text(), timeout=5000)
+    run(qtbot, a.session.stop())
+    run(qtbot, b.session.stop())

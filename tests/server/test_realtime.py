@@ -1081,3 +1081,52 @@ def test_resuming_a_long_absence_is_not_mistaken_for_a_slow_client(
             assert (await back.request("ping"))["type"] == "ack"
 
     run(scenario)
+
+
+def test_far_dates_are_refused_and_cannot_poison_the_board(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            start = (clock.now() + __import__("datetime").timedelta(hours=1)).isoformat()
+            for end in ("9999-12-31T23:30:00Z", "2030-01-01T00:00:00Z"):
+                bad = await desk.request(
+                    "reservation.create",
+                    room_number="M04",
+                    guest_name="Forever",
+                    start=start,
+                    end=end,
+                )
+                assert bad["code"] == "bad_request", bad
+            assert (await desk.request("board.at", at="0001-01-01T00:00:00+01:00"))[
+                "code"
+            ] == "bad_request"
+            assert (await desk.request("rooms.status"))["type"] == "ack"
+
+    run(scenario)
+
+
+def test_snapshot_keeps_the_rooms_own_occupied_flag(demo_db: Path, clock: ManualClock) -> None:
+    """A confirmed booking whose time has come makes occupancy 'occupied', but the room's
+    own is_occupied (a guest checked in) stays what the rules look at."""
+
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            now = clock.now()
+            made = await desk.request(
+                "reservation.create",
+                room_number="M04",
+                guest_name="Board",
+                guests=4,
+                start=now.isoformat(),
+                end=(now + __import__("datetime").timedelta(hours=2)).isoformat(),
+            )
+            assert made["type"] == "ack", made
+            entry = rooms_by_number(await overview(desk))["M04"]
+            assert entry["occupancy_status"] == "occupied"
+            assert entry["current_attendees"] == 4
+            assert entry["is_occupied"] is False and entry["guests_in_room"] == 0
+
+    run(scenario)

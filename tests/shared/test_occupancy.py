@@ -99,3 +99,14 @@ def test_day_with_a_daylight_saving_change_is_23_hours() -> None:
     spring = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
     start, end = local_day_bounds(spring, TZ)
     assert (end - start) == timedelta(hours=23)
+
+
+def test_time_stamps_outside_sane_years_are_refused() -> None:
+    import pytest
+
+    from shared.timeutil import from_iso
+
+    for text in ("9999-12-31T23:30:00Z", "0001-01-01T00:00:00+01:00", "1999-12-31T23:59:59Z"):
+        with pytest.raises(ValueError):
+            from_iso(text)
+    assert from_iso("2026-01-15T10:00:00+01:00") == datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
