@@ -145,10 +145,14 @@ class DetailsPanel(QWidget):
         self.history.setWordWrap(True)
         self.history_label = named(QLabel("History"), "sectionHeader")
         self.history_label.setWordWrap(True)
+        self.viewers = named(QLabel(""), "hint")
+        self.viewers.setWordWrap(True)
+        self.viewers.hide()
         self.form_box = QWidget()
         self.form_box.setLayout(form)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.viewers)
         lay.addWidget(self.form_box)
         lay.addWidget(self.history_label)
         lay.addWidget(self.history, 1)
@@ -209,6 +213,10 @@ class DetailsPanel(QWidget):
         if changed:
             self.history.clear()
             self.history_label.setText(f"History of room {number}")
+
+    def set_viewers(self, names: list[str]) -> None:
+        self.viewers.setText("Also looking at this room: " + ", ".join(names) if names else "")
+        self.viewers.setVisible(bool(names))
 
     def set_history(self, number: str, events: list[dict[str, Any]]) -> None:
         if number != self.number:

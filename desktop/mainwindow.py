@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
         s.heartbeat_received.connect(self._on_heartbeat)
         s.command_done.connect(self._on_command_done)
         s.resumed.connect(self._on_resumed)
+        s.presence_changed.connect(self._on_presence)
         self.controls.command.connect(self.send_command)
         self.res_panel.reservation_action.connect(self._on_reservation_action)
         self.board.selection_changed.connect(self._on_selection)
@@ -310,6 +311,10 @@ class MainWindow(QMainWindow):
         lay.addSpacing(12)
         lay.addWidget(self.who_label)
         lay.addStretch(1)
+        self.online_label = named(QLabel(""), "who")
+        self.online_label.setToolTip("Who is logged in now")
+        lay.addWidget(self.online_label)
+        lay.addSpacing(12)
         self.conn_dot = QLabel("●")
         self.conn_label = QLabel("Offline")
         self.conn_label.setToolTip("Connection to the Roomrack server")
@@ -708,9 +713,37 @@ class MainWindow(QMainWindow):
 
     # --- selection and details ---------------------------------------------------------------
 
+    def _on_presence(self, online: list[dict[str, Any]]) -> None:
+        n = len(online)
+        self.online_label.setText(f"{n} online" if n else "")
+        lines = []
+        for p in online:
+            line = f"{p.get('name')} ({ROLE_NAMES.get(str(p.get('role')), p.get('role'))})"
+            if p.get("workstation"):
+                line += f" at {p['workstation']}"
+            if p.get("viewing"):
+                line += f", viewing room {p['viewing']}"
+            lines.append(line)
+        self.online_label.setToolTip("\n".join(lines) or "Who is logged in now")
+        self.details.set_viewers(self._viewers(self.details.number))
+
+    def _viewers(self, number: str | None) -> list[str]:
+        if not number:
+            return []
+        me = (self.session.staff.get("id"), self.session.workstation)
+        return [
+            str(p.get("name"))
+            for p in self.session.presence
+            if p.get("viewing") == number and (p.get("staff_id"), p.get("workstation")) != me
+        ]
+
     def _on_selection(self, numbers: list[str]) -> None:
         self.controls.set_selection(numbers)
-        self.details.show_room(numbers[0] if len(numbers) == 1 else None)
+        one = numbers[0] if len(numbers) == 1 else None
+        if one != self.details.number:
+            self.session.tell("presence.viewing", room_number=one)
+        self.details.show_room(one)
+        self.details.set_viewers(self._viewers(one))
         if len(numbers) == 1:
             self._history_timer.start(50)
 

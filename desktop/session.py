@@ -91,6 +91,7 @@ class Session(QObject):
     event_received = Signal(dict)
     heartbeat_received = Signal(dict)
     resumed = Signal(int)  # events replayed after a reconnect
+    presence_changed = Signal(list)  # who is online where, and which room each one views
     command_done = Signal(str, str, bool, dict)  # request id, label, ok, reply
 
     def __init__(
@@ -127,6 +128,7 @@ class Session(QObject):
         self._ids = itertools.count(1)
         self._prefix = f"d{id(self) % 100000:05d}"
         self.mine: deque[str] = deque(maxlen=500)
+        self.presence: list[dict[str, Any]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._seen_head: int | None = None
@@ -230,6 +232,11 @@ class Session(QObject):
         self.mine.append(rid)
         self._spawn(self._command(rid, kind, label, fields))
         return rid
+
+    def tell(self, kind: str, **fields: Any) -> None:
+        """Send a request whose reply nobody waits for (e.g. which room this person views)."""
+        if self.state is State.LIVE:
+            self._spawn(self.call(kind, **fields))
 
     async def call(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Send a request and return its reply (ack or error) to the caller."""
@@ -487,6 +494,9 @@ class Session(QObject):
             else:
                 self._seen_head = None
             self.heartbeat_received.emit(msg)
+        elif kind == "presence":
+            self.presence = list(msg.get("online") or [])
+            self.presence_changed.emit(self.presence)
         elif kind == "rooms.status":
             self.last_seq = int(msg.get("seq", 0))
             self.rooms_snapshot.emit(list(msg.get("rooms") or []), self.last_seq)
