@@ -22,23 +22,30 @@ from tests.support import Peer, ServerThread, server_config
 
 @pytest.fixture(scope="session")
 def _qasync_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    """One qasync loop for the whole run, marked running, so Qt's event processing
-    (qtbot.waitUntil) drives asyncio callbacks just as in the application."""
+    """One qasync loop for the whole run (Qt allows one per application)."""
     loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
     asyncio.events._set_running_loop(None)
+    yield loop
 
 
 @pytest.fixture
 def qloop(
     qapp: Any, _qasync_loop: asyncio.AbstractEventLoop
 ) -> Iterator[asyncio.AbstractEventLoop]:
-    yield _qasync_loop
-    for task in asyncio.all_tasks(_qasync_loop):
-        task.cancel()
-    for _ in range(20):
-        qapp.processEvents()
+    """The qasync loop, marked running for this test only, so that Qt's event processing
+    (qtbot.waitUntil) drives asyncio callbacks just as in the application, and tests of
+    other packages can still use asyncio.run afterwards."""
+    asyncio.set_event_loop(_qasync_loop)
+    asyncio.events._set_running_loop(_qasync_loop)
+    try:
+        yield _qasync_loop
+    finally:
+        for task in asyncio.all_tasks(_qasync_loop):
+            task.cancel()
+        for _ in range(20):
+            qapp.processEvents()
+        asyncio.events._set_running_loop(None)
+        asyncio.set_event_loop(None)
 
 
 def run(qtbot: Any, coro: Coroutine[Any, Any, Any], timeout: int = 15000) -> Any:
