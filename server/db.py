@@ -231,6 +231,7 @@ class AppliedRequest(Base):
     staff = pw.ForeignKeyField(Staff, on_delete="CASCADE")
     request_id = pw.CharField()
     reply = pw.TextField()
+    digest = pw.CharField(null=True)  # of the request, to tell a retry from a reused id
     ts = UTCField()
 
     class Meta:

@@ -32,6 +32,7 @@ from shared.rules import (
     BLOCK_ROLES,
     LIVE_STATES,
     RESERVATION_ACTIONS,
+    RESERVATION_ROLES,
     RETURN_STATUSES,
     BlockKind,
     ReservationState,
@@ -115,8 +116,10 @@ _SQL_EVENT = (
     "INSERT INTO event (hotel_id, seq, type, category, room_number, ts, frame, before)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SQL_SEEN = "SELECT reply FROM applied_request WHERE staff_id = ? AND request_id = ?"
-_SQL_REMEMBER = "INSERT INTO applied_request (staff_id, request_id, reply, ts) VALUES (?, ?, ?, ?)"
+_SQL_SEEN = "SELECT reply, digest FROM applied_request WHERE staff_id = ? AND request_id = ?"
+_SQL_REMEMBER = (
+    "INSERT INTO applied_request (staff_id, request_id, reply, ts, digest) VALUES (?, ?, ?, ?, ?)"
+)
 _SQL_ROOM = "SELECT * FROM room WHERE hotel_id = ? AND number = ?"
 _SQL_LAST_CHANGE_UNTIL = (
     "SELECT e.room_number, e.frame FROM event e JOIN (SELECT MAX(seq) AS seq FROM event"
@@ -430,13 +433,24 @@ class Services:
         )
 
     def idempotent(
-        self, staff: StaffInfo, request_id: str, work: Callable[[Journal], dict[str, Any]]
+        self, staff: StaffInfo, cmd: protocol.Command, work: Callable[[Journal], dict[str, Any]]
     ) -> Outcome:
-        """Run `work` in one transaction, exactly once per (staff, request id)."""
+        """Run `work` in one transaction, exactly once per (staff, request id). The same id
+        sent again with the same request gets the first reply; with another request, an
+        error (the id was reused by mistake)."""
+        request_id = cmd.request_id
+        body = {k: v for k, v in cmd.to_wire().items() if k != "request_id"}
+        digest = hashlib.sha256(protocol.dumps(body).encode()).hexdigest()[:32]
         with m.db.atomic():
-            seen = _one(_SQL_SEEN, (staff.staff_id, request_id))
+            seen = _exec(_SQL_SEEN, (staff.staff_id, request_id)).fetchone()
             if seen is not None:
-                result = json.loads(seen)
+                if seen[1] is not None and seen[1] != digest:
+                    raise ProtocolError(
+                        ErrorCode.BAD_REQUEST,
+                        "This request id was used before for a different request.",
+                        {"request_id": request_id},
+                    )
+                result = json.loads(seen[0])
                 result["duplicate"] = True
                 return Outcome(protocol.ack(request_id, result))
             journal = self._journal(staff, request_id)
@@ -445,7 +459,13 @@ class Services:
             result["seq"] = journal.events[-1].seq if journal.events else None
             _exec(
                 _SQL_REMEMBER,
-                (staff.staff_id, request_id, protocol.dumps(result), m.db_time(journal.now)),
+                (
+                    staff.staff_id,
+                    request_id,
+                    protocol.dumps(result),
+                    m.db_time(journal.now),
+                    digest,
+                ),
             )
         return Outcome(protocol.ack(request_id, result), journal.events)
 
@@ -611,7 +631,7 @@ class Services:
             self._commit_room(journal, room, before, decision.changed_fields)
             return {"room_number": room.number, "version": room.version}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def room_rush_cancel(self, staff: StaffInfo, cmd: protocol.RoomRushCancel) -> Outcome:
         def work(journal: Journal) -> dict[str, Any]:
@@ -626,7 +646,7 @@ class Services:
             self._commit_room(journal, room, before, decision.changed_fields)
             return {"room_number": room.number, "version": room.version}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     # --- out of order and out of service blocks --------------------------------------------
 
@@ -715,7 +735,7 @@ class Services:
                 self._open_block(block, room, journal)
             return {"block": block_dict(block, room.number), "room_version": room.version}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def _open_block(self, block: m.Block, room: m.Room, journal: Journal) -> None:
         before = room_payload(room)
@@ -782,7 +802,7 @@ class Services:
             self._close_block(block, room, journal, how, staff.name)
             return {"block": block_dict(block, room.number), "room_version": room.version}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def _room_by_id(self, room_id: int) -> m.Room:
         room: m.Room = m.Room.get_by_id(room_id)
@@ -851,7 +871,7 @@ class Services:
             self._commit_room(journal, room, before, ("hk_occupancy", "hk_observed_at"))
             return {"room_number": room.number, "version": room.version}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def discrepancy_scan(self, hotel_id: int) -> Outcome:
         """Raise what the system finds wrong now; clear what is no longer so."""
@@ -962,7 +982,7 @@ class Services:
             self._resolve(journal, d, number, staff, cmd.note)
             return {"discrepancy": discrepancy_dict(d, number)}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def discrepancies_list(self, hotel_id: int) -> list[dict[str, Any]]:
         q = (
@@ -1040,7 +1060,7 @@ class Services:
             plan.append((number, who, expected))
         if len({p[0] for p in plan}) != len(plan):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "Each room at most once.")
-        return self.idempotent(staff, cmd.request_id, lambda j: self._assign(staff, plan, j))
+        return self.idempotent(staff, cmd, lambda j: self._assign(staff, plan, j))
 
     def rooms_assign_split(self, staff: StaffInfo, cmd: protocol.RoomsAssignSplit) -> Outcome:
         def work(journal: Journal) -> dict[str, Any]:
@@ -1065,12 +1085,10 @@ class Services:
             result["split"] = split
             return result
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:
-        return self.idempotent(
-            staff, cmd.request_id, lambda j: self._apply_room_action(staff, cmd, j)
-        )
+        return self.idempotent(staff, cmd, lambda j: self._apply_room_action(staff, cmd, j))
 
     def rooms_batch(self, staff: StaffInfo, cmd: protocol.RoomsBatch) -> Outcome:
         if not cmd.items:
@@ -1103,7 +1121,7 @@ class Services:
                     ) from None
             return {"rooms": results}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     # --- reservations ------------------------------------------------------------------
 
@@ -1197,7 +1215,7 @@ class Services:
             self._occupancy_event(journal, room)
             return {"reservation": reservation_dict(r, room.number)}
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def reservation_action(self, staff: StaffInfo, cmd: protocol.ReservationCommand) -> Outcome:
         def work(journal: Journal) -> dict[str, Any]:
@@ -1211,7 +1229,7 @@ class Services:
             )
             return self._apply_reservation_action(staff, cmd.action, r, room, journal)
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def _apply_reservation_action(
         self, staff: StaffInfo, action: str, r: m.Reservation, room: m.Room, journal: Journal
@@ -1274,6 +1292,8 @@ class Services:
 
     def room_check_in(self, staff: StaffInfo, cmd: protocol.RoomCheckIn) -> Outcome:
         def work(journal: Journal) -> dict[str, Any]:
+            if staff.role not in RESERVATION_ROLES:
+                raise ProtocolError(ErrorCode.FORBIDDEN, "Check-in is for the front desk.")
             room = self._room(staff, cmd.room_number)
             self._check_version("room", room.version, cmd.expected_version)
             decision = check_in_allowed(room_view(room))
@@ -1296,10 +1316,12 @@ class Services:
                 )
             return self._apply_reservation_action(staff, "check_in", r, room, journal)
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     def room_check_out(self, staff: StaffInfo, cmd: protocol.RoomCheckOut) -> Outcome:
         def work(journal: Journal) -> dict[str, Any]:
+            if staff.role not in RESERVATION_ROLES:
+                raise ProtocolError(ErrorCode.FORBIDDEN, "Check-out is for the front desk.")
             room = self._room(staff, cmd.room_number)
             self._check_version("room", room.version, cmd.expected_version)
             r = (
@@ -1314,7 +1336,7 @@ class Services:
                 )
             return self._apply_reservation_action(staff, "check_out", r, room, journal)
 
-        return self.idempotent(staff, cmd.request_id, work)
+        return self.idempotent(staff, cmd, work)
 
     # --- reads ---------------------------------------------------------------------------
 

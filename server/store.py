@@ -84,7 +84,7 @@ class Store:
         self.largest_group = max(self.largest_group, len(group))
         results: list[tuple[asyncio.Future[Outcome], Outcome | None, BaseException | None]] = []
         try:
-            with m.db.atomic():
+            with m.db.atomic("IMMEDIATE"):  # take the write lock at once, not mid-group
                 for fn, args, fut in group:
                     try:
                         results.append((fut, fn(*args), None))

@@ -402,7 +402,8 @@ def parse_command(frame: str | bytes) -> Command:
             frame = bytes(frame).decode("utf-8")
         except UnicodeDecodeError:
             raise _bad("Frames must be UTF-8 JSON text.") from None
-    if len(frame) > MAX_FRAME_BYTES:
+    # a character is at most 4 bytes: only long text needs encoding to be measured
+    if len(frame) > MAX_FRAME_BYTES // 4 and len(frame.encode("utf-8")) > MAX_FRAME_BYTES:
         raise ProtocolError(ErrorCode.FRAME_TOO_LARGE)
     try:
         data = json.loads(frame)

@@ -372,3 +372,15 @@ def test_presence_shows_who_is_online_and_who_views_a_room(
     qtbot.waitUntil(lambda: "Sean Byrne" in a.details.viewers.text(), timeout=5000)
     run(qtbot, a.session.stop())
     run(qtbot, b.session.stop())
+
+
+def test_controls_wait_while_offline(qtbot: Any, window: MainWindow, server: ServerThread) -> None:
+    login(qtbot, window, server, "housekeeping")
+    number = rooms_with(window, "CHECKOUT_DIRTY")[0]
+    window.board.select([number])
+    assert "start_cleaning" in window.controls.offered()
+    server.stop()
+    qtbot.waitUntil(lambda: window.session.state is State.RECONNECTING, timeout=10000)
+    assert window.controls.offered() == set()
+    assert "Not connected" in window.controls.buttons["start_cleaning"].toolTip()
+    server.start()  # for the fixture to stop

@@ -289,6 +289,7 @@ def test_resume_that_cannot_be_served_says_so_and_sends_a_snapshot(
             room = pick(snap, do_not_disturb=False)
             await act(mgr, room, "set_dnd")
             clock.advance(8 * 86400)
+            await clock.wait_for_sleepers(4)  # what that woke (roll-over, scans) is done
             removed = await srv.server.store.call(
                 srv.server.store.services.prune, __import__("datetime").timedelta(days=7)
             )
@@ -1128,5 +1129,59 @@ def test_snapshot_keeps_the_rooms_own_occupied_flag(demo_db: Path, clock: Manual
             assert entry["occupancy_status"] == "occupied"
             assert entry["current_attendees"] == 4
             assert entry["is_occupied"] is False and entry["guests_in_room"] == 0
+
+    run(scenario)
+
+
+def test_a_request_id_reused_for_another_request_is_refused(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            mgr = await Peer.open(srv.url, "manager")
+            snap = await overview(mgr)
+            a, b = [r for r in snap["rooms"] if not r["do_not_disturb"]][:2]
+            assert (await act(mgr, a, "set_dnd", request_id="x1"))["type"] == "ack"
+            reused = await act(mgr, b, "set_dnd", request_id="x1")
+            assert reused["code"] == "bad_request" and "used before" in reused["message"]
+            fresh = rooms_by_number(await overview(await Peer.open(srv.url, "manager")))
+            assert fresh[b["room_number"]]["do_not_disturb"] is False
+
+    run(scenario)
+
+
+def test_logging_out_ends_the_token_on_every_connection(demo_db: Path, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            a = await Peer.open(srv.url, "frontdesk")
+            b = await Peer.open(srv.url)
+            assert (await b.request("auth.token", token=a.login["token"]))["type"] == "ack"
+            await overview(b)
+            assert (await a.request("auth.logout"))["type"] == "ack"
+            with pytest.raises(ConnectionClosed) as info:
+                while True:
+                    await b.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4001
+
+    run(scenario)
+
+
+def test_failed_logins_are_limited_across_connections(demo_db: Path, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock, login_failures=3, login_refill=30) as srv:
+            codes = []
+            for _ in range(4):  # a new connection for every guess does not help
+                p = await Peer.open(srv.url)
+                codes.append((await p.request("auth.login", login="manager", password="x"))["code"])
+            assert codes == ["auth_failed"] * 3 + ["rate_limited"]
+            # the right password waits too, until the limit has refilled
+            p = await Peer.open(srv.url)
+            assert (await p.request("auth.login", login="manager", password="demo"))[
+                "code"
+            ] == "rate_limited"
+            clock.advance(30)
+            assert (await p.request("auth.login", login="manager", password="demo"))[
+                "type"
+            ] == "ack"
 
     run(scenario)
