@@ -123,6 +123,7 @@ class ControlsPanel(QWidget):
         self.has_arrival: Callable[[str], bool] = lambda n: True
         self.has_guest: Callable[[str], bool] = lambda n: False
         self.verdicts: dict[str, Verdict] = {}
+        self.online = True  # while offline nothing can be sent: every action waits
         self.title = named(QLabel("No room selected"), "selectionInfo")
         self.title.setWordWrap(True)
         self.subtitle = named(QLabel("Click a card to select it; Ctrl+click to add more."), "hint")
@@ -164,6 +165,11 @@ class ControlsPanel(QWidget):
         self.keys_hint.setText("Keys: " + " · ".join(keys) if keys else "")
         self.refresh()
 
+    def set_online(self, online: bool) -> None:
+        if online != self.online:
+            self.online = online
+            self.refresh()
+
     def set_selection(self, numbers: list[str]) -> None:
         self.selection = list(numbers)
         self.refresh()
@@ -198,6 +204,8 @@ class ControlsPanel(QWidget):
             self.subtitle.setText(numbers + ("…" if len(rooms) > 12 else ""))
         for action, b in self.buttons.items():
             v = decide(action, self.role, rooms, self.has_arrival, self.has_guest)
+            if v.allowed and not self.online:
+                v = Verdict(False, "Not connected to the server; reconnecting.")
             self.verdicts[action] = v
             b.setEnabled(v.allowed)
             rule = ROOM_ACTIONS.get(action)

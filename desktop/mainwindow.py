@@ -599,6 +599,9 @@ class MainWindow(QMainWindow):
 
     def _on_state(self, state: str) -> None:
         self.rooms.set_stale(state != State.LIVE.value)
+        self.controls.set_online(state == State.LIVE.value)
+        if state != State.LIVE.value:
+            self.online_label.setText("")
         if state == State.LIVE.value:
             if self._had_live:
                 self.toasts.show("success", "Back online", "The board is live again.")

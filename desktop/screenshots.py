@@ -116,6 +116,16 @@ def main(argv: list[str] | None = None) -> int:
         window.side_tabs.setCurrentIndex(1)
         await asyncio.sleep(0.5)
         window.grab().save(str(args.outdir / f"{args.prefix}today.png"))
+        # offline: the board stays, greyed, with the banner
+        window.side_tabs.setCurrentIndex(0)
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        for _ in range(100):
+            if session.state.value == "reconnecting":
+                break
+            await asyncio.sleep(0.05)
+        window.update_connection_label()
+        await asyncio.sleep(0.3)
+        window.grab().save(str(args.outdir / f"{args.prefix}offline.png"))
         await session.stop()
         window.close()
 
@@ -123,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     with loop:
         loop.run_until_complete(shoot())
-    box["loop"].call_soon_threadsafe(box["stop"].set)
     print(f"screenshots saved in {args.outdir}")
     return 0
 

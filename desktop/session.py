@@ -424,6 +424,7 @@ class Session(QObject):
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(ConnectionError("connection lost"))
+                fut.exception()  # whoever awaits it still gets it; nobody else must log it
 
     async def _request(self, ws: ClientConnection, kind: str, **fields: Any) -> dict[str, Any]:
         rid = str(fields.pop("request_id", None) or f"{self._prefix}-{next(self._ids)}")
