@@ -536,6 +536,13 @@ class Services:
             )
         now = journal.now
         a = cmd.action
+        if a == "set_out_of_order" and self._arrival_due(room, now, now + timedelta(days=1)):
+            raise ProtocolError(
+                ErrorCode.OVERRIDE_REQUIRED,
+                f"An arrival is due in room {room.number}; a manager can still put it out of "
+                "order with a dated block and an override.",
+                {"room_number": room.number},
+            )
         before = room_payload(room)
         if decision.new_status is not None:
             room.room_status = decision.new_status.value
@@ -683,11 +690,7 @@ class Services:
                 .where(overlaps & (m.Reservation.state == "checked_in"))
                 .exists()
             )
-            arrival = bool(
-                m.Reservation.select()
-                .where(overlaps & (m.Reservation.state.in_(["pending", "confirmed"])))
-                .exists()
-            )
+            arrival = self._arrival_due(room, start, end)
             decision = check_block(
                 staff.role,
                 cmd.kind,
@@ -736,6 +739,20 @@ class Services:
             return {"block": block_dict(block, room.number), "room_version": room.version}
 
         return self.idempotent(staff, cmd, work)
+
+    @staticmethod
+    def _arrival_due(room: m.Room, start: datetime, end: datetime) -> bool:
+        """Is a guest expected in the room between `start` and `end`?"""
+        return bool(
+            m.Reservation.select()
+            .where(
+                (m.Reservation.room == room.id)
+                & (m.Reservation.state.in_(["pending", "confirmed"]))
+                & (m.Reservation.start < end)
+                & (m.Reservation.end > start)
+            )
+            .exists()
+        )
 
     def _open_block(self, block: m.Block, room: m.Room, journal: Journal) -> None:
         before = room_payload(room)

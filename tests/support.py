@@ -163,11 +163,10 @@ class Peer:
         return await self.reply_to(rid)
 
     async def reply_to(self, rid: str) -> dict[str, Any]:
-        while True:
-            msg = await self.recv()
-            if msg.get("type") in ("ack", "error") and msg.get("request_id") == rid:
-                return msg
-            self.skipped.append(msg)
+        """The reply to request `rid` (already received, or still to come)."""
+        return await self.until(
+            lambda m: m.get("type") in ("ack", "error") and m.get("request_id") == rid
+        )
 
     @property
     def skipped(self) -> list[dict[str, Any]]:

@@ -384,3 +384,48 @@ def test_controls_wait_while_offline(qtbot: Any, window: MainWindow, server: Ser
     assert window.controls.offered() == set()
     assert "Not connected" in window.controls.buttons["start_cleaning"].toolTip()
     server.start()  # for the fixture to stop
+
+
+def _answer_dialog(kind: type, act_on: Any) -> None:
+    """When a modal dialog of `kind` opens, let `act_on` fill it in and close it."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def attempt(tries: int = 50) -> None:
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, kind) and w.isVisible():
+                act_on(w)
+                return
+        if tries:
+            QTimer.singleShot(50, lambda: attempt(tries - 1))
+
+    QTimer.singleShot(50, attempt)
+
+
+def test_dialogs_for_maintenance_and_the_check_out_confirmation(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.controls import MaintenanceDialog
+
+    login(qtbot, window, server, "manager")
+    number = rooms_with(window, "READY_FOR_GUEST", maintenance_required=False)[0]
+    window.board.select([number])
+
+    def fill(d: MaintenanceDialog) -> None:
+        d.priority.setCurrentIndex(d.priority.findData("HIGH"))
+        d.notes.setPlainText("Shower drips")
+        d.accept()
+
+    _answer_dialog(MaintenanceDialog, fill)
+    assert window.controls.run("flag_maintenance")
+    qtbot.waitUntil(
+        lambda: window.rooms.room(number).get("maintenance_notes") == "Shower drips", timeout=5000
+    )
+    assert window.rooms.room(number)["maintenance_priority"] == "HIGH"
+    # check-out asks first; "No" sends nothing
+    guest = next(r["room_number"] for r in window.rooms.rooms() if r.get("is_occupied"))
+    window.board.select([guest])
+    _answer_dialog(QMessageBox, lambda m: m.button(QMessageBox.StandardButton.No).click())
+    assert not window.controls.run("check_out")

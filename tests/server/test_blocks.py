@@ -180,3 +180,39 @@ def test_scheduled_blocks_start_on_time_and_can_be_cancelled_or_cleared(
             assert (await block(hk, clock, b, "out_of_service", 30))["code"] == "forbidden"
 
     run(scenario)
+
+
+def test_out_of_order_by_hand_is_refused_with_an_arrival_due(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk)
+            room = pick(
+                snap,
+                room_status="READY_FOR_GUEST",
+                is_occupied=False,
+                reservations_today=0,
+                is_out_of_order=False,
+            )
+            made = await desk.request(
+                "reservation.create",
+                room_number=room["room_number"],
+                guest_name="Arriving",
+                start=later(clock, 120),
+                end=later(clock, 60 * 30),
+            )
+            assert made["type"] == "ack", made
+            mnt = await Peer.open(srv.url, "maintenance")
+            refused = await mnt.request(
+                "room.action",
+                room_number=room["room_number"],
+                action="set_out_of_order",
+                reason="Leak",
+                expected_version=room["version"],
+            )
+            assert refused["code"] == "override_required"
+            assert "dated block" in refused["message"]
+
+    run(scenario)

@@ -151,14 +151,11 @@ def test_bad_input(frame: str | bytes, code: ErrorCode) -> None:
 
 
 def test_deep_nesting_is_a_bad_request_not_a_crash() -> None:
-    assert code_of("[" * 50_000 + "]" * 50_000) in (
-        ErrorCode.BAD_REQUEST,
-        ErrorCode.FRAME_TOO_LARGE,
-    )
-    assert (
-        code_of('{"type":"ping","request_id":"x","a":' + "[" * 20_000 + "]" * 20_000 + "}")
-        is ErrorCode.BAD_REQUEST
-    )
+    deep = "[" * 30_000 + "]" * 30_000  # under the size limit, over the parser's depth
+    assert len(deep) < protocol.MAX_FRAME_BYTES
+    assert code_of(deep) is ErrorCode.BAD_REQUEST
+    inside = '{"type":"ping","request_id":"x","a":' + "[" * 20_000 + "]" * 20_000 + "}"
+    assert code_of(inside) is ErrorCode.BAD_REQUEST
 
 
 def test_too_long_text_and_too_many_items() -> None:
@@ -245,53 +242,14 @@ def test_every_error_code_is_explained() -> None:
 
 def test_importing_shared_loads_no_io_library() -> None:
     code = (
-        "import sys, shared, shared.protocol, shared.rules, shared.occupancy, shared.clock, "
-        "shared.errors, shared.timeutil\n"
+        "import importlib, pkgutil, sys, shared\n"
+        "for m in pkgutil.walk_packages(shared.__path__, 'shared.'):\n"
+        "    importlib.import_module(m.name)\n"
         "bad = [m for m in ('websockets', 'PySide6', 'peewee', 'sqlite3', 'qasync') "
         "if m in sys.modules]\n"
-        "print(','.join(bad))"
+        "print(len([m for m in sys.modules if m.startswith('shared.')]), ','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
-
-
-def test_audit_rows_say_who_did_what() -> None:
-    from zoneinfo import ZoneInfo
-
-    from shared.audit import COLUMNS, describe, to_csv
-
-    meta = protocol.EventMeta(
-        "h",
-        "e1",
-        "2026-07-01T10:00:00Z",
-        3,
-        "housekeeping",
-        {"staff_id": 1, "name": "Aoife", "role": "housekeeping", "workstation": "HK"},
-        {"room_number": "101"},
-        "r9",
-    )
-    ev = protocol.event(
-        "rooms",
-        "room_updated",
-        {
-            "room_number": "101",
-            "room_status": "CLEANED_UNINSPECTED",
-            "cleaned_by_staff": "Aoife",
-            "last_cleaned_at": "x",
-            "changed_fields": ["room_status", "last_cleaned_at", "cleaned_by_staff"],
-        },
-        meta,
-    )
-    assert describe(ev) == "room_status=CLEANED_UNINSPECTED; cleaned_by_staff=Aoife"
-    text = to_csv([ev], ZoneInfo("Europe/Dublin"))
-    header, row = text.strip().splitlines()
-    assert header.split(",") == COLUMNS
-    assert row.startswith("2026-07-01 11:00:00,2026-07-01T10:00:00Z,3,room_updated,101,")
-    assert "Aoife,housekeeping,HK" in row and row.endswith(",r9")
-    system = protocol.event(
-        "rooms",
-        "room.update",
-        {"room_number": "M01", "occupancy_status": "free", "time_until_free": 0},
-        protocol.EventMeta("h", "e2", "2026-07-01T10:00:00Z", 4, "system", None),
-    )
-    assert ",system," in to_csv([system], ZoneInfo("UTC"))
+    count, bad = out.stdout.split(" ", 1)
+    assert int(count) >= 8  # every module of the package was imported
+    assert bad.strip() == ""
