@@ -271,13 +271,15 @@ class RoomrackServer:
             protocol.RoomRushCancel: self._write(lambda s, st, c: s.room_rush_cancel(st, c)),
             protocol.RoomsAssign: self._write(lambda s, st, c: s.rooms_assign(st, c)),
             protocol.RoomsAssignSplit: self._write(lambda s, st, c: s.rooms_assign_split(st, c)),
-            protocol.StaffList: self._staff_list,
+            protocol.StaffList: self._hotel_read(lambda s, h: s.staff_list(h), "staff"),
             protocol.BlockCreate: self._write(lambda s, st, c: s.block_create(st, c)),
             protocol.BlockEnd: self._write(lambda s, st, c: s.block_end(st, c)),
-            protocol.BlocksList: self._blocks_list,
+            protocol.BlocksList: self._hotel_read(lambda s, h: s.blocks_list(h), "blocks"),
             protocol.RoomObserve: self._write(lambda s, st, c: s.room_observe(st, c)),
             protocol.DiscrepancyResolve: self._write(lambda s, st, c: s.discrepancy_resolve(st, c)),
-            protocol.DiscrepanciesList: self._discrepancies_list,
+            protocol.DiscrepanciesList: self._hotel_read(
+                lambda s, h: s.discrepancies_list(h), "discrepancies"
+            ),
             protocol.RoomCheckOut: self._write(lambda s, st, c: s.room_check_out(st, c)),
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
@@ -759,25 +761,16 @@ class RoomrackServer:
         rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
         return protocol.ack(cmd.request_id, {"rooms": rooms})
 
-    async def _discrepancies_list(
-        self, client: Client, cmd: protocol.DiscrepanciesList
-    ) -> dict[str, Any]:
-        staff = client.staff
-        assert staff is not None
-        found = await self.store.call(self.store.services.discrepancies_list, staff.hotel_id)
-        return protocol.ack(cmd.request_id, {"discrepancies": found})
+    def _hotel_read(self, read: Callable[[Any, int], Any], key: str) -> Handler:
+        """A handler that answers `{key: read(services, hotel id)}` for the caller's hotel."""
 
-    async def _blocks_list(self, client: Client, cmd: protocol.BlocksList) -> dict[str, Any]:
-        staff = client.staff
-        assert staff is not None
-        found = await self.store.call(self.store.services.blocks_list, staff.hotel_id)
-        return protocol.ack(cmd.request_id, {"blocks": found})
+        async def handler(client: Client, cmd: Any) -> dict[str, Any]:
+            staff = client.staff
+            assert staff is not None
+            found = await self.store.call(read, self.store.services, staff.hotel_id)
+            return protocol.ack(cmd.request_id, {key: found})
 
-    async def _staff_list(self, client: Client, cmd: protocol.StaffList) -> dict[str, Any]:
-        staff = client.staff
-        assert staff is not None
-        found = await self.store.call(self.store.services.staff_list, staff.hotel_id)
-        return protocol.ack(cmd.request_id, {"staff": found})
+        return handler
 
     async def _board_at(self, client: Client, cmd: protocol.BoardAt) -> dict[str, Any]:
         staff = client.staff

@@ -146,6 +146,32 @@ _SQL_SAVE_ROOM = (
 )
 
 
+BLOCK_LIVE = ["scheduled", "active"]
+
+
+def _overlap(
+    model: type[m.Reservation] | type[m.Block],
+    room: m.Room,
+    start: datetime,
+    end: datetime,
+    states: list[str],
+    extra: Any = True,
+) -> int | None:
+    """The id of a row of `model` for `room` in one of `states` overlapping [start, end)."""
+    found = (
+        model.select(model.id)
+        .where(
+            (model.room == room.id)
+            & (model.state.in_(states))
+            & (model.start < end)
+            & (model.end > start)
+            & extra
+        )
+        .scalar()
+    )
+    return None if found is None else int(found)
+
+
 def _exec(sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
     cursor: sqlite3.Cursor = m.db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
     return cursor
@@ -701,16 +727,7 @@ class Services:
             if not decision:
                 assert decision.code is not None
                 raise ProtocolError(decision.code, decision.reason, {"room_number": room.number})
-            clash = (
-                m.Block.select(m.Block.id)
-                .where(
-                    (m.Block.room == room.id)
-                    & (m.Block.state.in_(["scheduled", "active"]))
-                    & (m.Block.start < end)
-                    & (m.Block.end > start)
-                )
-                .scalar()
-            )
+            clash = _overlap(m.Block, room, start, end, BLOCK_LIVE)
             if clash is not None or (
                 cmd.kind == BlockKind.OUT_OF_ORDER and start <= now and room.is_out_of_order
             ):
@@ -743,16 +760,7 @@ class Services:
     @staticmethod
     def _arrival_due(room: m.Room, start: datetime, end: datetime) -> bool:
         """Is a guest expected in the room between `start` and `end`?"""
-        return bool(
-            m.Reservation.select()
-            .where(
-                (m.Reservation.room == room.id)
-                & (m.Reservation.state.in_(["pending", "confirmed"]))
-                & (m.Reservation.start < end)
-                & (m.Reservation.end > start)
-            )
-            .exists()
-        )
+        return _overlap(m.Reservation, room, start, end, ["pending", "confirmed"]) is not None
 
     def _open_block(self, block: m.Block, room: m.Room, journal: Journal) -> None:
         before = room_payload(room)
@@ -1182,32 +1190,15 @@ class Services:
                     ErrorCode.BAD_REQUEST,
                     f"Room {room.number} takes 1 to {room.room_type.max_occupancy} guests.",
                 )
-            clash = (
-                m.Reservation.select(m.Reservation.id)
-                .where(
-                    (m.Reservation.room == room.id)
-                    & (m.Reservation.state.in_([s.value for s in LIVE_STATES]))
-                    & (m.Reservation.start < end)
-                    & (m.Reservation.end > start)
-                )
-                .scalar()
-            )
+            clash = _overlap(m.Reservation, room, start, end, [s.value for s in LIVE_STATES])
             if clash is not None:
                 raise ProtocolError(
                     ErrorCode.CONFLICT,
                     f"Room {room.number} is already booked then (reservation {clash}).",
                     {"reservation_id": clash},
                 )
-            blocked = (
-                m.Block.select(m.Block.id)
-                .where(
-                    (m.Block.room == room.id)
-                    & (m.Block.kind == BlockKind.OUT_OF_ORDER.value)
-                    & (m.Block.state.in_(["scheduled", "active"]))
-                    & (m.Block.start < end)
-                    & (m.Block.end > start)
-                )
-                .scalar()
+            blocked = _overlap(
+                m.Block, room, start, end, BLOCK_LIVE, m.Block.kind == BlockKind.OUT_OF_ORDER.value
             )
             if blocked is not None:
                 raise ProtocolError(
