@@ -283,7 +283,7 @@ class RoomrackServer:
             protocol.RoomCheckOut: self._write(lambda s, st, c: s.room_check_out(st, c)),
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
-            protocol.RoomsStatus: self._rooms_status,
+            protocol.RoomsStatus: self._hotel_read(lambda s, h: s.status_list(h), "rooms"),
             protocol.BoardAt: self._board_at,
             protocol.PresenceViewing: self._viewing,
             protocol.JournalRange: self._journal_range,
@@ -754,12 +754,6 @@ class RoomrackServer:
             self.store.services.history, staff.hotel_id, cmd.room_number, cmd.limit
         )
         return protocol.ack(cmd.request_id, {"room_number": cmd.room_number, "events": events})
-
-    async def _rooms_status(self, client: Client, cmd: protocol.RoomsStatus) -> dict[str, Any]:
-        staff = client.staff
-        assert staff is not None
-        rooms = await self.store.call(self.store.services.status_list, staff.hotel_id)
-        return protocol.ack(cmd.request_id, {"rooms": rooms})
 
     def _hotel_read(self, read: Callable[[Any, int], Any], key: str) -> Handler:
         """A handler that answers `{key: read(services, hotel id)}` for the caller's hotel."""
