@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import socket
+import uuid
 from collections import deque
 from datetime import datetime
 from enum import StrEnum
@@ -126,7 +127,7 @@ class Session(QObject):
         self._wake = asyncio.Event()
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
-        self._prefix = f"d{id(self) % 100000:05d}"
+        self._prefix = "d" + uuid.uuid4().hex[:16]  # request ids are never reused
         self.mine: deque[str] = deque(maxlen=500)
         self.presence: list[dict[str, Any]] = []
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import random
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +59,7 @@ class Simulator:
         self.conns: dict[str, tuple[ClientConnection, str]] = {}
         self.steps = 0
         self._ids = itertools.count(1)
+        self._run_id = uuid.uuid4().hex[:12]  # request ids are never reused across runs
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:
@@ -86,7 +88,7 @@ class Simulator:
                 json.dumps(
                     {
                         "type": "auth.login",
-                        "request_id": f"sim-login-{login}",
+                        "request_id": f"sim-login-{self._run_id}-{login}",
                         "login": login,
                         "password": self.password,
                         "workstation": "simulation",
@@ -104,7 +106,7 @@ class Simulator:
                     json.dumps(
                         {
                             "type": "subscribe",
-                            "request_id": "sim-sub",
+                            "request_id": f"sim-sub-{self._run_id}",
                             "channels": result["channels"],
                         }
                     )
@@ -137,7 +139,7 @@ class Simulator:
 
     async def _send(self, login: str, kind: str, **fields: Any) -> None:
         ws, _ = self.conns[login]
-        rid = f"sim-{next(self._ids)}"
+        rid = f"sim-{self._run_id}-{next(self._ids)}"
         await ws.send(json.dumps({"type": kind, "request_id": rid, **fields}))
         self.steps += 1
 

@@ -113,3 +113,10 @@ def test_toasts_for_what_matters_to_each_role() -> None:
         in notes_for_event(soon, "front_desk", {"occupancy_status": "occupied"})[0].title
     )
     assert notes_for_event(soon, "front_desk", {"occupancy_status": "ending_soon"}) == []
+
+
+def test_request_ids_are_never_reused_by_a_new_session(qapp: object) -> None:
+    from desktop.session import Session
+
+    a, b = Session(), Session()
+    assert a._prefix != b._prefix and len(a._prefix) > 12
