@@ -287,6 +287,20 @@ class Board(QScrollArea):
             [self.proxy.index(r, 0).data(Roles.Number) for r in range(self.proxy.rowCount())]
         )
 
+    def row_breaks(self) -> list[int]:
+        """Y positions in the board's content between rows of cards (for printing)."""
+        out: list[int] = []
+        for sec in self.sections:
+            if not sec.isVisible():
+                continue
+            top = sec.mapTo(self.inner, sec.rect().topLeft()).y()
+            out.append(top)
+            view_top = sec.view.mapTo(self.inner, sec.view.rect().topLeft()).y()
+            grid = sec.view.gridSize().height()
+            rows = max(0, (sec.view.height() - 4) // max(1, grid))
+            out.extend(view_top + (k + 1) * grid for k in range(rows))
+        return sorted(set(out))
+
     def view_of(self, number: str) -> tuple[RoomListView, QModelIndex] | None:
         for sec in self.sections:
             for row in range(sec.proxy.rowCount()):

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -363,11 +364,11 @@ class MainWindow(QMainWindow):
         self.sound_action.toggled.connect(self.set_sound)
         menu.addAction(self.sound_action)
         menu.addSeparator()
-        bigger = menu.addAction("Larger cards")
-        bigger.setShortcut(QKeySequence("Ctrl+="))
+        printing = menu.addAction("Print the board…  (Ctrl+P)")
+        printing.triggered.connect(lambda: self.print_board())
+        bigger = menu.addAction("Larger cards  (Ctrl+=)")
         bigger.triggered.connect(lambda: self.zoom(1.1))
-        smaller = menu.addAction("Smaller cards")
-        smaller.setShortcut(QKeySequence("Ctrl+-"))
+        smaller = menu.addAction("Smaller cards  (Ctrl+-)")
         smaller.triggered.connect(lambda: self.zoom(1 / 1.1))
         return menu
 
@@ -490,9 +491,13 @@ class MainWindow(QMainWindow):
             ("Ctrl+A", self.board.select_all_visible),
             ("Ctrl+H", lambda: self.side_tabs.setCurrentIndex(0)),
             ("Ctrl+T", lambda: self.side_tabs.setCurrentIndex(1)),
+            ("Ctrl+P", self.print_board),
+            ("Ctrl+=", lambda: self.zoom(1.1)),
+            ("Ctrl++", lambda: self.zoom(1.1)),
+            ("Ctrl+-", lambda: self.zoom(1 / 1.1)),
         ):
             sc = QShortcut(QKeySequence(keys), self)
-            sc.activated.connect(fn)
+            sc.activated.connect(lambda fn=fn: fn())
 
     # --- settings -------------------------------------------------------------------------
 
@@ -510,6 +515,26 @@ class MainWindow(QMainWindow):
         self.toasts.sound = on
         if on:
             self.toasts.play()
+
+    def print_board(self, pdf: Path | None = None) -> int:
+        """Print the board as shown (filters apply), or save it as a PDF file."""
+        from PySide6.QtPrintSupport import QPrintDialog
+
+        from desktop.printing import make_printer, print_widget
+
+        printer = make_printer(pdf)
+        if pdf is None:
+            dialog = QPrintDialog(printer, self)
+            if dialog.exec() != QPrintDialog.DialogCode.Accepted:
+                return 0
+        title = f"{self.hotel_label.text()} — room board"
+        return print_widget(
+            self.board.inner,
+            printer,
+            title,
+            self.clock.now().astimezone(self.tz),
+            self.board.row_breaks(),
+        )
 
     def zoom(self, factor: float) -> None:
         self.board.set_scale(self.board.delegate.scale * factor)

@@ -429,3 +429,15 @@ def test_dialogs_for_maintenance_and_the_check_out_confirmation(
     window.board.select([guest])
     _answer_dialog(QMessageBox, lambda m: m.button(QMessageBox.StandardButton.No).click())
     assert not window.controls.run("check_out")
+
+
+def test_the_board_prints_to_pdf(
+    qtbot: Any, window: MainWindow, server: ServerThread, tmp_path: Path
+) -> None:
+    login(qtbot, window, server)
+    pdf = tmp_path / "board.pdf"
+    pages = window.print_board(pdf)
+    assert pages >= 1
+    assert pdf.read_bytes().startswith(b"%PDF")
+    window.zoom(1.2)
+    assert window.board.delegate.scale > 1.0
