@@ -219,16 +219,16 @@ class BlocksTab(QWidget):
 
     def set_blocks(self, blocks: list[dict[str, Any]]) -> None:
         self.blocks = {int(b["id"]): b for b in blocks}
-        self.render()
+        self.refresh_view()
 
     def upsert(self, block: dict[str, Any]) -> None:
         if block.get("state") in ("ended", "cancelled"):
             self.blocks.pop(int(block["id"]), None)
         else:
             self.blocks[int(block["id"])] = block
-        self.render()
+        self.refresh_view()
 
-    def render(self) -> None:
+    def refresh_view(self) -> None:
         keep = set(selected_keys(self.table))
         now = self.ops.now()
         tz = self.ops.tz

@@ -71,21 +71,21 @@ class DiscrepanciesTab(QWidget):
 
     def set_items(self, items: list[dict[str, Any]]) -> None:
         self.items = {int(d["id"]): d for d in items if d.get("state", "open") == "open"}
-        self.render()
+        self.refresh_view()
 
     def raised(self, d: dict[str, Any]) -> None:
         if d.get("state", "open") == "open":
             self.items[int(d["id"])] = d
-            self.render()
+            self.refresh_view()
 
     def resolved(self, d: dict[str, Any]) -> None:
         if self.items.pop(int(d["id"]), None) is not None:
-            self.render()
+            self.refresh_view()
 
     def ordered(self) -> list[dict[str, Any]]:
         return sorted(self.items.values(), key=lambda d: (str(d.get("raised_at")), d["id"]))
 
-    def render(self) -> None:
+    def refresh_view(self) -> None:
         keep = set(selected_keys(self.table))
         now = self.ops.now()
         tz = self.ops.tz

@@ -92,7 +92,7 @@ class RushTab(QWidget):
         self.cancel_button.setVisible(role in RUSH_CANCEL_ROLES)
         self.desk.setVisible(role in RUSH_ROLES | RUSH_CANCEL_ROLES)
 
-    def render(self) -> None:
+    def refresh_view(self) -> None:
         rooms = self.ops.rooms.rooms()
         queue = rush_queue(rooms)
         keep = set(selected_keys(self.table))

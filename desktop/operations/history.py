@@ -1,0 +1,305 @@
+"""History you can rewind: the board as it was at a past moment, a room's timeline, and the
+audit trail between two times as CSV."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.board import Board
+from desktop.details import describe_event
+from desktop.model import RoomFilter, RoomModel
+from desktop.operations.common import (
+    from_qdatetime,
+    local_text,
+    parse,
+    picker,
+    role_name,
+    to_qdatetime,
+)
+from desktop.session import error_text
+from desktop.theme import named
+from shared.audit import to_csv
+from shared.timeutil import to_iso
+
+if TYPE_CHECKING:
+    from desktop.operations.window import OperationsWindow
+
+PAGE = 1000
+
+
+def describe(ev: dict[str, Any]) -> str:
+    """Words for a journal entry, including the kinds the room details do not name."""
+    kind = str(ev.get("type", ""))
+    p = ev.get("payload") or {}
+    if kind == "room_updated":
+        changed = set(p.get("changed_fields") or [])
+        extra = []
+        if "rush" in changed:
+            rush = p.get("rush")
+            extra.append("Rush requested" if isinstance(rush, dict) else "Rush cleared")
+        if "assigned_to" in changed:
+            a = p.get("assigned_to")
+            extra.append(f"Assigned to {a.get('name')}" if isinstance(a, dict) else "Unassigned")
+        if "block" in changed:
+            b = p.get("block")
+            extra.append(f"Block: {b.get('reason')}" if isinstance(b, dict) else "Block ended")
+        if "hk_occupancy" in changed:
+            extra.append(f"Housekeeping saw it {p.get('hk_occupancy') or '–'}")
+        base = describe_event(ev)
+        if extra and base.startswith("Changed "):
+            return "; ".join(extra)
+        return "; ".join([base, *extra]) if extra else base
+    if kind.startswith("block."):
+        b = p.get("block") or {}
+        how = f" ({p.get('how')})" if p.get("how") else ""
+        return f"Block {kind.split('.')[1]}{how}: {b.get('reason', '')}"
+    if kind.startswith("discrepancy."):
+        d = p.get("discrepancy") or {}
+        return f"Discrepancy {kind.split('.')[1]}: {d.get('label', '')}"
+    if kind == "room.rush_ready":
+        return f"Rushed room ready after {p.get('waited_minutes')} min"
+    return describe_event(ev)
+
+
+class HistoryTab(QWidget):
+    def __init__(self, ops: OperationsWindow) -> None:
+        super().__init__()
+        self.ops = ops
+        self.at: datetime | None = None
+        self.past = RoomModel(self._past_now, flush_ms=5, parent=self)
+        self.past_filter = RoomFilter(self)
+        self.past_filter.setSourceModel(self.past)
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(named(QLabel("Show the board as it was at"), "tabTitle"))
+        self.moment = picker(with_seconds=True)
+        row.addWidget(self.moment)
+        self.show_button = named(QPushButton("Rewind"), "primary")
+        self.show_button.clicked.connect(self.load_board)
+        row.addWidget(self.show_button)
+        for label, minutes in (("−1 h", 60), ("−8 h (last shift)", 480), ("−24 h", 1440)):
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, m=minutes: self.rewind_by(m))
+            row.addWidget(b)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.banner = named(QLabel(""), "pastBanner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        lay.addWidget(self.banner)
+        self.message = named(QLabel("Pick a moment and press Rewind."), "opsInfo")
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.frame = named(QFrame(), "pastFrame")
+        fl = QVBoxLayout(self.frame)
+        fl.setContentsMargins(3, 3, 3, 3)
+        self.board = Board(self.past_filter)
+        self.board.selection_changed.connect(self._on_selection)
+        fl.addWidget(self.board)
+        self.splitter.addWidget(self.frame)
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(6, 0, 0, 0)
+        self.timeline_title = named(QLabel("Timeline of a room"), "tabTitle")
+        sl.addWidget(self.timeline_title)
+        self.timeline_hint = named(
+            QLabel(
+                "Select a room on the board: its changes, newest first. Changes after the "
+                "chosen moment are marked “later”."
+            ),
+            "hint",
+        )
+        self.timeline_hint.setWordWrap(True)
+        sl.addWidget(self.timeline_hint)
+        self.timeline = QTreeWidget()
+        self.timeline.setHeaderLabels(["When", "Who", "What"])
+        self.timeline.setRootIsDecorated(False)
+        self.timeline.setWordWrap(True)
+        self.timeline.setUniformRowHeights(False)
+        sl.addWidget(self.timeline, 1)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([800, 480])
+        lay.addWidget(self.splitter, 1)
+
+        audit = QHBoxLayout()
+        audit.addWidget(named(QLabel("Audit trail from"), "tabTitle"))
+        self.since = picker()
+        audit.addWidget(self.since)
+        audit.addWidget(QLabel("to"))
+        self.until = picker()
+        audit.addWidget(self.until)
+        self.export_button = QPushButton("Export audit CSV…")
+        self.export_button.setToolTip("Who did what between the two times, one row per change.")
+        self.export_button.clicked.connect(self.ask_export)
+        audit.addWidget(self.export_button)
+        self.export_status = named(QLabel(""), "opsInfo")
+        audit.addWidget(self.export_status, 1)
+        lay.addLayout(audit)
+        self.room: str | None = None
+
+    def _past_now(self) -> datetime:
+        return self.at or self.ops.now()
+
+    def reset_times(self) -> None:
+        now = self.ops.now()
+        tz = self.ops.tz
+        self.moment.setDateTime(to_qdatetime(now - timedelta(hours=1), tz))
+        local = now.astimezone(tz)
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.since.setDateTime(to_qdatetime(start, tz))
+        self.until.setDateTime(to_qdatetime(now + timedelta(minutes=1), tz))
+
+    # --- rewinding -----------------------------------------------------------------------
+
+    def rewind_by(self, minutes: int) -> None:
+        self.set_moment(self.ops.now() - timedelta(minutes=minutes))
+        self.load_board()
+
+    def set_moment(self, when: datetime) -> None:
+        self.moment.setDateTime(to_qdatetime(when, self.ops.tz))
+
+    def load_board(self) -> None:
+        when = from_qdatetime(self.moment.dateTime(), self.ops.tz)
+        self.message.setText("Loading the board as it was…")
+        self.ops.spawner.spawn(
+            self.ops.session.call("board.at", at=to_iso(when)),
+            lambda reply: self._board_reply(when, reply),
+        )
+
+    def _board_reply(self, when: datetime, reply: dict[str, Any]) -> None:
+        if reply.get("type") != "ack":
+            text = error_text(reply)
+            earliest = (reply.get("details") or {}).get("earliest")
+            if earliest:
+                text += f" The history reaches back to {local_text(earliest, self.ops.tz)}."
+            self.message.setText(f"Cannot rewind: {text}")
+            return
+        result = reply["result"]
+        self.at = parse(result.get("at")) or when
+        selected = self.board.selected_rooms()
+        self.past.set_rooms(result.get("rooms") or [])
+        if selected:
+            self.board.select(selected)
+        stamp = local_text(self.at, self.ops.tz, "%A %d %B %Y, %H:%M:%S")
+        self.banner.setText(
+            f"PAST — the board as at {stamp} (hotel time). This is history, not the live "
+            "board: nothing can be changed here."
+        )
+        self.banner.show()
+        self.message.setText(
+            f"{self.past.rowCount()} rooms as they were after change #{result.get('seq')}; "
+            f"history reaches back to {local_text(result.get('earliest'), self.ops.tz)}."
+        )
+        if self.room:
+            self.load_timeline(self.room)
+
+    def past_room(self, number: str) -> dict[str, Any] | None:
+        return self.past.room(number)
+
+    # --- timeline ------------------------------------------------------------------------
+
+    def _on_selection(self, numbers: list[str]) -> None:
+        if len(numbers) == 1:
+            self.load_timeline(numbers[0])
+
+    def load_timeline(self, number: str) -> None:
+        self.room = number
+        self.timeline_title.setText(f"Timeline of room {number}")
+        self.ops.spawner.spawn(
+            self.ops.session.call("room.history", room_number=number, limit=200),
+            lambda reply: self._timeline_reply(number, reply),
+        )
+
+    def _timeline_reply(self, number: str, reply: dict[str, Any]) -> None:
+        if number != self.room:
+            return
+        self.timeline.clear()
+        if reply.get("type") != "ack":
+            self.timeline_hint.setText(f"No timeline: {error_text(reply)}")
+            return
+        items = []
+        grey = QBrush(QColor("#7B7D7D"))
+        for ev in reply["result"].get("events") or []:
+            meta = ev.get("meta") or {}
+            actor = meta.get("actor") or {}
+            who = actor.get("name") or "system"
+            if actor.get("role"):
+                who += f" ({role_name(actor['role'])})"
+            if actor.get("workstation"):
+                who += f" at {actor['workstation']}"
+            ts = parse(meta.get("ts"))
+            later = self.at is not None and ts is not None and ts > self.at
+            when = local_text(ts, self.ops.tz, "%d %b %H:%M:%S")
+            item = QTreeWidgetItem([("later · " if later else "") + when, who, describe(ev)])
+            item.setToolTip(2, describe(ev))
+            item.setData(0, Qt.ItemDataRole.UserRole, meta.get("seq"))
+            if later:
+                for c in range(3):
+                    item.setForeground(c, grey)
+            items.append(item)
+        self.timeline.addTopLevelItems(items)
+        for c in (0, 1):
+            self.timeline.resizeColumnToContents(c)
+
+    # --- audit export --------------------------------------------------------------------
+
+    def ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export audit trail", "roomrack-audit.csv", "CSV (*.csv)"
+        )
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> Any:
+        since = from_qdatetime(self.since.dateTime(), self.ops.tz)
+        until = from_qdatetime(self.until.dateTime(), self.ops.tz)
+        self.export_status.setText("Exporting…")
+        return self.ops.spawner.spawn(self._export(path, since, until))
+
+    async def _export(self, path: Path, since: datetime, until: datetime) -> int:
+        events: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            reply = await self.ops.session.call(
+                "journal.range",
+                since=to_iso(since),
+                until=to_iso(until),
+                limit=PAGE,
+                after_seq=after,
+            )
+            if reply.get("type") != "ack":
+                self.export_status.setText(f"Not exported: {error_text(reply)}")
+                return -1
+            page = reply["result"].get("events") or []
+            events.extend(page)
+            if not reply["result"].get("truncated") or not page:
+                break
+            after = int(page[-1]["meta"]["seq"])
+        write_text(path, to_csv(events, self.ops.tz))
+        self.export_status.setText(f"{len(events)} change(s) written to {path.name}.")
+        return len(events)
+
+
+def write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="")

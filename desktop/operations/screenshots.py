@@ -1,0 +1,215 @@
+"""Screenshots and sheets for docs/: `python -m desktop.operations.screenshots [OUTDIR]`.
+
+Runs the demo server in a background thread, logs in as the manager, lets a second
+workstation (the front desk) rush rooms, splits the rooms between the attendants, creates
+blocks, rewinds the board, and saves each Operations tab and the first page of the PDF sheets
+(the PDF pages become PNG with `pdftoppm`, when it is installed)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pdf_page_png(pdf: Path, out: Path, page: int = 1, dpi: int = 80) -> bool:
+    """Render one page of a PDF to PNG with pdftoppm; False when pdftoppm is missing."""
+    tool = shutil.which("pdftoppm")
+    if tool is None:
+        return False
+    stem = out.with_suffix("")
+    subprocess.run(
+        [
+            tool,
+            "-png",
+            "-r",
+            str(dpi),
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(stem),
+        ],
+        check=True,
+    )
+    return out.exists()
+
+
+async def _pause(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("outdir", nargs="?", default="docs", type=Path)
+    p.add_argument("--size", default="1366x768")
+    args = p.parse_args(argv)
+    w, h = (int(x) for x in args.size.split("x"))
+    out: Path = args.outdir
+    out.mkdir(parents=True, exist_ok=True)
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.mainwindow import MainWindow
+    from desktop.operations import open_operations
+    from desktop.operations.common import call
+    from desktop.screenshots import run_server
+    from desktop.session import Session
+    from desktop.settings import Settings
+    from shared.timeutil import to_iso
+
+    tmp = Path(tempfile.mkdtemp(prefix="roomrack-ops-shots-"))
+    port, _box = run_server(tmp / "demo.db")
+    url = f"ws://127.0.0.1:{port}"
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    async def shoot() -> None:
+        window = MainWindow(Session(workstation="Manager office"), Settings(tmp / "s.ini"))
+        window.resize(w, h)
+        window.show()
+        assert await window.login(url, "manager", "demo")
+        for _ in range(100):
+            if window.rooms.rowCount():
+                break
+            await _pause(0.05)
+        await _pause(0.5)
+        ops = open_operations(window.session, window, window.rooms, window.toasts)
+        ops.resize(w, h)
+        desk = Session(workstation="Front desk 1")
+        await desk.login(url, "frontdesk", "demo")
+        await _pause(1.0)
+        before = window.session.clock.now()
+        await _pause(1.2)
+
+        # the discrepancies the demo starts with
+        ops.show_tab("Discrepancies")
+        await _pause(0.5)
+        if ops.discrepancies.table.rowCount():
+            ops.discrepancies.table.selectRow(0)
+        ops.discrepancies.note.setText("Guest called: late check-out agreed")
+        await _pause(0.3)
+        ops.grab().save(str(out / "screenshot-ops-discrepancies.png"))
+
+        # rush rooms, asked for by the front desk at another workstation
+        dirty = [
+            r
+            for r in window.rooms.rooms()
+            if r["room_status"] in ("CHECKOUT_DIRTY", "CLEANING_IN_PROGRESS") and r["floor"] == 1
+        ]
+        for room, note in zip(
+            dirty[:2],
+            ("Mr Ryan waiting in the lobby", "Family of four, arriving early"),
+            strict=False,
+        ):
+            await desk.call(
+                "room.rush",
+                room_number=room["room_number"],
+                expected_version=room["version"],
+                note=note,
+            )
+        await _pause(1.0)
+        window.board.select([dirty[0]["room_number"]])
+        window.board.ensure_visible(dirty[0]["room_number"])
+        await _pause(1.0)
+        window.grab().save(str(out / "screenshot-ops-rush.png"))
+        window.toasts.clear()
+        ops.show_tab("Rush")
+        await _pause(0.3)
+        ops.grab().save(str(out / "screenshot-ops-rushqueue.png"))
+
+        # attendants: split by floor, then the sheets and the report
+        staff = {s["login"]: s for s in ops.attendants.staff}
+        ops.attendants.split("floor", [staff["housekeeping"]["id"], staff["attendant2"]["id"]])
+        await _pause(1.5)
+        ops.show_tab("Attendants")
+        await _pause(0.3)
+        ops.grab().save(str(out / "screenshot-ops-attendants.png"))
+        pages = ops.attendants.print_sheets(tmp / "sheets.pdf")
+        ops.attendants.print_report(tmp / "report.pdf")
+        pdf_page_png(tmp / "sheets.pdf", out / "sheet-attendant.png")
+        pdf_page_png(tmp / "report.pdf", out / "sheet-status-report.png")
+        print(f"attendant sheets: {pages} page(s)")
+
+        # blocks: one out of service now, one out of order next week
+        vacant = [
+            r
+            for r in window.rooms.rooms()
+            if not r.get("is_occupied") and r["floor"] == 3 and not r.get("is_out_of_order")
+        ]
+        now = window.session.clock.now()
+        await call(
+            window.session,
+            "block.create",
+            dict(
+                room_number=vacant[0]["room_number"],
+                kind="out_of_service",
+                reason="Carpet shampoo",
+                end=to_iso(now + timedelta(hours=6)),
+                expected_version=vacant[0]["version"],
+                return_status="CLEANED_UNINSPECTED",
+            ),
+        )
+        await call(
+            window.session,
+            "block.create",
+            dict(
+                room_number=vacant[1]["room_number"],
+                kind="out_of_order",
+                reason="Bathroom retiling",
+                start=to_iso(now + timedelta(days=3)),
+                end=to_iso(now + timedelta(days=5)),
+                expected_version=vacant[1]["version"],
+            ),
+        )
+        await _pause(1.0)
+        ops.show_tab("Blocks")
+        dialog = ops.blocks_tab.open_dialog(vacant[2]["room_number"])
+        dialog.reason.setText("Window seal replacement")
+        await _pause(0.5)
+        ops.grab().save(str(out / "screenshot-ops-blocks.png"))
+        dialog.grab().save(str(out / "screenshot-ops-block-dialog.png"))
+        dialog.reject()
+
+        # history: the board before the rush, and the rushed room's timeline
+        ops.show_tab("History")
+        ops.history.set_moment(before)
+        ops.history.load_board()
+        await _pause(1.0)
+        ops.history.board.select([dirty[0]["room_number"]])
+        ops.history.board.ensure_visible(dirty[0]["room_number"])
+        await _pause(1.0)
+        ops.grab().save(str(out / "screenshot-ops-rewind.png"))
+
+        # who is online
+        desk.tell("presence.viewing", room_number=dirty[0]["room_number"])
+        await _pause(0.8)
+        ops.show_tab("Online")
+        await _pause(0.3)
+        ops.grab().save(str(out / "screenshot-ops-online.png"))
+
+        await desk.stop()
+        await window.session.stop()
+        ops.hide()
+        window.close()
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(shoot())
+    print(f"screenshots saved in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,303 @@
+"""The Operations window: discrepancies, the rush queue, blocks, room attendants, history and
+who is online, in tabs, all fed live by the session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from desktop.model import RoomModel
+from desktop.operations.attendants import AttendantsTab
+from desktop.operations.blocks import BlocksTab
+from desktop.operations.common import (
+    ASSIGN_ROLES,
+    OPS_STYLE,
+    Spawner,
+    _positional_only,
+    call,
+    role_name,
+)
+from desktop.operations.discrepancies import DiscrepanciesTab
+from desktop.operations.history import HistoryTab
+from desktop.operations.presence import OnlineTab
+from desktop.operations.rush import RushTab
+from desktop.session import Session, State, error_text
+from desktop.theme import STYLE, named
+from desktop.toasts import ToastManager
+
+Done = Callable[[dict[str, Any]], None]
+
+
+class OperationsWindow(QWidget):
+    """A window of its own (parented to the main window, so it closes with it)."""
+
+    def __init__(
+        self,
+        session: Session,
+        rooms: RoomModel | None = None,
+        toasts: ToastManager | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.session = session
+        self.spawner = Spawner()
+        self.tz = ZoneInfo("UTC")
+        self._waiting: dict[str, Done] = {}
+        self._dirty: set[Any] = set()
+        self.setWindowTitle("Roomrack — Operations")
+        self.setStyleSheet(STYLE + OPS_STYLE)
+        self.resize(1366, 768)
+        if rooms is None:
+            # standalone: keep our own copy of the board
+            rooms = RoomModel(session.clock.now, flush_ms=30, parent=self)
+            session.rooms_snapshot.connect(lambda items, _seq: rooms.set_rooms(items))
+            self._own_rooms = True
+        else:
+            self._own_rooms = False
+        self.rooms: RoomModel = rooms
+        # with the main window's toasts, the main window already shows command replies
+        self.own_toasts = toasts is None
+        self.toasts = toasts or ToastManager(self)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        self.heading = named(QLabel("Operations"), "tabTitle")
+        lay.addWidget(self.heading)
+        self.tabs = QTabWidget()
+        self.discrepancies = DiscrepanciesTab(self)
+        self.rush = RushTab(self)
+        self.blocks_tab = BlocksTab(self)
+        self.attendants = AttendantsTab(self)
+        self.history = HistoryTab(self)
+        self.online = OnlineTab(self)
+        self._titles: dict[QWidget, str] = {}
+        for tab, title in (
+            (self.discrepancies, "Discrepancies"),
+            (self.rush, "Rush queue"),
+            (self.blocks_tab, "Blocks"),
+            (self.attendants, "Attendants"),
+            (self.history, "History"),
+            (self.online, "Online"),
+        ):
+            self.tabs.addTab(tab, title)
+            self._titles[tab] = title
+        self.tabs.currentChanged.connect(self._on_tab)
+        lay.addWidget(self.tabs, 1)
+
+        s = session
+        s.logged_in.connect(self._on_logged_in)
+        s.state_changed.connect(self._on_state)
+        s.event_received.connect(self._on_event)
+        s.presence_changed.connect(self.online.set_presence)
+        s.command_done.connect(self._on_command_done)
+        self.rooms.rooms_changed.connect(self._on_rooms_changed)
+        self.rooms.modelReset.connect(self._on_rooms_reset)
+        self._tick = QTimer(self)
+        self._tick.setInterval(30_000)  # waiting times and "ends in" move with the clock
+        self._tick.timeout.connect(self._refresh_times)
+        self._tick.start()
+        if session.staff:
+            self._on_logged_in({"staff": session.staff, "hotel": session.hotel})
+        if session.presence:
+            self.online.set_presence(session.presence)
+        self._on_rooms_reset()
+        if session.is_live():
+            self.reload()
+
+    # --- who is logged in ----------------------------------------------------------------
+
+    @property
+    def role(self) -> str:
+        return self.session.role
+
+    @property
+    def staff_id(self) -> int | None:
+        sid = self.session.staff.get("id")
+        return int(sid) if sid is not None else None
+
+    @property
+    def hotel_name(self) -> str:
+        return str(self.session.hotel.get("name") or self.session.slug or "Hotel")
+
+    def now(self) -> datetime:
+        return self.session.clock.now()
+
+    def _on_logged_in(self, result: dict[str, Any]) -> None:
+        hotel = result.get("hotel") or {}
+        try:
+            self.tz = ZoneInfo(str(hotel.get("timezone") or "UTC"))
+        except Exception:
+            self.tz = ZoneInfo("UTC")
+        staff = result.get("staff") or {}
+        role = str(staff.get("role", ""))
+        self.heading.setText(
+            f"Operations · {hotel.get('name', '')} · {staff.get('name', '')} ({role_name(role)})"
+        )
+        self.rush.set_role(role)
+        self.blocks_tab.set_role(role)
+        self.attendants.set_role(role)
+        self.tabs.setTabToolTip(
+            self.tabs.indexOf(self.attendants),
+            "Assign rooms and print sheets"
+            if role in ASSIGN_ROLES
+            else "Who has which room; print sheets",
+        )
+        self.history.reset_times()
+
+    def _on_state(self, state: str) -> None:
+        if state == State.LIVE.value:
+            self.reload()
+
+    def reload(self) -> None:
+        """Lists that are not in the room snapshot: asked for again on every (re)connect."""
+        self.spawner.spawn(
+            self.session.call("discrepancies.list"),
+            self._list_reply(lambda r: self.discrepancies.set_items(r.get("discrepancies") or [])),
+        )
+        self.spawner.spawn(
+            self.session.call("blocks.list"),
+            self._list_reply(lambda r: self.blocks_tab.set_blocks(r.get("blocks") or [])),
+        )
+        self.spawner.spawn(
+            self.session.call("staff.list"),
+            self._list_reply(lambda r: self.attendants.set_staff(r.get("staff") or [])),
+        )
+
+    def _list_reply(self, apply: Callable[[dict[str, Any]], None]) -> Done:
+        def done(reply: dict[str, Any]) -> None:
+            if reply.get("type") == "ack":
+                apply(reply.get("result") or {})
+
+        return done
+
+    # --- events --------------------------------------------------------------------------
+
+    def _on_event(self, msg: dict[str, Any]) -> None:
+        kind = str(msg.get("type", ""))
+        p = msg.get("payload") or {}
+        if self._own_rooms:
+            self.rooms.apply_event(msg)
+        if kind == "discrepancy.raised":
+            d = p.get("discrepancy") or {}
+            if d:
+                self.discrepancies.raised(d)
+                if self.role in (d.get("roles") or []):
+                    room = f": room {d['room_number']}" if d.get("room_number") else ""
+                    self.toast(
+                        "warning",
+                        f"{d.get('label', 'Discrepancy')}{room}",
+                        str(d.get("message") or ""),
+                        important=True,
+                    )
+        elif kind == "discrepancy.resolved":
+            d = p.get("discrepancy") or {}
+            if d:
+                self.discrepancies.resolved(d)
+        elif kind.startswith("block."):
+            b = p.get("block") or {}
+            if b:
+                if kind == "block.ended":
+                    b = {**b, "state": b.get("state") or "ended"}
+                    if b["state"] not in ("ended", "cancelled"):
+                        b["state"] = "ended"
+                self.blocks_tab.upsert(b)
+        elif kind == "hotel.rollover":
+            rooms = p.get("rooms_needing_service") or []
+            if self.role in ("housekeeping", "supervisor", "manager"):
+                self.toast(
+                    "info",
+                    f"New business day: {p.get('business_date', '')}",
+                    f"{len(rooms)} occupied room(s) now need service.",
+                )
+
+    def _on_rooms_changed(self, numbers: list[str]) -> None:
+        self.rush.refresh_view()
+        self._render_later(self.attendants)
+        if self.tabs.currentWidget() is self.blocks_tab:
+            self.blocks_tab.refresh_view()
+
+    def _on_rooms_reset(self) -> None:
+        self.rush.refresh_view()
+        self._render_later(self.attendants)
+
+    def _render_later(self, tab: Any) -> None:
+        if self.isVisible() and self.tabs.currentIndex() == self.tabs.indexOf(tab):
+            tab.refresh_view()
+        else:
+            self._dirty.add(tab)
+
+    def _on_tab(self, index: int) -> None:
+        tab: Any = self.tabs.widget(index)
+        if tab in self._dirty:
+            self._dirty.discard(tab)
+            tab.refresh_view()
+
+    def _refresh_times(self) -> None:
+        self.rush.refresh_view()
+        self.discrepancies.refresh_view()
+        self.blocks_tab.refresh_view()
+
+    def set_tab_count(self, tab: QWidget, title: str, n: int) -> None:
+        index = self.tabs.indexOf(tab) if hasattr(self, "tabs") else -1
+        if index >= 0:
+            self.tabs.setTabText(index, f"{title} ({n})" if n else title)
+
+    # --- commands ------------------------------------------------------------------------
+
+    def send(self, kind: str, label: str, fields: dict[str, Any], done: Done | None = None) -> str:
+        """A write through the session (its reply also reaches the main window's toasts)."""
+        if "kind" in fields and not _positional_only(self.session.command):
+            self.spawner.spawn(self._send_direct(kind, label, fields, done))
+            return ""
+        rid = self.session.command(kind, label, **fields)
+        self._waiting[rid] = done or (lambda _reply: None)
+        return rid
+
+    async def _send_direct(
+        self, kind: str, label: str, fields: dict[str, Any], done: Done | None
+    ) -> None:
+        reply = await call(self.session, kind, fields)
+        ok = reply.get("type") == "ack"
+        if ok:
+            self.toasts.show("success", "Done", label)
+        else:
+            self.toasts.show("error", f"Not done: {label}", error_text(reply), important=True)
+        if done is not None:
+            done(reply)
+
+    def _on_command_done(self, rid: str, label: str, ok: bool, reply: dict[str, Any]) -> None:
+        done = self._waiting.pop(rid, None)
+        if done is None:
+            return
+        if self.own_toasts:
+            if ok:
+                self.toasts.show("success", "Done", label)
+            else:
+                self.toasts.show("error", f"Not done: {label}", error_text(reply), important=True)
+        done(reply)
+
+    def toast(self, kind: str, title: str, text: str = "", important: bool = False) -> None:
+        self.toasts.show(kind, title, text, important=important)
+
+    # --- window --------------------------------------------------------------------------
+
+    def show_tab(self, name: str) -> None:
+        for tab, title in self._titles.items():
+            if title.lower().startswith(name.lower()):
+                self.tabs.setCurrentWidget(tab)
+                self._on_tab(self.tabs.currentIndex())
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._on_tab(self.tabs.currentIndex())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # closing only hides it: it keeps listening, so discrepancy toasts still arrive
+        event.ignore()
+        self.hide()
