@@ -89,6 +89,9 @@ class RoomCardDelegate(QStyledItemDelegate):
             QPen(QColor("#1F3A4D") if selected else accent.lighter(130), 3 if selected else 1)
         )
         painter.drawPath(path)
+        if bool(index.data(Roles.Recent)) and not selected:  # just changed: a soft glow
+            painter.setPen(QPen(QColor("#F1C40F"), 3 * s))
+            painter.drawPath(path)
 
         left = r.left() + 12 * s
         right = r.right() - 7 * s

@@ -78,6 +78,7 @@ class Roles(IntEnum):
     Version = Qt.ItemDataRole.UserRole + 17
     Notes = Qt.ItemDataRole.UserRole + 18
     Rush = Qt.ItemDataRole.UserRole + 19
+    Recent = Qt.ItemDataRole.UserRole + 20  # changed in the last seconds: the card glows
 
 
 @functools.lru_cache(maxsize=65536)
@@ -143,6 +144,10 @@ class RoomModel(QAbstractListModel):
         self.resets = 0
         self.flushes = 0
         self.rows_changed = 0
+        self._recent: dict[str, int] = {}  # room number -> fade ticks left
+        self._fade = QTimer(self)
+        self._fade.setInterval(1000)
+        self._fade.timeout.connect(self._fade_tick)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(flush_ms)
@@ -218,6 +223,8 @@ class RoomModel(QAbstractListModel):
             return room.get("maintenance_notes") or room.get("out_of_order_reason") or ""
         if role == Roles.Rush:
             return room.get("rush") is not None
+        if role == Roles.Recent:
+            return room["room_number"] in self._recent
         return None
 
     # --- reading -------------------------------------------------------------------------
@@ -277,6 +284,7 @@ class RoomModel(QAbstractListModel):
         """A snapshot: the one time the model is reset."""
         self._timer.stop()
         self._pending.clear()
+        self._recent.clear()
         self.beginResetModel()
         self._rooms = [self._fresh(dict(r)) for r in rooms]
         self._rooms.sort(key=lambda r: (int(r.get("floor") or 0), natural_key(r["room_number"])))
@@ -378,12 +386,30 @@ class RoomModel(QAbstractListModel):
                 self._row[room["room_number"]] = len(self._rooms)
                 self._rooms.append(room)
             self.endInsertRows()
+        if len(pending) <= 50:  # a few changes glow for a moment; a reload does not
+            for number in pending:
+                self._recent[number] = 3
+            if not self._fade.isActive():
+                self._fade.start()
         self.flushes += 1
         self.rows_changed += len(changed_rows) + len(new_rooms)
         self._recount()
         numbers = list(pending)
         self.rooms_changed.emit(numbers)
         return numbers
+
+    def _fade_tick(self) -> None:
+        done = []
+        for number in list(self._recent):
+            self._recent[number] -= 1
+            if self._recent[number] <= 0:
+                del self._recent[number]
+                done.append(number)
+        rows = sorted(r for n in done if (r := self._row.get(n)) is not None)
+        for lo, hi in _runs(rows):
+            self.dataChanged.emit(self.index(lo), self.index(hi), [int(Roles.Recent)])
+        if not self._recent:
+            self._fade.stop()
 
     def _recount(self) -> None:
         self.stats = compute_stats(self._rooms, self._now())
