@@ -1,0 +1,368 @@
+"""The Operations window against a real server (offscreen): discrepancies, the rush queue,
+blocks, attendants and their sheets, rewinding the board, the audit export, who is online."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from desktop.mainwindow import MainWindow
+from desktop.model import Roles
+from desktop.operations import history as history_module
+from desktop.operations.attendants import attendant_order
+from desktop.operations.blocks import BlockDialog, explain_block_error
+from desktop.operations.common import to_qdatetime
+from desktop.operations.rush import rush_queue
+from desktop.operations.sheets import pdf_page_count
+from shared.audit import COLUMNS
+from shared.clock import ManualClock
+from tests.desktop.conftest import act
+from tests.desktop.ops_support import advance_server, open_ops, pdf_to_pngs, scan_discrepancies
+from tests.support import ServerThread
+
+pytestmark = pytest.mark.gui
+
+
+def cell(table: Any, row: int, col: int) -> str:
+    item = table.item(row, col)
+    return "" if item is None else str(item.text())
+
+
+def column(table: Any, col: int) -> list[str]:
+    return [cell(table, r, col) for r in range(table.rowCount())]
+
+
+def rooms_in(window: MainWindow, status: str) -> list[str]:
+    return [r["room_number"] for r in window.rooms.rooms() if r["room_status"] == status]
+
+
+def click_ok(qtbot: Any, dialog: BlockDialog) -> None:
+    qtbot.mouseClick(
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton
+    )
+
+
+def test_discrepancies_are_listed_and_resolving_one_removes_it(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    ops = open_ops(qtbot, window, server, "manager")
+    listed = act(server, "manager", "discrepancies.list")["result"]["discrepancies"]
+    assert listed, "the demo hotel starts with open discrepancies"
+    tab = ops.discrepancies
+    qtbot.waitUntil(lambda: tab.table.rowCount() == len(listed), timeout=5000)
+    assert sorted(column(tab.table, 0)) == sorted(d["room_number"] for d in listed)
+    assert "Discrepancies (" in ops.tabs.tabText(0)
+    first = tab.ordered()[0]
+    tab.table.selectRow(0)
+    assert tab.resolve_button.isEnabled()  # the manager is concerned by every kind
+    tab.note.setText("Spoke to the guest")
+    qtbot.mouseClick(tab.resolve_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == len(listed) - 1, timeout=5000)
+    assert first["id"] not in tab.items
+    still = act(server, "manager", "discrepancies.list")["result"]["discrepancies"]
+    assert first["id"] not in {d["id"] for d in still}
+    # who resolved it is recorded in the journal
+    trail = act(
+        server,
+        "manager",
+        "journal.range",
+        since="2026-01-15T08:00:00Z",
+        until="2026-01-15T10:00:00Z",
+    )["result"]["events"]
+    resolved = [e for e in trail if e["type"] == "discrepancy.resolved"]
+    assert resolved[-1]["payload"]["discrepancy"]["resolved_by"] == "Ciara O'Brien"
+    assert resolved[-1]["payload"]["discrepancy"]["note"] == "Spoke to the guest"
+    # presence: this workstation is on the Online tab
+    qtbot.waitUntil(lambda: ops.online.table.rowCount() >= 1, timeout=5000)
+    assert any("(you)" in name for name in column(ops.online.table, 0))
+
+
+def test_a_raised_discrepancy_is_toasted_to_the_roles_concerned(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    ops = open_ops(qtbot, window, server, "supervisor")
+    tab = ops.discrepancies
+    qtbot.waitUntil(lambda: tab.table.rowCount() > 0, timeout=5000)
+    before = tab.table.rowCount()
+    # a vacant room that housekeeping finds occupied: a possible sleeper
+    room = next(
+        r
+        for r in window.rooms.rooms()
+        if not r.get("is_occupied") and r.get("hk_occupancy") is None and r["floor"] > 0
+    )
+    reply = act(
+        server,
+        "housekeeping",
+        "room.observe",
+        room_number=room["room_number"],
+        occupancy="occupied",
+        expected_version=room["version"],
+    )
+    assert reply["type"] == "ack", reply
+    scan_discrepancies(server)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == before + 1, timeout=5000)
+    assert room["room_number"] in column(tab.table, 0)
+    titles = [t for _k, t, _x in window.toasts.history]
+    assert any("disagree" in t and room["room_number"] in t for t in titles), titles
+    # the supervisor may resolve a mismatch, but not a due-out (front desk and managers only)
+    for row in range(tab.table.rowCount()):
+        d = tab.items[tab.table.item(row, 0).data(Qt.ItemDataRole.UserRole)]
+        tab.table.clearSelection()
+        tab.table.selectRow(row)
+        assert tab.resolve_button.isEnabled() == ("supervisor" in d["roles"])
+
+
+def test_a_rush_from_the_desk_joins_the_queue_and_housekeeping_is_told(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    ops = open_ops(qtbot, window, server, "supervisor")
+    assert ops.rush.cancel_button.isVisibleTo(ops.rush)  # a supervisor may cancel
+    assert not ops.rush.rush_button.isVisibleTo(ops.rush)  # but not ask
+    dirty = [r for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"]
+    first, second = dirty[0], dirty[1]
+    for room, note in ((first, "Mr Ryan in the lobby"), (second, "")):
+        reply = act(
+            server,
+            "frontdesk",
+            "room.rush",
+            room_number=room["room_number"],
+            expected_version=room["version"],
+            **({"note": note} if note else {}),
+        )
+        assert reply["type"] == "ack", reply
+    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 2, timeout=5000)
+    assert column(ops.rush.table, 0) == [first["room_number"], second["room_number"]]
+    assert cell(ops.rush.table, 0, 3).startswith("Niamh Kelly")
+    assert cell(ops.rush.table, 0, 4) == "Mr Ryan in the lobby"
+    assert ops.tabs.tabText(1) == "Rush queue (2)"
+    titles = [t for _k, t, _x in window.toasts.history]
+    assert f"Rush: room {first['room_number']} is wanted for a waiting guest" in titles
+    # the supervisor cancels the second one from the queue
+    ops.rush.table.selectRow(1)
+    qtbot.mouseClick(ops.rush.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 1, timeout=5000)
+    assert rush_queue(window.rooms.rooms())[0]["room_number"] == first["room_number"]
+
+
+def test_the_block_dialog_creates_blocks_and_explains_an_override(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    ops = open_ops(qtbot, window, server, "manager")
+    tab = ops.blocks_tab
+    vacant = next(
+        r
+        for r in window.rooms.rooms()
+        if not r.get("is_occupied") and not r.get("is_out_of_order") and r["floor"] > 0
+    )
+    dialog = tab.open_dialog(vacant["room_number"])
+    assert dialog.override.isVisibleTo(dialog)  # a manager sees the override
+    dialog.kind.setCurrentIndex(dialog.kind.findData("out_of_service"))
+    dialog.reason.setText("Carpet shampoo")
+    dialog.returns.setCurrentIndex(dialog.returns.findData("CLEANED_UNINSPECTED"))
+    click_ok(qtbot, dialog)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    assert column(tab.table, 0) == [vacant["room_number"]]
+    assert cell(tab.table, 0, 1) == "Out of service"
+    assert cell(tab.table, 0, 6) == "Cleaned, to inspect"
+    assert cell(tab.table, 0, 7) == "In force"
+    qtbot.waitUntil(
+        lambda: window.rooms.room(vacant["room_number"]).get("is_out_of_service") is True,
+        timeout=5000,
+    )
+    # out of order over a guest in house: refused in words, then overridden by the manager
+    guest = next(
+        r
+        for r in window.rooms.rooms()
+        if r.get("is_occupied") and not r.get("is_out_of_order") and r["floor"] > 0
+    )
+    dialog = tab.open_dialog(guest["room_number"])
+    dialog.reason.setText("Burst pipe")
+    qtbot.mouseClick(
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: dialog.error.isVisibleTo(dialog), timeout=5000)
+    text = dialog.error.text()
+    assert "guest in house" in text and "Override" in text, text
+    assert dialog.isVisible()
+    dialog.override.setChecked(True)
+    qtbot.mouseClick(
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.rooms.room(guest["room_number"])["room_status"] == "OUT_OF_ORDER",
+        timeout=5000,
+    )
+    assert any("(override)" in s for s in column(tab.table, 7))
+    # ending it early from the list
+    row = column(tab.table, 0).index(guest["room_number"])
+    tab.table.selectRow(row)
+    qtbot.mouseClick(tab.end_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    # someone who may not override is told to ask a manager
+    words = explain_block_error({"code": "override_required"}, "maintenance", "204")
+    assert "ask a manager" in words and "Override" not in words
+
+
+def test_blocks_and_assignment_are_shaped_by_role(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    ops = open_ops(qtbot, window, server, "housekeeping")
+    assert not ops.blocks_tab.new_button.isVisibleTo(ops.blocks_tab)
+    assert not ops.attendants.assign_box.isVisibleTo(ops.attendants)
+    me = ops.staff_id
+    assert me is not None
+    rooms = [
+        {"room_number": "101", "floor": 1, "assigned_to": None},
+        {"room_number": "301", "floor": 3, "assigned_to": {"staff_id": me, "name": "me"}},
+        {
+            "room_number": "302",
+            "floor": 3,
+            "assigned_to": {"staff_id": me, "name": "me"},
+            "rush": {"requested_at": "2026-01-15T09:00:00Z"},
+        },
+    ]
+    assert [r["room_number"] for r in attendant_order(rooms, me)] == ["302", "301", "101"]
+
+
+def test_rewind_shows_the_board_as_it_was_before_a_later_change(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock
+) -> None:
+    ops = open_ops(qtbot, window, server, "manager")
+    start = clock.now()
+    number = next(
+        r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
+    )
+    advance_server(server, 120)
+    version = window.rooms.room(number)["version"]
+    reply = act(
+        server,
+        "housekeeping",
+        "room.action",
+        room_number=number,
+        action="start_cleaning",
+        expected_version=version,
+    )
+    assert reply["type"] == "ack", reply
+    qtbot.waitUntil(
+        lambda: window.rooms.room(number)["room_status"] == "CLEANING_IN_PROGRESS", timeout=5000
+    )
+    hist = ops.history
+    ops.show_tab("History")
+    hist.set_moment(start + timedelta(seconds=60))
+    qtbot.mouseClick(hist.show_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: hist.past.rowCount() == window.rooms.rowCount(), timeout=5000)
+    past = hist.past_room(number)
+    assert past is not None and past["room_status"] == "CHECKOUT_DIRTY"
+    assert window.rooms.room(number)["room_status"] == "CLEANING_IN_PROGRESS"
+    assert hist.banner.isVisibleTo(hist)
+    assert hist.banner.text().startswith("PAST — the board as at")
+    assert "09:01:00" in hist.banner.text()  # 09:01 UTC is 09:01 in Dublin in January
+    # its card on the past board says so too
+    found = hist.board.view_of(number)
+    assert found is not None
+    assert found[1].data(Roles.Status) == "CHECKOUT_DIRTY"
+    # the room's timeline marks the change that came after the chosen moment
+    hist.board.select([number])
+    qtbot.waitUntil(lambda: hist.timeline.topLevelItemCount() > 0, timeout=5000)
+    newest = hist.timeline.topLevelItem(0)
+    assert newest.text(0).startswith("later")
+    assert "Cleaning" in newest.text(2) and "Aoife Murphy" in newest.text(1)
+    # a moment before the journal begins is refused in words
+    hist.set_moment(start - timedelta(days=30))
+    hist.load_board()
+    qtbot.waitUntil(lambda: hist.message.text().startswith("Cannot rewind"), timeout=5000)
+
+
+def test_attendant_sheets_are_one_page_per_attendant(
+    qtbot: Any, window: MainWindow, server: ServerThread, tmp_path: Path
+) -> None:
+    ops = open_ops(qtbot, window, server, "supervisor")
+    tab = ops.attendants
+    # by default the split is between the housekeeping accounts (the two attendants)
+    ticked = [sid for sid, box in tab.split_checks.items() if box.isChecked()]
+    assert len(ticked) == 2
+    qtbot.mouseClick(tab.split_floor, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: all(r.get("assigned_to") for r in window.rooms.rooms()), timeout=5000)
+    counts: dict[int, int] = {}
+    for r in window.rooms.rooms():
+        sid = r["assigned_to"]["staff_id"]
+        counts[sid] = counts.get(sid, 0) + 1
+    assert (
+        sorted(counts) == sorted(ticked) and abs(max(counts.values()) - min(counts.values())) <= 1
+    )
+    # by hand: one room to the supervisor
+    number = window.rooms.rooms()[5]["room_number"]
+    tab.assign([number], ops.staff_id)
+    qtbot.waitUntil(
+        lambda: window.rooms.room(number)["assigned_to"]["staff_id"] == ops.staff_id,
+        timeout=5000,
+    )
+    pdf = tmp_path / "sheets.pdf"
+    assert tab.print_sheets(pdf) == 3
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert pdf_page_count(pdf) == 3
+    report = tmp_path / "report.pdf"
+    assert tab.print_report(report) >= 1
+    assert pdf_page_count(report) >= 1
+    pngs = pdf_to_pngs(pdf, tmp_path)
+    if pngs is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed: PDF pages not rendered")
+    assert len(pngs) == 3 and all(p.stat().st_size > 5000 for p in pngs)
+
+
+def test_the_audit_export_writes_who_did_what(
+    qtbot: Any,
+    window: MainWindow,
+    server: ServerThread,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ops = open_ops(qtbot, window, server, "manager")
+    numbers = [
+        r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
+    ][:3]
+    for number in numbers:
+        reply = act(
+            server,
+            "housekeeping",
+            "room.action",
+            room_number=number,
+            action="start_cleaning",
+            expected_version=window.rooms.room(number)["version"],
+        )
+        assert reply["type"] == "ack", reply
+    journal = act(
+        server,
+        "manager",
+        "journal.range",
+        since="2026-01-15T08:00:00Z",
+        until="2026-01-15T10:00:00Z",
+        limit=5000,
+    )["result"]["events"]
+    monkeypatch.setattr(history_module, "PAGE", 2)  # several pages, joined by after_seq
+    hist = ops.history
+    hist.since.setDateTime(to_qdatetime(clock.now() - timedelta(hours=1), ops.tz))
+    hist.until.setDateTime(to_qdatetime(clock.now() + timedelta(hours=1), ops.tz))
+    path = tmp_path / "audit.csv"
+    task = hist.export(path)
+    qtbot.waitUntil(task.done, timeout=10000)
+    assert task.result() == len(journal)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert rows[0] == COLUMNS
+    body = [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
+    assert [int(r["seq"]) for r in body] == [e["meta"]["seq"] for e in journal]
+    cleaning = [r for r in body if r["event"] == "room_updated" and r["staff"] == "Aoife Murphy"]
+    assert [r["room"] for r in cleaning] == numbers
+    assert all(r["role"] == "housekeeping" and r["changed"] == "room_status" for r in cleaning)
+    assert "written" in hist.export_status.text()
