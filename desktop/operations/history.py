@@ -131,7 +131,7 @@ class HistoryTab(QWidget):
         self.timeline_hint.setWordWrap(True)
         sl.addWidget(self.timeline_hint)
         self.timeline = QTreeWidget()
-        self.timeline.setHeaderLabels(["When", "Who", "What"])
+        self.timeline.setHeaderLabels(["When", "What", "Who"])
         self.timeline.setRootIsDecorated(False)
         self.timeline.setWordWrap(True)
         self.timeline.setUniformRowHeights(False)
@@ -139,7 +139,7 @@ class HistoryTab(QWidget):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([800, 480])
+        self.splitter.setSizes([760, 560])
         lay.addWidget(self.splitter, 1)
 
         audit = QHBoxLayout()
@@ -251,16 +251,18 @@ class HistoryTab(QWidget):
             ts = parse(meta.get("ts"))
             later = self.at is not None and ts is not None and ts > self.at
             when = local_text(ts, self.ops.tz, "%d %b %H:%M:%S")
-            item = QTreeWidgetItem([("later · " if later else "") + when, who, describe(ev)])
-            item.setToolTip(2, describe(ev))
+            what = describe(ev)
+            item = QTreeWidgetItem([("later · " if later else "") + when, what, who])
+            item.setToolTip(1, what)
+            item.setToolTip(2, who)
             item.setData(0, Qt.ItemDataRole.UserRole, meta.get("seq"))
             if later:
                 for c in range(3):
                     item.setForeground(c, grey)
             items.append(item)
         self.timeline.addTopLevelItems(items)
-        for c in (0, 1):
-            self.timeline.resizeColumnToContents(c)
+        self.timeline.resizeColumnToContents(0)
+        self.timeline.setColumnWidth(1, max(220, self.timeline.viewport().width() // 2 - 60))
 
     # --- audit export --------------------------------------------------------------------
 

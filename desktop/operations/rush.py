@@ -144,6 +144,7 @@ class RushTab(QWidget):
             r
             for r in rooms
             if r.get("rush") is None
+            and not r.get("is_occupied")
             and r.get("room_status") not in ("READY_FOR_GUEST", "OUT_OF_ORDER")
         ]
         candidates.sort(key=lambda r: natural_key(r["room_number"]))

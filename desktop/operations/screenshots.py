@@ -119,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
                 note=note,
             )
         await _pause(1.0)
-        window.board.select([dirty[0]["room_number"]])
         window.board.ensure_visible(dirty[0]["room_number"])
         await _pause(1.0)
         window.grab().save(str(out / "screenshot-ops-rush.png"))

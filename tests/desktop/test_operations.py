@@ -276,7 +276,7 @@ def test_rewind_shows_the_board_as_it_was_before_a_later_change(
     qtbot.waitUntil(lambda: hist.timeline.topLevelItemCount() > 0, timeout=5000)
     newest = hist.timeline.topLevelItem(0)
     assert newest.text(0).startswith("later")
-    assert "Cleaning" in newest.text(2) and "Aoife Murphy" in newest.text(1)
+    assert "Cleaning" in newest.text(1) and "Aoife Murphy" in newest.text(2)
     # a moment before the journal begins is refused in words
     hist.set_moment(start - timedelta(days=30))
     hist.load_board()
