@@ -614,6 +614,8 @@ class Options:
     quiet_wait: float = 120.0
     json: Path | None = None
     repeat: int = 1
+    from_json: Path | None = None
+    src: Path = ROOT
 
 
 @dataclass
@@ -625,7 +627,7 @@ class ServerProc:
     channel: str
 
 
-def make_hotel(db_path: Path, floors: int, rooms_per_floor: int) -> None:
+def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROOT) -> None:
     """A generated hotel with the demo staff (in a child process: it owns peewee's db)."""
     code = (
         "import sys\n"
@@ -642,7 +644,7 @@ def make_hotel(db_path: Path, floors: int, rooms_per_floor: int) -> None:
     subprocess.run(
         [sys.executable, "-c", code, str(db_path), str(floors), str(rooms_per_floor)],
         check=True,
-        cwd=ROOT,
+        cwd=src,
         timeout=120,
     )
 
@@ -651,7 +653,7 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
     db_path = workdir / f"{target}.db"
     log = workdir / f"{target}.log"
     if target == "roomrack":
-        make_hotel(db_path, opts.floors, opts.rooms_per_floor)
+        make_hotel(db_path, opts.floors, opts.rooms_per_floor, opts.src)
         cmd = [
             sys.executable,
             "-m",
@@ -688,8 +690,9 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
             "--frame-bytes",
             str(opts.frame_bytes),
         ]
+    cwd = opts.src if target == "roomrack" else ROOT
     with log.open("wb") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=err)
     port = _read_port(proc, 60)
     if target == "roomrack":
         token, slug = asyncio.run(_login(port))
@@ -1074,19 +1077,22 @@ def render(head: list[str], rows: list[list[str]], markdown: bool) -> str:
     return "\n".join(out)
 
 
-def source_version() -> str:
+def source_version(src: Path = ROOT) -> str:
     """The Roomrack commit measured, marked if server/ or shared/ have local changes."""
+    stamp = src / "SOURCE_COMMIT"
+    if stamp.exists():
+        return stamp.read_text().strip() + f" (exported to {src})"
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
+            cwd=src,
             capture_output=True,
             text=True,
             timeout=10,
         ).stdout.strip()
         changed = subprocess.run(
             ["git", "status", "--porcelain", "--", "server", "shared"],
-            cwd=ROOT,
+            cwd=src,
             capture_output=True,
             text=True,
             timeout=10,
@@ -1104,7 +1110,7 @@ def machine_facts(opts: Options) -> str:
         f"Linux {platform.release()}, Python {platform.python_version()}, "
         f"websockets {version('websockets')}, SQLite synchronous={opts.synchronous} (WAL), "
         f"compression off, {opts.workers} subscriber processes + 1 commander "
-        f"({opts.commander_conns} connections); Roomrack at {source_version()}"
+        f"({opts.commander_conns} connections); Roomrack at {source_version(opts.src)}"
     )
 
 
@@ -1154,6 +1160,16 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--keep", action="store_true", help="keep the stores and server logs")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument(
+        "--roomrack-src",
+        type=Path,
+        default=ROOT,
+        metavar="DIR",
+        help="run Roomrack from this source tree (e.g. an exported commit; default: this one)",
+    )
+    p.add_argument(
+        "--from-json", type=Path, metavar="FILE", help="print the report of a --json file again"
+    )
+    p.add_argument(
         "--quiet-wait",
         type=float,
         default=120.0,
@@ -1200,24 +1216,71 @@ def parse_args(argv: list[str] | None) -> Options:
         quiet_wait=a.quiet_wait,
         json=a.json,
         repeat=max(1, a.repeat),
+        from_json=a.from_json,
+        src=a.roomrack_src.resolve(),
     )
 
 
 def median_run(runs: list[RunResult]) -> RunResult:
-    """The run with the median delivered events per second (the lower middle one of an even
-    count), with the spread of all runs noted; any loss in any run is kept."""
-    ordered = sorted(runs, key=lambda r: r.events_per_s)
-    mid = ordered[(len(ordered) - 1) // 2]
-    if len(runs) > 1:
-        mid.runs = len(runs)
-        mid.spread = (ordered[0].events_per_s, ordered[-1].events_per_s)
-        mid.lost_any = max(r.lost for r in runs)
-    return mid
+    """One row for several runs of a case: the median of each figure, the worst loss, the
+    highest peak memory, and the range of delivered events per second."""
+    if len(runs) == 1:
+        return runs[0]
+
+    def med(get: Callable[[RunResult], float]) -> float:
+        values = sorted(get(r) for r in runs)
+        k = len(values)
+        return values[k // 2] if k % 2 else (values[k // 2 - 1] + values[k // 2]) / 2
+
+    first = runs[0]
+    out = RunResult(first.target, first.n, first.mode)
+    for f in dataclasses.fields(RunResult):
+        value = getattr(first, f.name)
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            name = f.name
+            merged = med(lambda r: float(getattr(r, name)))  # noqa: B023
+            setattr(out, f.name, round(merged) if isinstance(value, int) else merged)
+    out.lost = out.lost_any = max(r.lost for r in runs)
+    out.dropped = max(r.dropped for r in runs)
+    out.server_peak_mb = max(r.server_peak_mb for r in runs)
+    out.runs = len(runs)
+    rates = sorted(r.events_per_s for r in runs)
+    out.spread = (rates[0], rates[-1])
+    out.notes = sorted({note for r in runs for note in r.notes})
+    return out
+
+
+def from_json(path: Path) -> tuple[str, list[RunResult]]:
+    """Re-read a --json file: every run as it was printed; a run that other programs
+    disturbed and that was then done once more is left out, as in the live report."""
+    doc = json.loads(path.read_text())
+    runs = []
+    for row in doc["runs"]:
+        row["spread"] = tuple(row.get("spread", (0.0, 0.0)))
+        runs.append(RunResult(**row))
+    kept: dict[tuple[str, int, str], list[RunResult]] = {}
+    for i, r in enumerate(runs):
+        nxt = runs[i + 1] if i + 1 < len(runs) else None
+        redone = (
+            nxt is not None
+            and r.other_load > 0.25
+            and (nxt.target, nxt.n, nxt.mode) == (r.target, r.n, r.mode)
+        )
+        if not redone:
+            kept.setdefault((r.target, r.n, r.mode), []).append(r)
+    return str(doc["machine"]), [median_run(v) for v in kept.values()]
 
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    print(machine_facts(opts), flush=True)
+    if opts.from_json is not None:
+        facts, medians = from_json(opts.from_json)
+        print(facts)
+        print()
+        print(report(medians, opts))
+        return 0
+    facts = machine_facts(opts)
+    print(facts, flush=True)
     print(
         f"paced: {opts.rate:g} commands/s for {opts.duration:g} s; "
         f"burst: {opts.inflight} in flight for {opts.duration:g} s; "
@@ -1256,7 +1319,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report(results, opts))
     if opts.json is not None:
         doc = {
-            "machine": machine_facts(opts),
+            "machine": facts,
             "medians": [dataclasses.asdict(r) for r in results],
             "runs": [dataclasses.asdict(r) for r in every],
         }
