@@ -14,7 +14,23 @@ from desktop.operations.window import OperationsWindow
 from desktop.session import Session
 from desktop.toasts import ToastManager
 
-__all__ = ["OperationsWindow", "open_operations"]
+__all__ = ["OperationsWindow", "make_operations", "open_operations"]
+
+
+def make_operations(
+    session: Session,
+    parent: QWidget | None = None,
+    rooms: RoomModel | None = None,
+    toasts: ToastManager | None = None,
+) -> OperationsWindow:
+    """The Operations window of `parent`, made (hidden) the first time. Make it when the main
+    window starts, so that it listens from the first snapshot on (discrepancy toasts arrive
+    even while it is closed)."""
+    if parent is not None:
+        for child in parent.findChildren(OperationsWindow):
+            if child.session is session:
+                return child
+    return OperationsWindow(session, rooms, toasts, parent)
 
 
 def open_operations(
@@ -28,11 +44,7 @@ def open_operations(
 
     Pass the main window's room model and toasts to share them; without them the window keeps
     its own copy of the board (fed by the session) and shows its own toasts."""
-    existing = getattr(parent, "_operations_window", None) if parent is not None else None
-    if not isinstance(existing, OperationsWindow):
-        existing = OperationsWindow(session, rooms, toasts, parent)
-        if parent is not None:
-            setattr(parent, "_operations_window", existing)  # noqa: B010
+    existing = make_operations(session, parent, rooms, toasts)
     if tab:
         existing.show_tab(tab)
     existing.show()

@@ -158,6 +158,14 @@ class HistoryTab(QWidget):
         lay.addLayout(audit)
         self.room: str | None = None
 
+    def clear(self) -> None:
+        self.at = None
+        self.room = None
+        self.past.clear()
+        self.timeline.clear()
+        self.banner.hide()
+        self.message.setText("Pick a moment and press Rewind.")
+
     def _past_now(self) -> datetime:
         return self.at or self.ops.now()
 

@@ -178,10 +178,10 @@ class _Pdf:
 # columns of the attendant sheet: title, share of the width
 SHEET_COLUMNS = [
     ("Room", 0.08),
-    ("Status now", 0.17),
-    ("Occupancy", 0.12),
-    ("Flags", 0.17),
-    ("Notes", 0.28),
+    ("Status now", 0.18),
+    ("Occupancy", 0.14),
+    ("Flags", 0.16),
+    ("Notes", 0.26),
     ("Cleaned", 0.09),
     ("Checked", 0.09),
 ]
@@ -213,7 +213,8 @@ def write_attendant_sheets(
         )
         y += h + 2 * pdf.px
         counts = _counts(sheet.rooms)
-        summary = f"{len(sheet.rooms)} rooms · " + ", ".join(
+        n_rooms = len(sheet.rooms)
+        summary = f"{n_rooms} room{'s' if n_rooms != 1 else ''} · " + ", ".join(
             f"{k.lower()} {v}" for k, v in counts.items()
         )
         rush = sum(1 for r in sheet.rooms if isinstance(r.get("rush"), dict))

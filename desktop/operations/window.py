@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
@@ -36,6 +36,9 @@ Done = Callable[[dict[str, Any]], None]
 
 class OperationsWindow(QWidget):
     """A window of its own (parented to the main window, so it closes with it)."""
+
+    # what wants attention: open discrepancies that concern this role, and rushed rooms
+    attention_changed = Signal(int, int)
 
     def __init__(
         self,
@@ -109,6 +112,8 @@ class OperationsWindow(QWidget):
         self._on_rooms_reset()
         if session.is_live():
             self.reload()
+        if parent is not None:
+            parent.installEventFilter(self)  # the main window hides itself on log-out
 
     # --- who is logged in ----------------------------------------------------------------
 
@@ -153,6 +158,26 @@ class OperationsWindow(QWidget):
     def _on_state(self, state: str) -> None:
         if state == State.LIVE.value:
             self.reload()
+        elif state == State.OFFLINE.value:
+            # the session forgets its token right after it stops: look once it has
+            QTimer.singleShot(0, self._check_logged_out)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.parent() and event.type() == QEvent.Type.Hide:
+            self._check_logged_out()
+        return False
+
+    def _check_logged_out(self) -> None:
+        if self.session.state is State.OFFLINE and not self.session.token:
+            self.clear()  # logged out: nothing of the last person stays on screen
+
+    def clear(self) -> None:
+        self.hide()
+        self.discrepancies.set_items([])
+        self.blocks_tab.set_blocks([])
+        self.online.set_presence([])
+        self.history.clear()
+        self._waiting.clear()
 
     def reload(self) -> None:
         """Lists that are not in the room snapshot: asked for again on every (re)connect."""
@@ -247,6 +272,13 @@ class OperationsWindow(QWidget):
         index = self.tabs.indexOf(tab) if hasattr(self, "tabs") else -1
         if index >= 0:
             self.tabs.setTabText(index, f"{title} ({n})" if n else title)
+        if hasattr(self, "online") and tab in (self.discrepancies, self.rush):
+            self.attention_changed.emit(*self.attention())
+
+    def attention(self) -> tuple[int, int]:
+        """(open discrepancies that concern this role, rooms in the rush queue)."""
+        mine = sum(1 for d in self.discrepancies.items.values() if self.role in d.get("roles", []))
+        return mine, self.rush.table.rowCount()
 
     # --- commands ------------------------------------------------------------------------
 

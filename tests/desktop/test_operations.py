@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 from desktop.mainwindow import MainWindow
 from desktop.model import Roles
 from desktop.operations import history as history_module
+from desktop.operations import make_operations
 from desktop.operations.attendants import attendant_order
 from desktop.operations.blocks import BlockDialog, explain_block_error
 from desktop.operations.common import to_qdatetime
@@ -82,6 +83,14 @@ def test_discrepancies_are_listed_and_resolving_one_removes_it(
     # presence: this workstation is on the Online tab
     qtbot.waitUntil(lambda: ops.online.table.rowCount() >= 1, timeout=5000)
     assert any("(you)" in name for name in column(ops.online.table, 0))
+    # the header button opens the same window again; its attention count follows the list
+    assert make_operations(window.session, window) is ops
+    assert ops.attention() == (len(listed) - 1, 0)
+    # logging out hides it and leaves nothing of this person on screen
+    assert ops.isVisible()
+    window.logout()
+    qtbot.waitUntil(lambda: not ops.isVisible(), timeout=5000)
+    assert ops.discrepancies.table.rowCount() == 0 and ops.online.table.rowCount() == 0
 
 
 def test_a_raised_discrepancy_is_toasted_to_the_roles_concerned(
@@ -142,6 +151,7 @@ def test_a_rush_from_the_desk_joins_the_queue_and_housekeeping_is_told(
     assert cell(ops.rush.table, 0, 3).startswith("Niamh Kelly")
     assert cell(ops.rush.table, 0, 4) == "Mr Ryan in the lobby"
     assert ops.tabs.tabText(1) == "Rush queue (2)"
+    assert ops.attention()[1] == 2
     titles = [t for _k, t, _x in window.toasts.history]
     assert f"Rush: room {first['room_number']} is wanted for a waiting guest" in titles
     # the supervisor cancels the second one from the queue
