@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 from desktop.mainwindow import MainWindow
 from desktop.model import Roles
 from desktop.operations import history as history_module
-from desktop.operations import make_operations
+from desktop.operations import make_operations, open_operations
 from desktop.operations.attendants import attendant_order
 from desktop.operations.blocks import BlockDialog, explain_block_error
 from desktop.operations.common import to_qdatetime
@@ -24,7 +24,7 @@ from desktop.operations.rush import rush_queue
 from desktop.operations.sheets import pdf_page_count
 from shared.audit import COLUMNS
 from shared.clock import ManualClock
-from tests.desktop.conftest import act
+from tests.desktop.conftest import act, login
 from tests.desktop.ops_support import advance_server, open_ops, pdf_to_pngs, scan_discrepancies
 from tests.support import ServerThread
 
@@ -242,6 +242,69 @@ def test_blocks_and_assignment_are_shaped_by_role(
         },
     ]
     assert [r["room_number"] for r in attendant_order(rooms, me)] == ["302", "301", "101"]
+    # toasts: only discrepancies that concern housekeeping; the night roll-over
+    before = len(window.toasts.history)
+
+    def raised(i: int, roles: list[str]) -> dict[str, Any]:
+        d = {
+            "id": 900 + i,
+            "kind": "x",
+            "label": "Test finding",
+            "room_number": "101",
+            "message": "Something is off.",
+            "roles": roles,
+            "state": "open",
+            "raised_at": "2026-01-15T09:00:00Z",
+        }
+        return {
+            "type": "discrepancy.raised",
+            "category": "hotel",
+            "payload": {"discrepancy": d},
+            "meta": {"seq": None, "source": "system"},
+        }
+
+    ops._on_event(raised(1, ["front_desk", "manager"]))
+    assert len(window.toasts.history) == before
+    ops._on_event(raised(2, ["housekeeping", "manager"]))
+    assert window.toasts.history[-1][:2] == ("warning", "Test finding: room 101")
+    assert {900 + 1, 900 + 2} <= set(ops.discrepancies.items)
+    ops._on_event(
+        {
+            "type": "hotel.rollover",
+            "category": "hotel",
+            "payload": {
+                "business_date": "2026-01-16",
+                "previous_business_date": "2026-01-15",
+                "rooms_needing_service": ["101", "204"],
+            },
+            "meta": {"seq": None, "source": "system"},
+        }
+    )
+    assert window.toasts.history[-1][1] == "New business day: 2026-01-16"
+    assert "2 occupied room(s)" in window.toasts.history[-1][2]
+
+
+def test_made_when_the_main_window_starts_it_fills_in_on_login(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    ops = make_operations(window.session, window, window.rooms, window.toasts)
+    assert not ops.isVisible()
+    login(qtbot, window, server, "frontdesk")
+    qtbot.waitUntil(lambda: ops.discrepancies.table.rowCount() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: bool(ops.attendants.staff), timeout=5000)
+    assert "Niamh Kelly (Front desk)" in ops.heading.text()
+    assert ops.rush.rush_button.isVisibleTo(ops.rush) and ops.rush.room_combo.count() > 0
+    assert not ops.blocks_tab.new_button.isVisibleTo(ops.blocks_tab)
+    assert open_operations(window.session, window, tab="Rush") is ops
+    assert ops.isVisible() and ops.tabs.currentWidget() is ops.rush
+    # the desk rushes a room from the queue's own controls
+    number = ops.rush.room_combo.currentData()
+    ops.rush.note.setText("Guest in the bar")
+    qtbot.mouseClick(ops.rush.rush_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 1, timeout=5000)
+    assert cell(ops.rush.table, 0, 0) == number
+    assert cell(ops.rush.table, 0, 4) == "Guest in the bar"
+    assert ("success", "Done", f"Rush room {number}") in window.toasts.history
 
 
 def test_rewind_shows_the_board_as_it_was_before_a_later_change(
