@@ -163,8 +163,11 @@ class OperationsWindow(QWidget):
             QTimer.singleShot(0, self._check_logged_out)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parent() and event.type() == QEvent.Type.Hide:
-            self._check_logged_out()
+        if watched is self.parent():
+            if event.type() == QEvent.Type.Hide:
+                self._check_logged_out()
+            elif event.type() == QEvent.Type.Close:
+                self.hide()
         return False
 
     def _check_logged_out(self) -> None:

@@ -439,3 +439,23 @@ def test_the_audit_export_writes_who_did_what(
     assert [r["room"] for r in cleaning] == numbers
     assert all(r["role"] == "housekeeping" and r["changed"] == "room_status" for r in cleaning)
     assert "written" in hist.export_status.text()
+
+
+def test_card_marks_for_blocks_and_own_rooms() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from desktop.operations.marks import block_mark, mine_first
+
+    tz = ZoneInfo("Europe/Dublin")
+    now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # a Thursday
+    room: dict[str, Any] = {"room_number": "204", "block": None}
+    assert block_mark(room, tz, now) == ""
+    room["block"] = {"kind": "out_of_order", "end": "2026-01-15T14:00:00Z"}
+    assert block_mark(room, tz, now) == "OOO until 14:00"
+    room["block"] = {"kind": "out_of_service", "end": "2026-01-16T11:30:00Z"}
+    assert block_mark(room, tz, now) == "OOS until Fri 11:30"
+    room["block"] = {"kind": "out_of_order", "end": "2026-02-20T11:30:00Z"}
+    assert block_mark(room, tz, now) == "OOO until 20 Feb"
+    mine = {"assigned_to": {"staff_id": 1, "name": "Aoife Murphy"}}
+    assert mine_first(mine, 1) == 0 and mine_first(mine, 2) == 1 and mine_first({}, 1) == 1
