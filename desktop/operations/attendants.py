@@ -205,9 +205,8 @@ class AttendantsTab(QWidget):
         counts: dict[str, int] = {}
         for r in rooms:
             a = r.get("assigned_to")
-            counts[a.get("name", "?") if isinstance(a, dict) else ""] = (
-                counts.get(a.get("name", "?") if isinstance(a, dict) else "", 0) + 1
-            )
+            name = str(a.get("name", "?")) if isinstance(a, dict) else ""
+            counts[name] = counts.get(name, 0) + 1
         parts = [f"{name}: {n}" for name, n in sorted(counts.items()) if name]
         free = counts.get("", 0)
         text = "Rooms per attendant — " + (", ".join(parts) or "none assigned yet")

@@ -101,6 +101,10 @@ class OperationsWindow(QWidget):
         s.command_done.connect(self._on_command_done)
         self.rooms.rooms_changed.connect(self._on_rooms_changed)
         self.rooms.modelReset.connect(self._on_rooms_reset)
+        self._rooms_timer = QTimer(self)
+        self._rooms_timer.setSingleShot(True)
+        self._rooms_timer.setInterval(250)
+        self._rooms_timer.timeout.connect(self._rooms_settled)
         self._tick = QTimer(self)
         self._tick.setInterval(30_000)  # waiting times and "ends in" move with the clock
         self._tick.timeout.connect(self._refresh_times)
@@ -245,10 +249,13 @@ class OperationsWindow(QWidget):
                 )
 
     def _on_rooms_changed(self, numbers: list[str]) -> None:
+        # bursts of changes are coalesced: the lists follow within a quarter of a second
+        if not self._rooms_timer.isActive():
+            self._rooms_timer.start()
+
+    def _rooms_settled(self) -> None:
         self.rush.refresh_view()
         self._render_later(self.attendants)
-        if self.tabs.currentWidget() is self.blocks_tab:
-            self.blocks_tab.refresh_view()
 
     def _on_rooms_reset(self) -> None:
         self.rush.refresh_view()
