@@ -122,6 +122,10 @@ class AttendantsTab(QWidget):
         self.print_button.setToolTip("A PDF with one page per attendant: their rooms in order.")
         self.print_button.clicked.connect(self.ask_print_sheets)
         side.addWidget(self.print_button)
+        self.mine_button = QPushButton("Print my sheet…")
+        self.mine_button.setToolTip("A PDF of one page: your rooms in order, with tick boxes.")
+        self.mine_button.clicked.connect(lambda: self.ask_print_sheets(mine=True))
+        side.addWidget(self.mine_button)
         self.report_button = QPushButton("Print status report…")
         self.report_button.setToolTip("A PDF: rooms per housekeeping status, then every room.")
         self.report_button.clicked.connect(self.ask_print_report)
@@ -163,6 +167,7 @@ class AttendantsTab(QWidget):
 
     def set_role(self, role: str) -> None:
         self.assign_box.setVisible(role in ASSIGN_ROLES)
+        self.mine_button.setVisible(role in ATTENDANT_ROLES)
         self.table.setSelectionMode(
             self.table.SelectionMode.ExtendedSelection
             if role in ASSIGN_ROLES
@@ -272,12 +277,11 @@ class AttendantsTab(QWidget):
 
     # --- printing ------------------------------------------------------------------------
 
-    def ask_print_sheets(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save attendant sheets", "attendant-sheets.pdf", "PDF (*.pdf)"
-        )
+    def ask_print_sheets(self, mine: bool = False) -> None:
+        name = "my-rooms.pdf" if mine else "attendant-sheets.pdf"
+        path, _ = QFileDialog.getSaveFileName(self, "Save attendant sheets", name, "PDF (*.pdf)")
         if path:
-            self.print_sheets(Path(path))
+            self.print_sheets(Path(path), self.ops.staff_id if mine else None)
 
     def ask_print_report(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop.mainwindow import MainWindow
-    from desktop.operations import open_operations
+    from desktop.operations import OperationsWindow, open_operations
     from desktop.operations.common import call
     from desktop.screenshots import run_server
     from desktop.session import Session
@@ -139,6 +139,22 @@ def main(argv: list[str] | None = None) -> int:
         pdf_page_png(tmp / "sheets.pdf", out / "sheet-attendant.png")
         pdf_page_png(tmp / "report.pdf", out / "sheet-status-report.png")
         print(f"attendant sheets: {pages} page(s)")
+
+        # an attendant's own view: a window on its own (its own copy of the board)
+        attendant = Session(workstation="Floor 3 pantry")
+        mine = OperationsWindow(attendant)
+        mine.resize(w, h)
+        await attendant.login(url, "attendant2", "demo")
+        for _ in range(100):
+            if mine.rooms.rowCount() and mine.attendants.staff:
+                break
+            await _pause(0.05)
+        mine.show_tab("Attendants")
+        mine.show()
+        await _pause(0.8)
+        mine.grab().save(str(out / "screenshot-ops-my-rooms.png"))
+        mine.hide()
+        await attendant.stop()
 
         # blocks: one out of service now, one out of order next week
         vacant = [

@@ -229,6 +229,7 @@ def test_blocks_and_assignment_are_shaped_by_role(
     ops = open_ops(qtbot, window, server, "housekeeping")
     assert not ops.blocks_tab.new_button.isVisibleTo(ops.blocks_tab)
     assert not ops.attendants.assign_box.isVisibleTo(ops.attendants)
+    assert ops.attendants.mine_button.isVisibleTo(ops.attendants)
     me = ops.staff_id
     assert me is not None
     rooms = [
@@ -387,6 +388,8 @@ def test_attendant_sheets_are_one_page_per_attendant(
     report = tmp_path / "report.pdf"
     assert tab.print_report(report) >= 1
     assert pdf_page_count(report) >= 1
+    own = tmp_path / "mine.pdf"
+    assert tab.print_sheets(own, ops.staff_id) == 1 and pdf_page_count(own) == 1
     pngs = pdf_to_pngs(pdf, tmp_path)
     if pngs is None:
         pytest.skip("pdftoppm (poppler-utils) is not installed: PDF pages not rendered")
