@@ -47,7 +47,6 @@ class GroupProxy(QSortFilterProxyModel):
     ) -> None:
         super().__init__(parent)
         self.role, self.value = role, value
-        # a room never changes floor: only status groups must re-check a changed row
         self.setDynamicSortFilter(dynamic)
 
     def filterAcceptsRow(
@@ -193,14 +192,16 @@ class Board(QScrollArea):
         self._mode = mode
         self._floors = self.proxy.source().floors()
         groups: list[tuple[str, int | None, Any]] = []
-        if mode == SortMode.FLOOR:
-            groups = [(floor_title(f), int(Roles.Floor), f) for f in self._floors]
+        if mode == SortMode.FLOOR:  # an attendant's own rooms first, then floor by floor
+            groups = [("My rooms", int(Roles.Group), "mine")]
+            groups += [(floor_title(f), int(Roles.Group), f) for f in self._floors]
         elif mode == SortMode.STATUS:
             groups = [(status_label(s), int(Roles.Status), s.value) for s in RoomStatus]
         else:
             groups = [("All rooms by number", None, None)]
         for i, (title, role, value) in enumerate(groups):
-            gp = GroupProxy(role, value, mode == SortMode.STATUS, self)
+            # floors never change, but whose a room is does: every section follows changes
+            gp = GroupProxy(role, value, True, self)
             gp.setSourceModel(self.proxy)
             sec = Section(title, gp, self.delegate, self.inner)
             sec.view.selectionModel().selectionChanged.connect(self._on_selection)

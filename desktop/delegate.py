@@ -12,6 +12,7 @@ from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, sta
 CARD_W, CARD_H = 156, 100
 BADGE_TEXT = {"free": "FREE", "occupied": "OCCUPIED", "ending_soon": "ENDS SOON"}
 SHORT_BADGE_TEXT = {"free": "FREE", "occupied": "IN USE", "ending_soon": "SOON"}
+RUSH_COLOUR = "#C0392B"
 
 
 class RoomCardDelegate(QStyledItemDelegate):
@@ -89,7 +90,11 @@ class RoomCardDelegate(QStyledItemDelegate):
             QPen(QColor("#1F3A4D") if selected else accent.lighter(130), 3 if selected else 1)
         )
         painter.drawPath(path)
-        if bool(index.data(Roles.Recent)) and not selected:  # just changed: a soft glow
+        rush = bool(index.data(Roles.Rush))
+        if rush and not selected:  # wanted for a waiting arrival: a heavy border
+            painter.setPen(QPen(QColor(RUSH_COLOUR), 3.5 * s))
+            painter.drawPath(path)
+        elif bool(index.data(Roles.Recent)) and not selected:  # just changed: a soft glow
             painter.setPen(QPen(QColor("#F1C40F"), 3 * s))
             painter.drawPath(path)
 
@@ -124,11 +129,17 @@ class RoomCardDelegate(QStyledItemDelegate):
         f_status.setBold(True)
         painter.setFont(f_status)
         painter.setPen(accent.darker(140))
-        status_text = "OUT OF ORDER" if ooo else label
+        block = str(index.data(Roles.Block) or "")
+        status_text = label
+        if ooo:
+            status_text = block or "OUT OF ORDER"
+        elif block:  # out of service: the room keeps its status
+            status_text = f"{label} · {block}"
         if dnd:
             status_text += "  · DND"
-        if bool(index.data(Roles.Rush)):
+        if rush:
             status_text = "RUSH · " + status_text
+            painter.setPen(QColor(RUSH_COLOUR))
         painter.drawText(
             QRectF(left, y, width, line_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -152,6 +163,11 @@ class RoomCardDelegate(QStyledItemDelegate):
         y += line_h
         # line 4: guests and room type, maintenance badge on the right
         guests_text = f"{guests} guest{'s' if guests != 1 else ''}" if guests else "No guests"
+        attendant = str(index.data(Roles.Attendant) or "")
+        if bool(index.data(Roles.Mine)):
+            rtype = "★ yours"
+        elif attendant:  # who cleans it matters more on the floor than the room type
+            rtype = attendant.split()[0]
         bottom = QRectF(left, y, width, line_h)
         painter.setPen(QColor("#566573"))
         badge_w = 0.0

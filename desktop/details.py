@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.marks import attendant_name
 from desktop.model import (
     OCC_LABELS,
     RoomModel,
@@ -25,6 +26,7 @@ from desktop.model import (
     occupancy_of,
     status_label,
 )
+from desktop.notify import who_asked
 from desktop.theme import named
 from shared.timeutil import from_iso
 
@@ -43,7 +45,11 @@ FIELDS: list[tuple[str, str]] = [
     ("maintenance", "Maintenance"),
     ("maintenance_notes", "Maintenance notes"),
     ("is_out_of_order", "Out of order"),
+    ("block", "Block"),
+    ("rush", "Rush"),
+    ("assigned_to", "Attendant"),
     ("do_not_disturb", "Do not disturb"),
+    ("hk_occupancy", "Housekeeping saw"),
     ("last_cleaned_at", "Last cleaned"),
     ("cleaned_by_staff", "Cleaned by"),
     ("last_inspected_at", "Last inspected"),
@@ -75,6 +81,13 @@ FIELD_WORDS = {
     "cleaned_by_staff": "cleaner",
     "last_inspected_at": "inspected",
     "inspected_by_staff": "inspector",
+    "block": "block",
+    "is_out_of_service": "out of service",
+    "rush": "rush",
+    "assigned_to": "attendant",
+    "hk_occupancy": "housekeeping's look",
+    "hk_observed_at": "looked at",
+    "dnd_since": "do not disturb since",
 }
 
 Fetch = Callable[[str], Awaitable[list[dict[str, Any]] | None]]
@@ -196,13 +209,38 @@ class DetailsPanel(QWidget):
         ooo = "No"
         if room.get("is_out_of_order"):
             ooo = f"Yes — {room.get('out_of_order_reason') or ''}"
+        block = room.get("block")
+        block_text = ""
+        if isinstance(block, dict):
+            kind = "Out of order" if block.get("kind") == "out_of_order" else "Out of service"
+            block_text = (
+                f"{kind} until {self.when(block.get('end'))} — {block.get('reason') or ''}"
+                f"; then {status_label(block.get('return_status'))}"
+            )
+        rush = room.get("rush")
+        rush_text = ""
+        if isinstance(rush, dict):
+            rush_text = f"Wanted by {who_asked(rush)} since {self.when(rush.get('requested_at'))}"
+            if rush.get("note"):
+                rush_text += f" — {rush['note']}"
+        dnd = "Off"
+        if room.get("do_not_disturb"):
+            dnd = f"On since {self.when(room['dnd_since'])}" if room.get("dnd_since") else "On"
+        seen = ""
+        if room.get("hk_occupancy"):
+            seen = str(room["hk_occupancy"]).capitalize()
+            seen += f" at {self.when(room.get('hk_observed_at'))}"
         shown = {
+            "block": block_text,
+            "rush": rush_text,
+            "assigned_to": attendant_name(room),
+            "hk_occupancy": seen,
             "room_status": status_label(room.get("room_status")),
             "occupancy": occ_text,
             "guests": str(guests_of(room)),
             "maintenance": maint,
             "is_out_of_order": ooo,
-            "do_not_disturb": "On" if room.get("do_not_disturb") else "Off",
+            "do_not_disturb": dnd,
             "last_cleaned_at": self.when(room.get("last_cleaned_at")),
             "last_inspected_at": self.when(room.get("last_inspected_at")),
             "updated_at": self.when(room.get("updated_at")),

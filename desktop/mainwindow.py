@@ -47,6 +47,7 @@ from desktop.details import DetailsPanel
 from desktop.login import LoginDialog
 from desktop.model import RoomFilter, RoomModel, SortMode, status_label
 from desktop.notify import Note, ending_soon_notes, notes_for_event
+from desktop.operations import make_operations, open_operations
 from desktop.reservations import ReservationModel, ReservationsPanel
 from desktop.session import LoginError, Session, State, error_text
 from desktop.settings import CORNERS, Settings
@@ -261,6 +262,9 @@ class MainWindow(QMainWindow):
             central, settings.toast_corner, settings.toast_seconds, settings.sound
         )
         self.login_dialog: LoginDialog | None = None
+        # made now (hidden), so discrepancy and block toasts arrive while it is closed
+        self.operations = make_operations(session, self, self.rooms, self.toasts)
+        self.operations.attention_changed.connect(self._on_attention)
 
         # wiring: the session speaks, the window listens
         s = session
@@ -322,6 +326,13 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.conn_dot)
         lay.addWidget(self.conn_label)
         lay.addSpacing(8)
+        self.ops_button = named(QPushButton("Operations"), "headerButton")
+        self.ops_button.setToolTip(
+            "Discrepancies, rush queue, blocks, attendants and sheets, history, who is online"
+            " (Ctrl+Shift+O)"
+        )
+        self.ops_button.clicked.connect(lambda: self.open_operations())
+        lay.addWidget(self.ops_button)
         self.reconnect_button = named(QPushButton("Reconnect"), "headerButton")
         self.reconnect_button.setToolTip("Try to reach the server again now (F5)")
         self.reconnect_button.clicked.connect(self.session.reconnect_now)
@@ -492,6 +503,7 @@ class MainWindow(QMainWindow):
             ("Ctrl+H", lambda: self.side_tabs.setCurrentIndex(0)),
             ("Ctrl+T", lambda: self.side_tabs.setCurrentIndex(1)),
             ("Ctrl+P", self.print_board),
+            ("Ctrl+Shift+O", lambda: self.open_operations()),
             ("Ctrl+=", lambda: self.zoom(1.1)),
             ("Ctrl++", lambda: self.zoom(1.1)),
             ("Ctrl+-", lambda: self.zoom(1 / 1.1)),
@@ -534,6 +546,17 @@ class MainWindow(QMainWindow):
             title,
             self.clock.now().astimezone(self.tz),
             self.board.row_breaks(),
+        )
+
+    def open_operations(self, tab: str | None = None) -> None:
+        open_operations(self.session, self, self.rooms, self.toasts, tab)
+
+    def _on_attention(self, discrepancies: int, rush: int) -> None:
+        n = discrepancies + rush
+        self.ops_button.setText(f"Operations ({n})" if n else "Operations")
+        self.ops_button.setToolTip(
+            f"{discrepancies} open discrepancies for your role, {rush} room(s) rushed"
+            " (Ctrl+Shift+O)"
         )
 
     def zoom(self, factor: float) -> None:
@@ -599,6 +622,8 @@ class MainWindow(QMainWindow):
             self.tz = ZoneInfo(str(hotel.get("timezone") or "UTC"))
         except Exception:
             self.tz = ZoneInfo("UTC")
+        staff_id = staff.get("id")
+        self.rooms.set_viewer(int(staff_id) if staff_id is not None else None, self.tz)
         self.reservations.set_timezone(str(hotel.get("timezone") or "UTC"))
         self.details.set_timezone(str(hotel.get("timezone") or "UTC"))
         self.hotel_label.setText(str(hotel.get("name") or hotel.get("slug") or "Roomrack"))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -26,6 +27,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from desktop.marks import assigned_to_me, attendant_name, block_mark, mine_first
 from shared.rules import PRIORITY_RANK, STATUS_LABELS, Priority, RoomStatus, RoomView
 from shared.timeutil import from_iso
 
@@ -79,6 +81,10 @@ class Roles(IntEnum):
     Notes = Qt.ItemDataRole.UserRole + 18
     Rush = Qt.ItemDataRole.UserRole + 19
     Recent = Qt.ItemDataRole.UserRole + 20  # changed in the last seconds: the card glows
+    Block = Qt.ItemDataRole.UserRole + 21  # "OOO until 14:00", or ""
+    Mine = Qt.ItemDataRole.UserRole + 22  # assigned to the attendant who is logged in
+    Attendant = Qt.ItemDataRole.UserRole + 23  # the attendant's name, or ""
+    Group = Qt.ItemDataRole.UserRole + 24  # the board's section: "mine", or the floor
 
 
 @functools.lru_cache(maxsize=65536)
@@ -136,6 +142,8 @@ class RoomModel(QAbstractListModel):
     ) -> None:
         super().__init__(parent)
         self._now = now
+        self.tz = ZoneInfo("UTC")  # the hotel's, for the times written on cards
+        self.staff_id: int | None = None  # whose rooms come first
         self._rooms: list[dict[str, Any]] = []
         self._row: dict[str, int] = {}
         self._pending: dict[str, dict[str, Any]] = {}
@@ -225,6 +233,14 @@ class RoomModel(QAbstractListModel):
             return room.get("rush") is not None
         if role == Roles.Recent:
             return room["room_number"] in self._recent
+        if role == Roles.Block:
+            return block_mark(room, self.tz, self._now())
+        if role == Roles.Mine:
+            return assigned_to_me(room, self.staff_id)
+        if role == Roles.Attendant:
+            return attendant_name(room)
+        if role == Roles.Group:
+            return "mine" if assigned_to_me(room, self.staff_id) else int(room.get("floor") or 0)
         return None
 
     # --- reading -------------------------------------------------------------------------
@@ -265,6 +281,10 @@ class RoomModel(QAbstractListModel):
             )
         if room.get("is_out_of_order"):
             parts.append(f"Out of order: {room.get('out_of_order_reason') or ''}")
+        if mark := block_mark(room, self.tz, self._now()):
+            parts.append(mark.replace("OOO", "Out of order").replace("OOS", "Out of service"))
+        if attendant := attendant_name(room):
+            parts.append(f"Attendant: {attendant}")
         if room.get("do_not_disturb"):
             parts.append("Do not disturb")
         rush = room.get("rush")
@@ -273,6 +293,14 @@ class RoomModel(QAbstractListModel):
             name = by.get("name") if isinstance(by, dict) else by
             parts.append(f"RUSH: wanted by {name or 'the front desk'}")
         return "\n".join(parts)
+
+    def set_viewer(self, staff_id: int | None, tz: ZoneInfo) -> None:
+        """Who is logged in (their rooms come first) and the hotel's time zone."""
+        if staff_id == self.staff_id and tz == self.tz:
+            return
+        self.staff_id, self.tz = staff_id, tz
+        if self._rooms:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rooms) - 1))
 
     @property
     def stale(self) -> bool:
@@ -564,6 +592,11 @@ class RoomFilter(QSortFilterProxyModel):
                     r.get("out_of_order_reason"),
                     r.get("section"),
                     r.get("building"),
+                    attendant_name(r),
+                    (r.get("block") or {}).get("reason")
+                    if isinstance(r.get("block"), dict)
+                    else "",
+                    "rush" if r.get("rush") else "",
                 )
             ).lower()
             if not all(word in hay for word in self.text.split()):
@@ -576,14 +609,21 @@ class RoomFilter(QSortFilterProxyModel):
         return self.key(a) < self.key(b)
 
     def key(self, r: dict[str, Any]) -> tuple[Any, ...]:
+        """The sort key; an attendant's own rooms come first in every mode."""
         number = natural_key(r["room_number"])
         floor = int(r.get("floor") or 0)
+        mine = mine_first(r, self.source().staff_id)
         if self.sort_mode == SortMode.STATUS:
             rank = STATUS_ORDER.get(RoomStatus(r["room_status"]), 99)
-            return (rank, floor, number)
+            return (rank, mine, floor, number)
         if self.sort_mode == SortMode.NUMBER:
-            return (number,)
-        return (floor, number)
+            return (mine, number)
+        return (mine, floor, number)
+
+
+def block_reason(room: dict[str, Any]) -> str:
+    block = room.get("block")
+    return str(block.get("reason") or "") if isinstance(block, dict) else ""
 
 
 def priority_rank(priority: Any) -> int:

@@ -194,8 +194,8 @@ class Session(QObject):
         if ws is not None and self.state is State.LIVE:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._request(ws, "auth.logout"), 3)
+        self.token = None  # forgotten first: nothing may reconnect with it while closing
         await self.stop()
-        self.token = None
         self.staff, self.hotel = {}, {}
         self.epoch, self.last_seq = None, None
 
@@ -227,29 +227,32 @@ class Session(QObject):
             self._spawn(self._ws.close(1000, "manual reconnect"))
         self._wake.set()
 
-    def command(self, kind: str, label: str, **fields: Any) -> str:
+    def command(self, kind: str, label: str, /, **fields: Any) -> str:
         """Send a command; `command_done` reports its reply. Returns the request id."""
         rid = f"{self._prefix}-{next(self._ids)}"
         self.mine.append(rid)
         self._spawn(self._command(rid, kind, label, fields))
         return rid
 
-    def tell(self, kind: str, **fields: Any) -> None:
+    def tell(self, kind: str, /, **fields: Any) -> None:
         """Send a request whose reply nobody waits for (e.g. which room this person views)."""
         if self.state is State.LIVE:
             self._spawn(self.call(kind, **fields))
 
-    async def call(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Send a request and return its reply (ack or error) to the caller."""
+    async def call(self, kind: str, /, **fields: Any) -> dict[str, Any]:
+        """Send a request and return its reply (ack or error) to the caller. `kind` is
+        positional-only, so a request may carry a field named `kind` (block.create)."""
         ws = self._ws
         if ws is None or self.state is not State.LIVE:
             return _offline_reply(None)
+        rid = f"{self._prefix}-{next(self._ids)}"
+        self.mine.append(rid)  # events this request causes are this person's own
         try:
-            return await self._request(ws, kind, **fields)
-        except (ConnectionClosed, OSError):
-            return _offline_reply(None)
+            return await self._request(ws, kind, request_id=rid, **fields)
+        except (ConnectionClosed, ConnectionError, OSError):
+            return _offline_reply(rid)
         except TimeoutError:
-            return _timeout_reply(None)
+            return _timeout_reply(rid)
 
     # --- internals: the connection loop -------------------------------------------------------
 
@@ -427,7 +430,7 @@ class Session(QObject):
                 fut.set_exception(ConnectionError("connection lost"))
                 fut.exception()  # whoever awaits it still gets it; nobody else must log it
 
-    async def _request(self, ws: ClientConnection, kind: str, **fields: Any) -> dict[str, Any]:
+    async def _request(self, ws: ClientConnection, kind: str, /, **fields: Any) -> dict[str, Any]:
         rid = str(fields.pop("request_id", None) or f"{self._prefix}-{next(self._ids)}")
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut

@@ -756,13 +756,18 @@ class RoomrackServer:
         return protocol.ack(cmd.request_id, {"room_number": cmd.room_number, "events": events})
 
     def _hotel_read(self, read: Callable[[Any, int], Any], key: str) -> Handler:
-        """A handler that answers `{key: read(services, hotel id)}` for the caller's hotel."""
+        """A handler that answers `{key: read(services, hotel id), "seq": head}` for the caller's
+        hotel; `seq` is the journal head the list is consistent with (read in the same turn of
+        the store's thread), so a client knows which events are newer than the list."""
+
+        def read_with_head(services: Any, hotel_id: int) -> tuple[Any, int]:
+            return read(services, hotel_id), services.head_seq(hotel_id)
 
         async def handler(client: Client, cmd: Any) -> dict[str, Any]:
             staff = client.staff
             assert staff is not None
-            found = await self.store.call(read, self.store.services, staff.hotel_id)
-            return protocol.ack(cmd.request_id, {key: found})
+            found, head = await self.store.call(read_with_head, self.store.services, staff.hotel_id)
+            return protocol.ack(cmd.request_id, {key: found, "seq": head})
 
         return handler
 

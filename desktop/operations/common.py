@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import shiboken6
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,8 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.session import OFFLINE_CODE, REQUEST_TIMEOUT, TIMEOUT_CODE, Session
-from shared import protocol
 from shared.timeutil import from_iso
 
 ROLE_NAMES = {
@@ -148,10 +147,12 @@ def selected_keys(t: QTableWidget) -> list[Any]:
 
 
 class Spawner:
-    """Runs coroutines on the qasync loop and keeps them referenced until done."""
+    """Runs coroutines on the qasync loop and keeps them referenced until done. A reply that
+    arrives after `owner` (the window its `done` fills in) was deleted is dropped."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: QWidget | None = None) -> None:
         self.tasks: set[asyncio.Future[Any]] = set()
+        self.owner = owner
 
     def spawn(
         self,
@@ -163,6 +164,8 @@ class Spawner:
 
         def finished(t: asyncio.Future[Any]) -> None:
             self.tasks.discard(t)
+            if self.owner is not None and not shiboken6.isValid(self.owner):
+                return
             if done is not None and not t.cancelled() and t.exception() is None:
                 done(t.result())
 
@@ -182,56 +185,3 @@ def until_text(iso: Any, now: datetime) -> str:
         return "–"
     minutes = int((dt - now).total_seconds() // 60)
     return "now" if minutes <= 0 else f"in {duration_text(minutes)}"
-
-
-def _positional_only(fn: Any) -> bool:
-    import inspect
-
-    try:
-        first = next(iter(inspect.signature(fn).parameters.values()))
-    except (StopIteration, TypeError, ValueError):
-        return False
-    return first.kind is inspect.Parameter.POSITIONAL_ONLY
-
-
-async def call(session: Session, type_: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """`session.call(type_, **fields)`, also for requests with a field named `kind`
-    (block.create), which `Session.call(kind, **fields)` cannot pass as a keyword."""
-    if "kind" not in fields or _positional_only(session.call):
-        return await session.call(type_, **fields)
-    # the same steps as Session.call/_request, with the frame built here
-    ws = session._ws
-    if ws is None or not session.is_live():
-        return {
-            "type": "error",
-            "request_id": None,
-            "code": OFFLINE_CODE,
-            "message": "Not connected to the server, so nothing was changed. "
-            "Try again when the board is live.",
-            "details": {},
-        }
-    rid = f"{session._prefix}-{next(session._ids)}"
-    session.mine.append(rid)
-    fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-    session._pending[rid] = fut
-    try:
-        await ws.send(protocol.dumps({"type": type_, "request_id": rid, **fields}))
-        return await asyncio.wait_for(fut, REQUEST_TIMEOUT)
-    except (ConnectionError, OSError):
-        return {
-            "type": "error",
-            "request_id": rid,
-            "code": OFFLINE_CODE,
-            "message": "The connection was lost; check the board before trying again.",
-            "details": {},
-        }
-    except TimeoutError:
-        return {
-            "type": "error",
-            "request_id": rid,
-            "code": TIMEOUT_CODE,
-            "message": "The server did not answer in time; check the board before trying again.",
-            "details": {},
-        }
-    finally:
-        session._pending.pop(rid, None)

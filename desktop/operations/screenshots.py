@@ -63,7 +63,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from desktop.mainwindow import MainWindow
     from desktop.operations import OperationsWindow, open_operations
-    from desktop.operations.common import call
     from desktop.screenshots import run_server
     from desktop.session import Session
     from desktop.settings import Settings
@@ -163,10 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             if not r.get("is_occupied") and r["floor"] == 3 and not r.get("is_out_of_order")
         ]
         now = window.session.clock.now()
-        await call(
-            window.session,
+        await window.session.call(
             "block.create",
-            dict(
+            **dict(
                 room_number=vacant[0]["room_number"],
                 kind="out_of_service",
                 reason="Carpet shampoo",
@@ -175,10 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                 return_status="CLEANED_UNINSPECTED",
             ),
         )
-        await call(
-            window.session,
+        await window.session.call(
             "block.create",
-            dict(
+            **dict(
                 room_number=vacant[1]["room_number"],
                 kind="out_of_order",
                 reason="Bathroom retiling",

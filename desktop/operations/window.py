@@ -3,6 +3,7 @@ who is online, in tabs, all fed live by the session."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,8 +20,6 @@ from desktop.operations.common import (
     ASSIGN_ROLES,
     OPS_STYLE,
     Spawner,
-    _positional_only,
-    call,
     role_name,
 )
 from desktop.operations.discrepancies import DiscrepanciesTab
@@ -49,10 +48,12 @@ class OperationsWindow(QWidget):
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.session = session
-        self.spawner = Spawner()
+        self.spawner = Spawner(self)
         self.tz = ZoneInfo("UTC")
         self._waiting: dict[str, Done] = {}
         self._dirty: set[Any] = set()
+        # recent block and discrepancy events, to lay again on top of a list that is older
+        self._list_events: deque[tuple[int, dict[str, Any]]] = deque(maxlen=2000)
         self.setWindowTitle("Roomrack — Operations")
         self.setStyleSheet(STYLE + OPS_STYLE)
         self.resize(1366, 768)
@@ -202,9 +203,18 @@ class OperationsWindow(QWidget):
         )
 
     def _list_reply(self, apply: Callable[[dict[str, Any]], None]) -> Done:
+        """Fill a list from its reply, then apply again the events that are newer than it (they
+        can be read before the reply is: the list must not undo them)."""
+
         def done(reply: dict[str, Any]) -> None:
             if reply.get("type") == "ack":
-                apply(reply.get("result") or {})
+                result = reply.get("result") or {}
+                apply(result)
+                head = result.get("seq")
+                if isinstance(head, int):
+                    for seq, msg in self._list_events:
+                        if seq > head:
+                            self._apply_list_event(msg)
 
         return done
 
@@ -215,30 +225,21 @@ class OperationsWindow(QWidget):
         p = msg.get("payload") or {}
         if self._own_rooms:
             self.rooms.apply_event(msg)
+        if kind.startswith(("block.", "discrepancy.")):
+            seq = (msg.get("meta") or {}).get("seq")
+            if isinstance(seq, int):
+                self._list_events.append((seq, msg))
+            self._apply_list_event(msg)
         if kind == "discrepancy.raised":
             d = p.get("discrepancy") or {}
-            if d:
-                self.discrepancies.raised(d)
-                if self.role in (d.get("roles") or []):
-                    room = f": room {d['room_number']}" if d.get("room_number") else ""
-                    self.toast(
-                        "warning",
-                        f"{d.get('label', 'Discrepancy')}{room}",
-                        str(d.get("message") or ""),
-                        important=True,
-                    )
-        elif kind == "discrepancy.resolved":
-            d = p.get("discrepancy") or {}
-            if d:
-                self.discrepancies.resolved(d)
-        elif kind.startswith("block."):
-            b = p.get("block") or {}
-            if b:
-                if kind == "block.ended":
-                    b = {**b, "state": b.get("state") or "ended"}
-                    if b["state"] not in ("ended", "cancelled"):
-                        b["state"] = "ended"
-                self.blocks_tab.upsert(b)
+            if d and self.role in (d.get("roles") or []):
+                room = f": room {d['room_number']}" if d.get("room_number") else ""
+                self.toast(
+                    "warning",
+                    f"{d.get('label', 'Discrepancy')}{room}",
+                    str(d.get("message") or ""),
+                    important=True,
+                )
         elif kind == "hotel.rollover":
             rooms = p.get("rooms_needing_service") or []
             if self.role in ("housekeeping", "supervisor", "manager"):
@@ -247,6 +248,19 @@ class OperationsWindow(QWidget):
                     f"New business day: {p.get('business_date', '')}",
                     f"{len(rooms)} occupied room(s) now need service.",
                 )
+
+    def _apply_list_event(self, msg: dict[str, Any]) -> None:
+        kind = str(msg.get("type", ""))
+        p = msg.get("payload") or {}
+        if kind == "discrepancy.raised" and p.get("discrepancy"):
+            self.discrepancies.raised(p["discrepancy"])
+        elif kind == "discrepancy.resolved" and p.get("discrepancy"):
+            self.discrepancies.resolved(p["discrepancy"])
+        elif kind.startswith("block.") and p.get("block"):
+            b = p["block"]
+            if kind == "block.ended" and b.get("state") not in ("ended", "cancelled"):
+                b = {**b, "state": "ended"}
+            self.blocks_tab.upsert(b)
 
     def _on_rooms_changed(self, numbers: list[str]) -> None:
         # bursts of changes are coalesced: the lists follow within a quarter of a second
@@ -294,24 +308,9 @@ class OperationsWindow(QWidget):
 
     def send(self, kind: str, label: str, fields: dict[str, Any], done: Done | None = None) -> str:
         """A write through the session (its reply also reaches the main window's toasts)."""
-        if "kind" in fields and not _positional_only(self.session.command):
-            self.spawner.spawn(self._send_direct(kind, label, fields, done))
-            return ""
         rid = self.session.command(kind, label, **fields)
         self._waiting[rid] = done or (lambda _reply: None)
         return rid
-
-    async def _send_direct(
-        self, kind: str, label: str, fields: dict[str, Any], done: Done | None
-    ) -> None:
-        reply = await call(self.session, kind, fields)
-        ok = reply.get("type") == "ack"
-        if ok:
-            self.toasts.show("success", "Done", label)
-        else:
-            self.toasts.show("error", f"Not done: {label}", error_text(reply), important=True)
-        if done is not None:
-            done(reply)
 
     def _on_command_done(self, rid: str, label: str, ok: bool, reply: dict[str, Any]) -> None:
         done = self._waiting.pop(rid, None)

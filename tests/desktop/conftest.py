@@ -65,7 +65,7 @@ def server(demo_db: Path, clock: ManualClock) -> Iterator[ServerThread]:
     st.stop()
 
 
-def act(server: ServerThread, login: str, kind: str, **fields: Any) -> dict[str, Any]:
+def act(server: ServerThread, login: str, kind: str, /, **fields: Any) -> dict[str, Any]:
     """A second client (another workstation) sends one command and returns the reply."""
 
     async def go() -> dict[str, Any]:

@@ -40,6 +40,7 @@ def test_login_shows_the_demo_hotel(qtbot: Any, window: MainWindow, server: Serv
     assert "Manager" in window.who_label.text()
     assert window.tiles["total"].value.text() == "68"
     assert [s.title for s in window.board.sections] == [
+        "My rooms",  # empty (hidden) for a manager, who is given no rooms
         "Ground floor & conference",
         "Floor 1",
         "Floor 2",
@@ -47,6 +48,7 @@ def test_login_shows_the_demo_hotel(qtbot: Any, window: MainWindow, server: Serv
         "Floor 4",
     ]
     assert sum(s.proxy.rowCount() for s in window.board.sections) == 68
+    assert window.board.sections[0].proxy.rowCount() == 0
     assert window.reservations.rowCount() > 0
     assert window.session.state is State.LIVE and not window.rooms.stale
     assert window.settings.token and window.settings.server_url == server.url

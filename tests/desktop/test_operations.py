@@ -448,7 +448,7 @@ def test_card_marks_for_blocks_and_own_rooms() -> None:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from desktop.operations.marks import block_mark, mine_first
+    from desktop.marks import block_mark, mine_first
 
     tz = ZoneInfo("Europe/Dublin")
     now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # a Thursday

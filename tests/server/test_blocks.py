@@ -55,7 +55,7 @@ def test_a_block_expires_by_itself_while_two_desks_watch(demo_db: Path, clock: M
                 assert upd["payload"]["is_out_of_order"] is True
                 assert upd["payload"]["block"]["end"] == made["result"]["block"]["end"]
                 assert "block" in upd["payload"]["changed_fields"]
-                await watcher.until(is_event("block.started"))
+                started = await watcher.until(is_event("block.started"))
             # off sale: no reservation in that time, no check-in
             clash = await desk.request(
                 "reservation.create",
@@ -71,6 +71,8 @@ def test_a_block_expires_by_itself_while_two_desks_watch(demo_db: Path, clock: M
             assert refused["code"] == "room_not_ready"
             listed = await desk.request("blocks.list")
             assert [b["room_number"] for b in listed["result"]["blocks"]] == [number]
+            # the list says which journal head it is consistent with: the last event so far
+            assert listed["result"]["seq"] == started["meta"]["seq"]
             # two hours later the server's clock ends it; both desks see the room come back
             await clock.wait_for_sleepers(4)
             clock.advance(121 * 60)

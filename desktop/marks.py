@@ -1,5 +1,5 @@
 """Small pure helpers for the board's cards: a block and when it ends, and whether a room is
-the logged-in attendant's. Kept here so the board can show them with one call each."""
+the logged-in attendant's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from desktop.operations.common import parse
+from shared.timeutil import from_iso
 
 SHORT_KIND = {"out_of_order": "OOO", "out_of_service": "OOS"}
 
@@ -19,7 +19,10 @@ def block_mark(room: dict[str, Any], tz: ZoneInfo, now: datetime) -> str:
     if not isinstance(block, dict):
         return ""
     kind = SHORT_KIND.get(str(block.get("kind")), "BLOCKED")
-    end = parse(block.get("end"))
+    try:
+        end = from_iso(str(block["end"])) if block.get("end") else None
+    except ValueError:
+        end = None
     if end is None:
         return kind
     local, today = end.astimezone(tz), now.astimezone(tz)
@@ -46,3 +49,8 @@ def mine_first(room: dict[str, Any], staff_id: int | None) -> int:
     """A sort key to put first the rooms of the attendant who is logged in (0) and then
     everyone else's (1); prepend it to the board's own sort key."""
     return 0 if assigned_to_me(room, staff_id) else 1
+
+
+def attendant_name(room: dict[str, Any]) -> str:
+    a = room.get("assigned_to")
+    return str(a.get("name") or "") if isinstance(a, dict) else ""
