@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -316,5 +317,100 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
                 for r, s, e, gs, st, g in stays
             ]
         ).execute()
+        _demo_operations(hotel, rooms, now, at, spec)
     log.info("loaded demo hotel %s: %d rooms, %d reservations", spec.slug, len(rooms), len(stays))
     return hotel
+
+
+def _demo_operations(
+    hotel: m.Hotel,
+    rooms: list[m.Room],
+    now: datetime,
+    at: Callable[[int, int], datetime],
+    spec: DemoSpec,
+) -> None:
+    """What a morning looks like: blocks in force and to come, rooms given to the two
+    attendants floor by floor, and one room the front desk is waiting for."""
+    guest_rooms = [r for r in rooms if r.floor > 0]
+    engineer = "Liam Walsh"
+
+    def block(room: m.Room, kind: str, reason: str, start: datetime, end: datetime) -> None:
+        b = m.Block.create(
+            hotel=hotel,
+            room=room.id,
+            kind=kind,
+            reason=reason,
+            start=start,
+            end=end,
+            return_status=RoomStatus.CHECKOUT_DIRTY.value,
+            state="active" if start <= now else "scheduled",
+            created_by=engineer,
+            created_at=now - timedelta(days=1),
+        )
+        if start <= now:
+            m.Room.update(
+                block_id=b.id,
+                block_kind=kind,
+                block_reason=reason,
+                block_start=start,
+                block_end=end,
+                block_return_status=b.return_status,
+                is_out_of_service=kind == "out_of_service",
+            ).where(m.Room.id == room.id).execute()
+
+    for i, room in enumerate(r for r in guest_rooms if r.is_out_of_order):
+        block(
+            room,
+            "out_of_order",
+            room.out_of_order_reason or "Repairs",
+            now - timedelta(days=1),
+            at(1 + i, 17),
+        )
+    spare = [
+        r
+        for r in guest_rooms
+        if not r.is_occupied
+        and not r.is_out_of_order
+        and not r.maintenance_required
+        and not m.Reservation.select().where(m.Reservation.room == r.id).exists()
+    ]
+    if len(spare) >= 2:
+        block(
+            spare[0],
+            "out_of_service",
+            "Carpet shampoo",
+            now - timedelta(hours=1),
+            now + timedelta(hours=5),
+        )
+        block(spare[-1], "out_of_order", "Bathroom retiling", at(3, 8), at(5, 17))
+    if not spec.with_staff:
+        return
+    suffix = "" if spec.slug == DEMO_SLUG else f"@{spec.slug}"
+    attendants = [
+        m.Staff.get(m.Staff.login == login + suffix) for login in ("housekeeping", "attendant2")
+    ]
+    floors = sorted({r.floor for r in guest_rooms})
+    for room in guest_rooms:
+        who = attendants[floors.index(room.floor) * len(attendants) // len(floors)]
+        m.Room.update(assigned_to_id=who.id, assigned_to_name=who.name).where(
+            m.Room.id == room.id
+        ).execute()
+    desk = m.Staff.get(m.Staff.login == "frontdesk" + suffix)
+    waiting = [
+        r
+        for r in guest_rooms
+        if r.room_status == RoomStatus.CHECKOUT_DIRTY.value
+        and not r.is_occupied
+        and not r.is_out_of_order
+        and m.Reservation.select()
+        .where((m.Reservation.room == r.id) & (m.Reservation.state.in_(["pending", "confirmed"])))
+        .exists()
+    ]
+    if waiting:
+        m.Room.update(
+            rush_requested_at=now - timedelta(minutes=12),
+            rush_requested_by_id=desk.id,
+            rush_requested_by=desk.name,
+            rush_workstation="Reception",
+            rush_note="Guests waiting in the lobby",
+        ).where(m.Room.id == waiting[0].id).execute()

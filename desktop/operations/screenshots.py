@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             **dict(
                 room_number=vacant[0]["room_number"],
                 kind="out_of_service",
-                reason="Carpet shampoo",
+                reason="Repainting the bathroom",
                 end=to_iso(now + timedelta(hours=6)),
                 expected_version=vacant[0]["version"],
                 return_status="CLEANED_UNINSPECTED",
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             **dict(
                 room_number=vacant[1]["room_number"],
                 kind="out_of_order",
-                reason="Bathroom retiling",
+                reason="Window replacement",
                 start=to_iso(now + timedelta(days=3)),
                 end=to_iso(now + timedelta(days=5)),
                 expected_version=vacant[1]["version"],

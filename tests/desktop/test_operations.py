@@ -85,7 +85,7 @@ def test_discrepancies_are_listed_and_resolving_one_removes_it(
     assert any("(you)" in name for name in column(ops.online.table, 0))
     # the header button opens the same window again; its attention count follows the list
     assert make_operations(window.session, window) is ops
-    assert ops.attention() == (len(listed) - 1, 0)
+    assert ops.attention() == (len(listed) - 1, len(rush_queue(window.rooms.rooms())))
     # logging out hides it and leaves nothing of this person on screen
     assert ops.isVisible()
     window.logout()
@@ -134,7 +134,14 @@ def test_a_rush_from_the_desk_joins_the_queue_and_housekeeping_is_told(
     ops = open_ops(qtbot, window, server, "supervisor")
     assert ops.rush.cancel_button.isVisibleTo(ops.rush)  # a supervisor may cancel
     assert not ops.rush.rush_button.isVisibleTo(ops.rush)  # but not ask
-    dirty = [r for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"]
+    # the demo hotel starts with one room the desk is waiting for
+    already = [r["room_number"] for r in rush_queue(window.rooms.rooms())]
+    assert len(already) == 1
+    dirty = [
+        r
+        for r in window.rooms.rooms()
+        if r["room_status"] == "CHECKOUT_DIRTY" and r["room_number"] not in already
+    ]
     first, second = dirty[0], dirty[1]
     for room, note in ((first, "Mr Ryan in the lobby"), (second, "")):
         reply = act(
@@ -146,19 +153,23 @@ def test_a_rush_from_the_desk_joins_the_queue_and_housekeeping_is_told(
             **({"note": note} if note else {}),
         )
         assert reply["type"] == "ack", reply
-    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 2, timeout=5000)
-    assert column(ops.rush.table, 0) == [first["room_number"], second["room_number"]]
-    assert cell(ops.rush.table, 0, 3).startswith("Niamh Kelly")
-    assert cell(ops.rush.table, 0, 4) == "Mr Ryan in the lobby"
-    assert ops.tabs.tabText(1) == "Rush queue (2)"
-    assert ops.attention()[1] == 2
+    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 3, timeout=5000)
+    # longest waiting first
+    assert column(ops.rush.table, 0) == [*already, first["room_number"], second["room_number"]]
+    assert cell(ops.rush.table, 1, 3).startswith("Niamh Kelly")
+    assert cell(ops.rush.table, 1, 4) == "Mr Ryan in the lobby"
+    assert ops.tabs.tabText(1) == "Rush queue (3)"
+    assert ops.attention()[1] == 3
     titles = [t for _k, t, _x in window.toasts.history]
     assert f"Rush: room {first['room_number']} is wanted for a waiting guest" in titles
     # the supervisor cancels the second one from the queue
-    ops.rush.table.selectRow(1)
+    ops.rush.table.selectRow(2)
     qtbot.mouseClick(ops.rush.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 1, timeout=5000)
-    assert rush_queue(window.rooms.rooms())[0]["room_number"] == first["room_number"]
+    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 2, timeout=5000)
+    assert [r["room_number"] for r in rush_queue(window.rooms.rooms())] == [
+        *already,
+        first["room_number"],
+    ]
 
 
 def test_the_block_dialog_creates_blocks_and_explains_an_override(
@@ -166,10 +177,17 @@ def test_the_block_dialog_creates_blocks_and_explains_an_override(
 ) -> None:
     ops = open_ops(qtbot, window, server, "manager")
     tab = ops.blocks_tab
+    # the demo hotel has blocks in force and one to come
+    qtbot.waitUntil(lambda: tab.table.rowCount() > 0, timeout=5000)
+    base = tab.table.rowCount()
+    blocked = {b["room_number"] for b in tab.blocks.values()}
     vacant = next(
         r
         for r in window.rooms.rooms()
-        if not r.get("is_occupied") and not r.get("is_out_of_order") and r["floor"] > 0
+        if not r.get("is_occupied")
+        and not r.get("is_out_of_order")
+        and r["floor"] > 0
+        and r["room_number"] not in blocked
     )
     dialog = tab.open_dialog(vacant["room_number"])
     assert dialog.override.isVisibleTo(dialog)  # a manager sees the override
@@ -178,11 +196,11 @@ def test_the_block_dialog_creates_blocks_and_explains_an_override(
     dialog.returns.setCurrentIndex(dialog.returns.findData("CLEANED_UNINSPECTED"))
     click_ok(qtbot, dialog)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
-    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
-    assert column(tab.table, 0) == [vacant["room_number"]]
-    assert cell(tab.table, 0, 1) == "Out of service"
-    assert cell(tab.table, 0, 6) == "Cleaned, to inspect"
-    assert cell(tab.table, 0, 7) == "In force"
+    qtbot.waitUntil(lambda: tab.table.rowCount() == base + 1, timeout=5000)
+    row = column(tab.table, 0).index(vacant["room_number"])
+    assert cell(tab.table, row, 1) == "Out of service"
+    assert cell(tab.table, row, 6) == "Cleaned, to inspect"
+    assert cell(tab.table, row, 7) == "In force"
     qtbot.waitUntil(
         lambda: window.rooms.room(vacant["room_number"]).get("is_out_of_service") is True,
         timeout=5000,
@@ -191,7 +209,10 @@ def test_the_block_dialog_creates_blocks_and_explains_an_override(
     guest = next(
         r
         for r in window.rooms.rooms()
-        if r.get("is_occupied") and not r.get("is_out_of_order") and r["floor"] > 0
+        if r.get("is_occupied")
+        and not r.get("is_out_of_order")
+        and r["floor"] > 0
+        and r["room_number"] not in blocked
     )
     dialog = tab.open_dialog(guest["room_number"])
     dialog.reason.setText("Burst pipe")
@@ -207,7 +228,7 @@ def test_the_block_dialog_creates_blocks_and_explains_an_override(
         dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton
     )
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
-    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == base + 2, timeout=5000)
     qtbot.waitUntil(
         lambda: window.rooms.room(guest["room_number"])["room_status"] == "OUT_OF_ORDER",
         timeout=5000,
@@ -217,7 +238,7 @@ def test_the_block_dialog_creates_blocks_and_explains_an_override(
     row = column(tab.table, 0).index(guest["room_number"])
     tab.table.selectRow(row)
     qtbot.mouseClick(tab.end_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: tab.table.rowCount() == base + 1, timeout=5000)
     # someone who may not override is told to ask a manager
     words = explain_block_error({"code": "override_required"}, "maintenance", "204")
     assert "ask a manager" in words and "Override" not in words
@@ -301,10 +322,11 @@ def test_made_when_the_main_window_starts_it_fills_in_on_login(
     # the desk rushes a room from the queue's own controls
     number = ops.rush.room_combo.currentData()
     ops.rush.note.setText("Guest in the bar")
+    queued = ops.rush.table.rowCount()  # the demo's own rushed room
     qtbot.mouseClick(ops.rush.rush_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == 1, timeout=5000)
-    assert cell(ops.rush.table, 0, 0) == number
-    assert cell(ops.rush.table, 0, 4) == "Guest in the bar"
+    qtbot.waitUntil(lambda: ops.rush.table.rowCount() == queued + 1, timeout=5000)
+    assert cell(ops.rush.table, queued, 0) == number  # the newest waits least: last
+    assert cell(ops.rush.table, queued, 4) == "Guest in the bar"
     assert ("success", "Done", f"Rush room {number}") in window.toasts.history
 
 

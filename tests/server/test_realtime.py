@@ -34,6 +34,9 @@ async def overview(peer: Peer, *extra: str) -> dict[str, Any]:
 
 
 def pick(snapshot: dict[str, Any], **want: Any) -> dict[str, Any]:
+    """The first room with these fields; unless asked for, one with no block and no rush."""
+    want.setdefault("block", None)
+    want.setdefault("rush", None)
     for room in snapshot["rooms"]:
         if all(room.get(k) == v for k, v in want.items()):
             return room
