@@ -49,6 +49,16 @@ class GroupProxy(QSortFilterProxyModel):
         self.role, self.value = role, value
         self.setDynamicSortFilter(dynamic)
 
+    def regroup(self) -> None:
+        """Check every row again (rooms moved between groups without the group's role being
+        watched, e.g. an assignment moved a room into or out of "My rooms")."""
+        begin = getattr(self, "beginFilterChange", None)
+        if begin is not None:
+            begin()
+            self.endFilterChange()
+        else:  # Qt before 6.9
+            self.invalidateFilter()
+
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
     ) -> bool:
@@ -166,6 +176,7 @@ class Board(QScrollArea):
         self.setWidget(self.inner)
         source = proxy.source()
         source.modelReset.connect(self._maybe_rebuild)
+        source.groups_changed.connect(self._regroup)
         source.rowsInserted.connect(self._maybe_rebuild)
         proxy.rowsInserted.connect(self._update_empty)
         proxy.rowsRemoved.connect(self._update_empty)
@@ -200,8 +211,9 @@ class Board(QScrollArea):
         else:
             groups = [("All rooms by number", None, None)]
         for i, (title, role, value) in enumerate(groups):
-            # floors never change, but whose a room is does: every section follows changes
-            gp = GroupProxy(role, value, True, self)
+            # a room's status changes all the time, its floor never and its attendant rarely
+            # (the model says when: groups_changed), so only status sections watch every change
+            gp = GroupProxy(role, value, mode == SortMode.STATUS, self)
             gp.setSourceModel(self.proxy)
             sec = Section(title, gp, self.delegate, self.inner)
             sec.view.selectionModel().selectionChanged.connect(self._on_selection)
@@ -213,6 +225,12 @@ class Board(QScrollArea):
         self._fit_cards(force=True)
         if selected:
             self.select(selected)
+
+    def _regroup(self) -> None:
+        if self.proxy.sort_mode == SortMode.FLOOR:
+            for sec in self.sections:
+                sec.proxy.regroup()
+            self._update_empty()
 
     def _update_empty(self, *args: Any) -> None:
         self.empty.setVisible(self.proxy.rowCount() == 0 and self.proxy.source().rowCount() > 0)

@@ -133,6 +133,7 @@ class RoomModel(QAbstractListModel):
 
     stats_changed = Signal(dict)
     rooms_changed = Signal(list)  # room numbers changed by the last flush
+    groups_changed = Signal()  # whose rooms are whose changed: the board regroups
 
     def __init__(
         self,
@@ -301,6 +302,7 @@ class RoomModel(QAbstractListModel):
         self.staff_id, self.tz = staff_id, tz
         if self._rooms:
             self.dataChanged.emit(self.index(0), self.index(len(self._rooms) - 1))
+            self.groups_changed.emit()
 
     @property
     def stale(self) -> bool:
@@ -407,6 +409,8 @@ class RoomModel(QAbstractListModel):
         changed_rows.sort()
         for lo, hi in _runs(changed_rows):
             self.dataChanged.emit(self.index(lo), self.index(hi))
+        if any("assigned_to" in fields for fields in pending.values()):
+            self.groups_changed.emit()
         if new_rooms:
             first = len(self._rooms)
             self.beginInsertRows(QModelIndex(), first, first + len(new_rooms) - 1)
