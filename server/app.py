@@ -22,7 +22,9 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from server.passwords import verify_password
 from server.services import Outcome, StaffInfo, StoredEvent
@@ -202,16 +204,22 @@ class Hub:
             if not targets:
                 continue
             data = ev.frame.encode()
+            # a server's frames are not masked: with no extension (compression is off) the bytes
+            # on the wire are the same for every subscriber, so the event is framed once
+            wire = Frame(Opcode.TEXT, data).serialize(mask=False)
             for c in list(targets):
                 if c.pending is not None:
                     c.pending.append(ev)
                 elif ev.seq > c.last_seq:
                     c.last_seq = ev.seq
-                    self.send(c, data)
+                    self.send(c, data, wire)
 
-    def send(self, c: Client, data: bytes) -> bool:
+    def send(self, c: Client, data: bytes, wire: bytes | None = None) -> bool:
         """Queue one text frame for a client without waiting. A client whose unsent data
-        passes `max_buffer` is dropped: it reconnects and resumes from the journal."""
+        passes `max_buffer` is dropped: it reconnects and resumes from the journal.
+
+        `wire` is `data` already framed: written as it is while the connection is open, has
+        no extension and nothing of its own waiting to be written (so order is kept)."""
         if c.dropped:
             return False
         ws = c.ws
@@ -221,9 +229,18 @@ class Hub:
         if transport.get_write_buffer_size() > self.max_buffer:
             self.drop(c)
             return False
+        proto = ws.protocol
         try:
-            ws.protocol.send_text(data)
-            ws.send_data()
+            if (
+                wire is not None
+                and proto.state is State.OPEN
+                and not proto.extensions
+                and not proto.writes
+            ):
+                transport.write(wire)
+            else:
+                proto.send_text(data)
+                ws.send_data()
         except Exception:  # the connection is closing; the handler cleans up
             return False
         self.delivered += 1
