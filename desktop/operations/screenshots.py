@@ -3,15 +3,13 @@
 Runs the demo server in a background thread, logs in as the manager, lets a second
 workstation (the front desk) rush rooms, splits the rooms between the attendants, creates
 blocks, rewinds the board, and saves each Operations tab and the first page of the PDF sheets
-(the PDF pages become PNG with `pdftoppm`, when it is installed)."""
+(the PDF pages become PNG with PDFium, through pypdfium2)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import timedelta
@@ -19,30 +17,36 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtGui import QImage
+
+
+def render_pdf_pages(pdf: Path, dpi: int = 80) -> list[QImage]:
+    """Every page of a PDF as an image (PDFium, through pypdfium2 from the test extras)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    doc = pdfium.PdfDocument(str(pdf))
+    images = []
+    try:
+        for i in range(len(doc)):
+            bitmap = doc[i].render(scale=dpi / 72, force_bitmap_format=pdfium_c.FPDFBitmap_BGRA)
+            image = QImage(
+                bytes(bitmap.buffer),
+                bitmap.width,
+                bitmap.height,
+                bitmap.stride,
+                QImage.Format.Format_ARGB32,  # BGRA in memory, little-endian
+            )
+            images.append(image.copy())  # own the pixels once the buffer is gone
+    finally:
+        doc.close()
+    return images
+
 
 def pdf_page_png(pdf: Path, out: Path, page: int = 1, dpi: int = 80) -> bool:
-    """Render one page of a PDF to PNG with pdftoppm; False when pdftoppm is missing."""
-    tool = shutil.which("pdftoppm")
-    if tool is None:
-        return False
-    stem = out.with_suffix("")
-    subprocess.run(
-        [
-            tool,
-            "-png",
-            "-r",
-            str(dpi),
-            "-f",
-            str(page),
-            "-l",
-            str(page),
-            "-singlefile",
-            str(pdf),
-            str(stem),
-        ],
-        check=True,
-    )
-    return out.exists()
+    """Save one page of a PDF as a PNG."""
+    pages = render_pdf_pages(pdf, dpi)
+    return len(pages) >= page and pages[page - 1].save(str(out))
 
 
 async def _pause(seconds: float) -> None:

@@ -3,10 +3,9 @@ and moving the test server's clock."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
+
+from PySide6.QtGui import QImage
 
 from desktop.mainwindow import MainWindow
 from desktop.operations import OperationsWindow, open_operations
@@ -42,10 +41,13 @@ def scan_discrepancies(server: ServerThread) -> int:
     return server.call(srv.discrepancies_now)
 
 
-def pdf_to_pngs(pdf: Path, outdir: Path, dpi: int = 60) -> list[Path] | None:
-    """Every page of `pdf` as a PNG (pdftoppm from poppler-utils); None if it is missing."""
-    tool = shutil.which("pdftoppm")
-    if tool is None:
-        return None
-    subprocess.run([tool, "-png", "-r", str(dpi), str(pdf), str(outdir / pdf.stem)], check=True)
-    return sorted(outdir.glob(f"{pdf.stem}*.png"))
+def dark_share(image: QImage, step: int = 3) -> float:
+    """The share of sampled pixels that are dark (ink), to tell a page with text from a blank
+    one."""
+    dark = total = 0
+    for y in range(0, image.height(), step):
+        for x in range(0, image.width(), step):
+            total += 1
+            if image.pixelColor(x, y).lightness() < 128:
+                dark += 1
+    return dark / max(1, total)

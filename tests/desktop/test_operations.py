@@ -21,11 +21,12 @@ from desktop.operations.attendants import attendant_order
 from desktop.operations.blocks import BlockDialog, explain_block_error
 from desktop.operations.common import to_qdatetime
 from desktop.operations.rush import rush_queue
+from desktop.operations.screenshots import render_pdf_pages
 from desktop.operations.sheets import pdf_page_count
 from shared.audit import COLUMNS
 from shared.clock import ManualClock
 from tests.desktop.conftest import act, login
-from tests.desktop.ops_support import advance_server, open_ops, pdf_to_pngs, scan_discrepancies
+from tests.desktop.ops_support import advance_server, dark_share, open_ops, scan_discrepancies
 from tests.support import ServerThread
 
 pytestmark = pytest.mark.gui
@@ -412,10 +413,16 @@ def test_attendant_sheets_are_one_page_per_attendant(
     assert pdf_page_count(report) >= 1
     own = tmp_path / "mine.pdf"
     assert tab.print_sheets(own, ops.staff_id) == 1 and pdf_page_count(own) == 1
-    pngs = pdf_to_pngs(pdf, tmp_path)
-    if pngs is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed: PDF pages not rendered")
-    assert len(pngs) == 3 and all(p.stat().st_size > 5000 for p in pngs)
+    # the pages as images: three pages of black text on white, one room per line
+    pages = render_pdf_pages(pdf, dpi=60)
+    assert len(pages) == 3
+    for page in pages:
+        assert page.width() > 400 and page.height() > page.width()  # A4 portrait
+        assert 0.002 < dark_share(page) < 0.5, "a page with text, readable in black and white"
+    # the supervisor's page (one room) has less on it than an attendant's (about 30 rooms)
+    assert dark_share(pages[1]) < dark_share(pages[0]) / 2
+    report_pages = render_pdf_pages(report, dpi=60)
+    assert report_pages and dark_share(report_pages[0]) > 0.01
 
 
 def test_the_audit_export_writes_who_did_what(
