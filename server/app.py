@@ -65,6 +65,7 @@ class Config:
     hard_max_frame: int = 1024 * 1024  # larger frames close the connection (1009)
     synchronous: str = "FULL"
     crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
+    presence_interval: float = 1.0  # "who is online" at most this often per hotel (seconds)
 
 
 class TokenBucket:
@@ -142,8 +143,11 @@ class Client:
 class Hub:
     """Subscriptions and fan-out. Runs on the event loop only."""
 
-    def __init__(self, max_buffer: int) -> None:
+    def __init__(self, max_buffer: int, presence_interval: float = 0.0) -> None:
         self.max_buffer = max_buffer
+        self.presence_interval = presence_interval
+        self._presence_sent: dict[str, float] = {}  # hotel slug -> loop time of the last list
+        self._presence_due: dict[str, asyncio.TimerHandle] = {}
         self.subs: dict[str, set[Client]] = defaultdict(set)
         self.clients: set[Client] = set()
         self.hotel_of: dict[str, int] = {}  # hotel slug -> id, for heartbeats
@@ -180,12 +184,36 @@ class Hub:
         frame = {"type": "presence", "hotel_slug": slug, "server_time": now, "online": online}
         return protocol.dumps(frame).encode()
 
-    def announce(self, slug: str, now: str | None) -> None:
-        """Tell the hotel's overview subscribers who is online and what they are viewing."""
+    def announce(self, slug: str, now: Callable[[], str | None]) -> None:
+        """Tell the hotel's overview subscribers who is online and what they are viewing: at
+        once, or, if the list went out less than `presence_interval` ago, once that much time
+        has passed (every change in between goes out in that one list). When all the
+        workstations reconnect after a restart, each does not send the whole list to all."""
+        if slug in self._presence_due:
+            return  # a list is due already; it will carry this change too
+        loop = asyncio.get_running_loop()
+        last = self._presence_sent.get(slug)
+        wait = 0.0 if last is None else last + self.presence_interval - loop.time()
+        if wait <= 0:
+            self._announce_now(slug, now)
+        else:
+            self._presence_due[slug] = loop.call_later(wait, self._announce_due, slug, now)
+
+    def _announce_due(self, slug: str, now: Callable[[], str | None]) -> None:
+        del self._presence_due[slug]
+        self._announce_now(slug, now)
+
+    def cancel_announcements(self) -> None:
+        for handle in self._presence_due.values():
+            handle.cancel()
+        self._presence_due.clear()
+
+    def _announce_now(self, slug: str, now: Callable[[], str | None]) -> None:
+        self._presence_sent[slug] = asyncio.get_running_loop().time()
         subs = self.subs.get(protocol.overview_channel(slug))
         if not subs:
             return
-        data = self.presence_frame(slug, now)
+        data = self.presence_frame(slug, now())
         for c in list(subs):
             if c.pending is None:
                 self.send(c, data)
@@ -267,7 +295,7 @@ class RoomrackServer:
         self.store = Store(
             config.db_path, self.clock, config.synchronous, config.crash_after_commit
         )
-        self.hub = Hub(config.max_buffer)
+        self.hub = Hub(config.max_buffer, config.presence_interval)
         self.store.on_commit = self.hub.publish
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -350,6 +378,7 @@ class RoomrackServer:
         task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
+        self.hub.cancel_announcements()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -561,7 +590,7 @@ class RoomrackServer:
         self._announce(staff.hotel_slug)
 
     def _announce(self, slug: str) -> None:
-        self.hub.announce(slug, to_iso(self.clock.now()))
+        self.hub.announce(slug, lambda: to_iso(self.clock.now()))
 
     async def _logout(self, client: Client, cmd: protocol.Logout) -> dict[str, Any]:
         await self.store.call(self.store.services.logout, client.token)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -61,5 +63,38 @@ def test_presence_follows_logins_views_and_disconnects(demo_db: Path, clock: Man
             anon = await Peer.open(srv.url)
             assert (await anon.request("ping"))["type"] == "ack"
             assert not [f for f in sup.skipped if is_presence(f)]
+
+    run(scenario)
+
+
+def test_a_burst_of_presence_changes_goes_out_as_one_list(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    """Many changes close together (every workstation reconnecting after a restart) send the
+    hotel's list once per interval, not once per change to everyone."""
+
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock, presence_interval=1.5) as srv:
+            watcher = await Peer.open(srv.url, "manager")
+            await overview(watcher)
+            await watcher.until(is_presence)  # the list that follows the snapshot
+            peers = [await Peer.open(srv.url, login) for login in ("frontdesk", "supervisor")]
+            rooms = [f"10{i}" for i in range(1, 9)]
+            for i, number in enumerate(rooms):  # eight changes, one after the other
+                reply = await peers[i % 2].request("presence.viewing", room_number=number)
+                assert reply["type"] == "ack"
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            seen: list[dict[str, Any]] = []
+            with contextlib.suppress(TimeoutError):
+                while True:  # everything that comes within two intervals
+                    left = start + 3.0 - loop.time()
+                    if left <= 0:
+                        break
+                    seen.append(await watcher.until(is_presence, wait=left))
+            # two logins and eight views: at most a leading and a trailing list per interval
+            assert 1 <= len(seen) <= 3, [len(f["online"]) for f in seen]
+            viewing = {e["name"]: e["viewing"] for e in seen[-1]["online"]}
+            assert viewing == {"Ciara O'Brien": None, "Niamh Kelly": "107", "Sean Byrne": "108"}
 
     run(scenario)
