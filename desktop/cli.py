@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes.util
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import platformdirs
@@ -107,6 +109,35 @@ def wait_healthy(
     return False
 
 
+# the X11 libraries Qt's xcb platform plugin loads, and the Debian/Ubuntu package of each
+XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0",
+    "xcb-icccm": "libxcb-icccm4",
+    "xcb-keysyms": "libxcb-keysyms1",
+    "xcb-image": "libxcb-image0",
+    "xcb-render-util": "libxcb-render-util0",
+    "xcb-shape": "libxcb-shape0",
+    "xcb-xkb": "libxcb-xkb1",
+    "xkbcommon-x11": "libxkbcommon-x11-0",
+}
+
+
+def missing_display_packages(
+    env: Mapping[str, str], platform: str, find: Callable[[str], str | None]
+) -> list[str]:
+    """The packages to install before Qt can open a window on this Linux X11 session (an
+    empty list elsewhere, or when nothing is missing). Qt's own message only says that the
+    "xcb" plugin could not be loaded."""
+    if not platform.startswith("linux"):
+        return []
+    chosen = env.get("QT_QPA_PLATFORM", "")
+    if chosen and not chosen.startswith("xcb"):
+        return []
+    if not chosen and (env.get("WAYLAND_DISPLAY") or not env.get("DISPLAY")):
+        return []
+    return [pkg for lib, pkg in XCB_LIBRARIES.items() if find(lib) is None]
+
+
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -123,6 +154,15 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    missing = missing_display_packages(os.environ, sys.platform, ctypes.util.find_library)
+    if missing:
+        print(
+            "Roomrack cannot open its window: Qt needs these X11 libraries, which this PC does "
+            f"not have. Install them once, then start Roomrack again:\n\n"
+            f"    sudo apt install {' '.join(missing)}\n",
+            file=sys.stderr,
+        )
+        return 1
     proc: subprocess.Popen[bytes] | None = None
     url: str | None = None
     settings_path = args.settings

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from desktop.cli import build_parser, free_port
+from desktop.cli import XCB_LIBRARIES, build_parser, free_port, missing_display_packages
 from desktop.mainwindow import MainWindow
 from desktop.simulate import Simulator
 from tests.desktop.conftest import login, run
@@ -70,3 +70,21 @@ def test_simulated_staff_move_the_board(
         timeout=5000,
     )
     run(qtbot, sim.close())
+
+
+def test_missing_x11_libraries_are_named_with_their_packages() -> None:
+    have = {"xcb-cursor", "xcb-image", "xcb-render-util", "xcb-shape", "xcb-xkb", "xkbcommon-x11"}
+
+    def find(lib: str) -> str | None:
+        return f"lib{lib}.so" if lib in have else None
+
+    x11 = {"DISPLAY": ":0"}
+    assert missing_display_packages(x11, "linux", find) == ["libxcb-icccm4", "libxcb-keysyms1"]
+    assert missing_display_packages({**x11, "QT_QPA_PLATFORM": "xcb"}, "linux", find)
+    # nothing to say: all there, another platform or OS, Wayland, or no display at all
+    assert missing_display_packages(x11, "linux", lambda lib: "found") == []
+    assert missing_display_packages({**x11, "QT_QPA_PLATFORM": "offscreen"}, "linux", find) == []
+    assert missing_display_packages({**x11, "WAYLAND_DISPLAY": "wayland-0"}, "linux", find) == []
+    assert missing_display_packages({}, "linux", find) == []
+    assert missing_display_packages(x11, "win32", find) == []
+    assert len(set(XCB_LIBRARIES.values())) == len(XCB_LIBRARIES)
