@@ -39,6 +39,7 @@ log = logging.getLogger("roomrack.server")
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_RESUME_AGAIN = 4009
 CLOSE_LOGGED_OUT = 4001
+CLOSE_LOGIN_TIMEOUT = 4002
 SERIAL_COMMANDS = frozenset(
     {"auth.login", "auth.token", "auth.logout", "subscribe", "unsubscribe", "presence.viewing"}
 )
@@ -66,6 +67,7 @@ class Config:
     synchronous: str = "FULL"
     crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
     presence_interval: float = 1.0  # "who is online" at most this often per hotel (seconds)
+    login_timeout: float = 60.0  # a connection that has not logged in by then is closed; 0: never
 
 
 class TokenBucket:
@@ -451,6 +453,11 @@ class RoomrackServer:
         log.debug("connection from %s", peer)
         inflight = asyncio.Semaphore(cfg.max_inflight)
         tasks: set[asyncio.Task[None]] = set()
+        watchdog = (
+            asyncio.create_task(self._close_unless_logged_in(client))
+            if cfg.login_timeout > 0
+            else None
+        )
         try:
             await ws.send(
                 protocol.dumps(
@@ -475,6 +482,8 @@ class RoomrackServer:
         except ConnectionClosed:
             pass
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             for t in list(tasks):
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await t
@@ -483,6 +492,15 @@ class RoomrackServer:
             if client.staff is not None:
                 self._announce(client.staff.hotel_slug)
             log.debug("%s disconnected", client.label())
+
+    async def _close_unless_logged_in(self, client: Client) -> None:
+        """A connection that does not log in within `login_timeout` holds a socket for nothing
+        (a port scanner, a crashed client): it is closed, with a reason."""
+        await self.clock.sleep(self.config.login_timeout)
+        if client.staff is None:
+            log.info("closing %s: no login within %g s", client.label(), self.config.login_timeout)
+            with contextlib.suppress(Exception):
+                await client.ws.close(CLOSE_LOGIN_TIMEOUT, "log in first")
 
     async def _one(self, client: Client, frame: str | bytes) -> None:
         rid: str | None = None

@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--rate-burst", type=int, default=60)
     s.add_argument(
+        "--login-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="close connections that have not logged in by then (0: never)",
+    )
+    s.add_argument(
         "--synchronous",
         choices=["FULL", "NORMAL"],
         default="FULL",
@@ -225,6 +232,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         retention_days=args.retention_days,
         rate_per_second=args.rate_limit,
         rate_burst=args.rate_burst,
+        login_timeout=args.login_timeout,
         synchronous=args.synchronous,
         crash_after_commit=os.environ.get("ROOMRACK_CRASH_AFTER_COMMIT") == "1",
     )

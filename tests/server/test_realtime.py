@@ -525,6 +525,27 @@ def test_an_oversized_frame_closes_only_that_connection(demo_db: Path, clock: Ma
     run(scenario)
 
 
+def test_a_connection_that_never_logs_in_is_closed(demo_db: Path, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock, login_timeout=60) as srv:
+            await clock.wait_for_sleepers(1)  # the server's own rounds
+            base = clock.sleepers
+            idle = await Peer.open(srv.url)  # connects, says nothing
+            worker = await Peer.open(srv.url, "frontdesk")  # logs in at once
+            await clock.wait_for_sleepers(base + 2)  # both connections' deadlines
+            clock.advance(59)
+            assert (await idle.request("ping"))["type"] == "ack"  # still open before
+            clock.advance(2)
+            with pytest.raises(ConnectionClosed) as info:
+                while True:
+                    await idle.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4002
+            assert info.value.rcvd.reason == "log in first"
+            assert (await worker.request("rooms.status"))["type"] == "ack"  # untouched
+
+    run(scenario)
+
+
 def test_commands_are_rate_limited_per_connection(demo_db: Path, clock: ManualClock) -> None:
     async def scenario() -> None:
         async with LiveServer(demo_db, clock, rate_per_second=1, rate_burst=3) as srv:
