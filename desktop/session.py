@@ -190,14 +190,32 @@ class Session(QObject):
         self._task = asyncio.ensure_future(self._run(None, None))
 
     async def logout(self) -> None:
-        ws = self._ws
-        if ws is not None and self.state is State.LIVE:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._request(ws, "auth.logout"), 3)
+        """Revoke the token on the server, then forget it. The revocation is sent on the
+        logged-in connection even while it is still loading its snapshot; when there is none
+        (offline, reconnecting), a short connection of its own carries it."""
+        token, ws = self.token, self._ws
         self.token = None  # forgotten first: nothing may reconnect with it while closing
+        revoked = False
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                reply = await asyncio.wait_for(self._request(ws, "auth.logout"), 3)
+                revoked = reply.get("type") == "ack"
+        if not revoked and token and self.url:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._revoke(token), 3)
         await self.stop()
         self.staff, self.hotel = {}, {}
         self.epoch, self.last_seq = None, None
+
+    async def _revoke(self, token: str) -> None:
+        ws = await self._open()
+        reader = self._spawn(self._read(ws))
+        try:
+            reply = await self._request(ws, "auth.token", token=token, workstation=self.workstation)
+            if reply.get("type") == "ack":
+                await self._request(ws, "auth.logout")
+        finally:
+            await self._close(ws, reader)
 
     async def stop(self) -> None:
         """Close the connection and stop reconnecting."""

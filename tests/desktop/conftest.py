@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -40,12 +41,30 @@ def qloop(
     try:
         yield _qasync_loop
     finally:
+        # Stop every window's connection and let every task finish here, while its widgets
+        # still exist: a task left pending would be collected later, in another test.
+        stopping = [asyncio.ensure_future(win.session.stop()) for win in _opened]
+        _opened.clear()
+        _settle(qapp, _qasync_loop, stopping)
         for task in asyncio.all_tasks(_qasync_loop):
             task.cancel()
-        for _ in range(20):
-            qapp.processEvents()
+        _settle(qapp, _qasync_loop, [])
         asyncio.events._set_running_loop(None)
         asyncio.set_event_loop(None)
+
+
+_opened: list[MainWindow] = []  # windows made by this test, stopped when it ends
+
+
+def _settle(qapp: Any, loop: asyncio.AbstractEventLoop, tasks: list[asyncio.Future[Any]]) -> None:
+    """Process events until the given tasks (or, with none given, all tasks) are done; bounded."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = tasks or list(asyncio.all_tasks(loop))
+        if all(t.done() for t in waiting):
+            return
+        qapp.processEvents()
+        time.sleep(0.002)
 
 
 def run(qtbot: Any, coro: Coroutine[Any, Any, Any], timeout: int = 15000) -> Any:
@@ -82,6 +101,7 @@ def make_window(clock: ManualClock, tmp_path: Path, name: str = "settings.ini") 
     session = Session(clock=clock, backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(3)))
     window = MainWindow(session, Settings(tmp_path / name), clock=clock, flush_ms=5)
     window.resize(1366, 768)
+    _opened.append(window)
     return window
 
 

@@ -317,6 +317,26 @@ def test_a_restart_goes_straight_to_the_board_and_logout_is_one_click(
     assert "log in again" in third.login_dialog.error.text()
 
 
+def test_logging_out_while_offline_still_revokes_the_token(
+    qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
+) -> None:
+    first = make_window(clock, tmp_path)
+    qtbot.addWidget(first)
+    login(qtbot, first, server, "frontdesk")
+    token = first.session.token
+    run(qtbot, first.session.stop())  # the connection is gone (the board is offline)
+    assert first.session.state is State.OFFLINE and first.session.token == token
+    run(qtbot, first.session.logout())
+    assert first.session.token is None
+    other = make_window(clock, tmp_path, "other.ini")
+    qtbot.addWidget(other)
+    other.session.resume(server.url, token or "")
+    qtbot.waitUntil(
+        lambda: other.login_dialog is not None and other.login_dialog.isVisible(), timeout=10000
+    )
+    assert "log in again" in other.login_dialog.error.text()
+
+
 def test_login_dialog_reports_a_wrong_password(
     qtbot: Any, window: MainWindow, server: ServerThread
 ) -> None:
