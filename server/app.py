@@ -599,25 +599,35 @@ class RoomrackServer:
 
     def _bind(self, client: Client, staff: StaffInfo, token: str) -> None:
         previous = client.staff
-        if previous is not None and previous.hotel_id != staff.hotel_id:
-            self.hub.remove(client)
+        self._end_stream(client)  # a new session starts a new stream (seqs are per hotel)
         client.staff, client.token = staff, token
-        client.online_since, client.viewing = to_iso(self.clock.now()), None
+        client.online_since = to_iso(self.clock.now())
         if previous is not None and previous.hotel_slug != staff.hotel_slug:
             self._announce(previous.hotel_slug)
         self._announce(staff.hotel_slug)
+
+    def _end_stream(self, client: Client) -> None:
+        """Forget everything of the connection's stream: its subscriptions, the last seq it
+        was sent, what it is viewing. Sequence numbers are per hotel, so a stream cannot
+        carry over from one session to the next (above all not into another hotel). Runs
+        under the client's lock, so no subscribe of this connection is being answered."""
+        self.hub.remove(client)
+        client.pending = None
+        client.last_seq = 0
+        client.viewing = None
+        client.online_since = None
 
     def _announce(self, slug: str) -> None:
         self.hub.announce(slug, lambda: to_iso(self.clock.now()))
 
     async def _logout(self, client: Client, cmd: protocol.Logout) -> dict[str, Any]:
         await self.store.call(self.store.services.logout, client.token)
-        self.hub.remove(client)
+        self._end_stream(client)
         log.info("%s logged out", client.label())
         for other in list(self.hub.clients):  # the token stops working everywhere
             if other is not client and other.token is not None and other.token == client.token:
                 other.staff = other.token = None
-                self.hub.remove(other)
+                self.hub.remove(other)  # it is closed: its stream ends with it
                 self._spawn(other.ws.close(CLOSE_LOGGED_OUT, "logged out elsewhere"))
         staff, client.staff, client.token = client.staff, None, None
         if staff is not None:
