@@ -853,7 +853,10 @@ class MainWindow(QMainWindow):
             self.closed.emit()
 
     async def login(self, server: str, login: str, password: str) -> bool:
+        # a new board: the session must load fresh snapshots, not resume into an empty one
         self.rooms.clear()
+        self.reservations.set_reservations([])
+        self.session.forget_stream()
         try:
             await self.session.login(server, login, password)
         except LoginError as exc:

@@ -153,6 +153,8 @@ class Session(QObject):
         """Log in with a password; on success the session goes live and keeps reconnecting.
         Raises LoginError with words for the person at the keyboard."""
         await self.stop()
+        # a password login starts a new board (the window has emptied its own): never resume
+        self.forget_stream()
         self.url = normalise_url(url)
         self._set_state(State.CONNECTING)
         try:
@@ -181,6 +183,12 @@ class Session(QObject):
         result: dict[str, Any] = reply["result"]
         return result
 
+    def forget_stream(self) -> None:
+        """Forget where the stream stood (epoch and last seq): the next subscribe loads fresh
+        snapshots instead of resuming. For whenever the rooms on screen are thrown away."""
+        self.epoch, self.last_seq = None, None
+        self._seen_head = None
+
     def resume(self, url: str, token: str) -> None:
         """Start with a kept token: the board appears and fills in once connected."""
         self.url = normalise_url(url)
@@ -205,7 +213,7 @@ class Session(QObject):
                 await asyncio.wait_for(self._revoke(token), 3)
         await self.stop()
         self.staff, self.hotel = {}, {}
-        self.epoch, self.last_seq = None, None
+        self.forget_stream()
 
     async def _revoke(self, token: str) -> None:
         ws = await self._open()
@@ -372,6 +380,7 @@ class Session(QObject):
                 await self._close(ws, reader)
                 self._ws = None
                 self.token = None
+                self.forget_stream()  # whoever logs in next starts from fresh snapshots
                 self._stopping = True
                 self._set_state(State.OFFLINE)
                 self.auth_lost.emit(exc.message)
