@@ -9,10 +9,13 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 from desktop.model import Roles, format_minutes
 from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, status_colours
 
-CARD_W, CARD_H = 156, 100
+# 170 px: at 1920 px eight cards a row, wide enough for "ENDS SOON", a block's end and the
+# attendant beside a repair badge; at 1366 px five a row, as before
+CARD_W, CARD_H = 170, 100
 BADGE_TEXT = {"free": "FREE", "occupied": "OCCUPIED", "ending_soon": "ENDS SOON"}
 SHORT_BADGE_TEXT = {"free": "FREE", "occupied": "IN USE", "ending_soon": "SOON"}
 RUSH_COLOUR = "#C0392B"
+STALE_GREY = "#95A5A6"  # offline: every colour of the card, badges too, is mixed with it
 
 
 class RoomCardDelegate(QStyledItemDelegate):
@@ -65,7 +68,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         bg, accent, _code = status_colours(status)
         if stale:
             bg = _mix(bg, QColor("#E5E7E9"), 0.6)
-            accent = _mix(accent, QColor("#95A5A6"), 0.6)
+            accent = _mix(accent, QColor(STALE_GREY), 0.6)
 
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -92,7 +95,10 @@ class RoomCardDelegate(QStyledItemDelegate):
         painter.drawPath(path)
         rush = bool(index.data(Roles.Rush))
         if rush and not selected:  # wanted for a waiting arrival: a heavy border
-            painter.setPen(QPen(QColor(RUSH_COLOUR), 3.5 * s))
+            rush_pen = QColor(RUSH_COLOUR)
+            painter.setPen(
+                QPen(_mix(rush_pen, QColor(STALE_GREY), 0.6) if stale else rush_pen, 3.5 * s)
+            )
             painter.drawPath(path)
         elif bool(index.data(Roles.Recent)) and not selected:  # just changed: a soft glow
             painter.setPen(QPen(QColor("#F1C40F"), 3 * s))
@@ -116,7 +122,13 @@ class RoomCardDelegate(QStyledItemDelegate):
         )
         room_for_badge = width - QFontMetrics(f_num).horizontalAdvance(number) - 6 * s
         self._occupancy_badge(
-            painter, option.font, QRectF(left, top, width, num_h), occ, s, fit=room_for_badge
+            painter,
+            option.font,
+            QRectF(left, top, width, num_h),
+            occ,
+            s,
+            fit=room_for_badge,
+            muted=stale,
         )
 
         f_small = QFont(option.font)
@@ -124,28 +136,24 @@ class RoomCardDelegate(QStyledItemDelegate):
         fm = QFontMetrics(f_small)
         line_h = fm.height()
         y = top + num_h + 1 * s
-        # line 2: housekeeping status in words
+        # line 2: housekeeping status in words; a block and when it ends on the line below
+        # when both do not fit on one
         f_status = QFont(f_small)
         f_status.setBold(True)
+        fm_status = QFontMetrics(f_status)
         painter.setFont(f_status)
-        painter.setPen(accent.darker(140))
+        status_pen = QColor(RUSH_COLOUR) if rush else accent.darker(140)
+        if stale:
+            status_pen = _mix(status_pen, QColor(STALE_GREY), 0.6)
+        painter.setPen(status_pen)
         block = str(index.data(Roles.Block) or "")
-        status_text = label
-        if ooo:
-            status_text = block or "OUT OF ORDER"
-        elif block:  # out of service: the room keeps its status
-            status_text = f"{label} · {block}"
-        if dnd:
-            status_text += "  · DND"
-        if rush:
-            status_text = "RUSH · " + status_text
-            painter.setPen(QColor(RUSH_COLOUR))
-        painter.drawText(
-            QRectF(left, y, width, line_h),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            QFontMetrics(f_status).elidedText(status_text, Qt.TextElideMode.ElideRight, int(width)),
-        )
-        y += line_h
+        for text in status_lines(label, block, ooo, dnd, rush, fm_status, int(width)):
+            painter.drawText(
+                QRectF(left, y, width, line_h),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                text,
+            )
+            y += line_h
         # line 3: occupancy detail
         painter.setFont(f_small)
         painter.setPen(QColor("#283747"))
@@ -161,28 +169,24 @@ class RoomCardDelegate(QStyledItemDelegate):
             fm.elidedText(detail, Qt.TextElideMode.ElideRight, int(width)),
         )
         y += line_h
-        # line 4: guests and room type, maintenance badge on the right
-        guests_text = f"{guests} guest{'s' if guests != 1 else ''}" if guests else "No guests"
-        attendant = str(index.data(Roles.Attendant) or "")
+        # line 4: guests and who cleans it (or the room type), maintenance badge on the right
         if bool(index.data(Roles.Mine)):
-            rtype = "★ yours"
-        elif attendant:  # who cleans it matters more on the floor than the room type
-            rtype = attendant.split()[0]
+            who = "★ yours"
+        else:  # who cleans it matters more on the floor than the room type
+            who = str(index.data(Roles.Attendant) or "").split(" ")[0] or rtype
         bottom = QRectF(left, y, width, line_h)
-        painter.setPen(QColor("#566573"))
         badge_w = 0.0
         if maintenance:
-            badge_w = self._maintenance_badge(painter, f_small, bottom, str(priority or ""), s)
+            badge_w = self._maintenance_badge(
+                painter, f_small, bottom, str(priority or ""), s, muted=stale
+            )
         painter.setPen(QColor("#566573"))
         painter.setFont(f_small)
+        room = int(width - badge_w - 4 * s) if badge_w else int(width)
         painter.drawText(
-            QRectF(left, y, width - badge_w - 4 * s, line_h),
+            QRectF(left, y, room, line_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            fm.elidedText(
-                f"{guests_text} · {rtype}",
-                Qt.TextElideMode.ElideRight,
-                int(width - badge_w - 4 * s),
-            ),
+            people_line(guests, who, fm, room),
         )
         painter.restore()
 
@@ -195,18 +199,25 @@ class RoomCardDelegate(QStyledItemDelegate):
         s: float,
         left: bool = False,
         fit: float | None = None,
+        muted: bool = False,
     ) -> float:
         text = BADGE_TEXT.get(occ, occ.upper())
         colour = QColor(OCCUPANCY_COLOURS.get(occ, "#566573"))
+        if muted:  # offline: greyed like the rest of the card
+            colour = _mix(colour, QColor(STALE_GREY), 0.6)
         f = QFont(base)
         f.setPointSizeF(7.2 * s)
         f.setBold(True)
         fm = QFontMetrics(f)
         icon = 10 * s
-        w = fm.horizontalAdvance(text) + icon + 14 * s
-        if fit is not None and w > fit:  # a narrow card: the short word
-            text = SHORT_BADGE_TEXT.get(occ, text)
-            w = fm.horizontalAdvance(text) + icon + 14 * s
+        pad = 14 * s
+        w = fm.horizontalAdvance(text) + icon + pad
+        if fit is not None and w > fit:  # a narrow card: less padding, then the short word
+            pad = 9 * s
+            w = fm.horizontalAdvance(text) + icon + pad
+            if w > fit:
+                text = SHORT_BADGE_TEXT.get(occ, text)
+                w = fm.horizontalAdvance(text) + icon + pad
         h = fm.height() + 4 * s
         x = line.left() if left else line.right() - w
         box = QRectF(x, line.center().y() - h / 2, w, h)
@@ -219,7 +230,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(box, h / 2, h / 2)
         fg = colour if occ == "free" else QColor("#FFFFFF")
         # the mark: hollow circle = free, person = occupied, hourglass = ending soon
-        c = QPointF(box.left() + 5 * s + icon / 2, box.center().y())
+        c = QPointF(box.left() + pad * 5 / 14 + icon / 2, box.center().y())
         painter.setPen(QPen(fg, 1.4 * s))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if occ == "free":
@@ -240,7 +251,7 @@ class RoomCardDelegate(QStyledItemDelegate):
             )
         painter.setPen(fg)
         painter.drawText(
-            QRectF(box.left() + icon + 7 * s, box.top(), w - icon - 10 * s, h),
+            QRectF(box.left() + icon + pad / 2, box.top(), fm.horizontalAdvance(text) + 2 * s, h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             text,
         )
@@ -254,8 +265,11 @@ class RoomCardDelegate(QStyledItemDelegate):
         priority: str,
         s: float,
         left: bool = False,
+        muted: bool = False,
     ) -> float:
         colour = QColor(PRIORITY_COLOURS.get(priority, "#7D3C98"))
+        if muted:
+            colour = _mix(colour, QColor(STALE_GREY), 0.6)
         f = QFont(base)
         f.setBold(True)
         f.setPointSizeF(7.4 * s)
@@ -289,6 +303,46 @@ class RoomCardDelegate(QStyledItemDelegate):
             text,
         )
         return w
+
+
+def status_lines(
+    label: str, block: str, ooo: bool, dnd: bool, rush: bool, fm: QFontMetrics, width: int
+) -> list[str]:
+    """The status line of a card, and a second line for a block when both do not fit on one.
+
+    The end of a block is what the board must show, so it is never the part cut off: the
+    block gets a line of its own, then "until" becomes an arrow, and only then is it elided.
+    """
+    head = "RUSH · " if rush else ""
+    tail = "  · DND" if dnd else ""
+    if ooo:  # out of order: the block (or the words) replace the status
+        return [_fit(head + (block or "OUT OF ORDER") + tail, fm, width)]
+    one = f"{head}{label}{' · ' + block if block else ''}{tail}"
+    if not block or fm.horizontalAdvance(one) <= width:
+        return [fm.elidedText(one, Qt.TextElideMode.ElideRight, width)]
+    first = fm.elidedText(f"{head}{label}{tail}", Qt.TextElideMode.ElideRight, width)
+    return [first, _fit(block, fm, width)]
+
+
+def _fit(text: str, fm: QFontMetrics, width: int) -> str:
+    """`text` whole if it fits; else with 'until' as an arrow; else elided on the right."""
+    if fm.horizontalAdvance(text) > width:
+        text = text.replace(" until ", " → ")
+    return fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+
+def people_line(guests: int, who: str, fm: QFontMetrics, width: int) -> str:
+    """'2 guests · Aoife'; when that is too long the guests shorten ('2 pax') or, in an empty
+    room (its FREE badge says so), go, so that the attendant's name stays whole."""
+    full = f"{guests} guest{'s' if guests != 1 else ''}" if guests else "No guests"
+    candidates = [f"{full} · {who}" if who else full]
+    if who:
+        candidates += [f"{guests} pax · {who}"] if guests else []
+        candidates += [who]
+    for text in candidates:
+        if fm.horizontalAdvance(text) <= width:
+            return text
+    return fm.elidedText(candidates[-1], Qt.TextElideMode.ElideRight, width)
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
