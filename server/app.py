@@ -128,8 +128,10 @@ class Client:
     staff: StaffInfo | None = None
     token: str | None = None
     channels: set[str] = field(default_factory=set)
-    # while a subscribe is being answered, events wait here (in order)
+    # while a subscribe is being answered, events wait here (in order), at most `max_buffer`
+    # bytes of them (`pending_bytes`): past that the client is dropped like a slow reader
     pending: list[StoredEvent] | None = None
+    pending_bytes: int = 0
     last_seq: int = 0
     dropped: bool = False
     # session and subscription requests of one connection run one at a time
@@ -240,6 +242,10 @@ class Hub:
             for c in list(targets):
                 if c.pending is not None:
                     c.pending.append(ev)
+                    c.pending_bytes += len(data)
+                    if c.pending_bytes > self.max_buffer:
+                        # its snapshot or replay is not being read fast enough to catch up
+                        self.drop(c)
                 elif ev.seq > c.last_seq:
                     c.last_seq = ev.seq
                     self.send(c, data, wire)
@@ -277,8 +283,12 @@ class Hub:
         return True
 
     def drop(self, c: Client) -> None:
+        """Disconnect a client that does not keep up. It resumes from the last event it
+        processed, so nothing is lost; what waited for it is let go at once."""
         c.dropped = True
         self.remove(c)
+        if c.pending is not None:
+            c.pending, c.pending_bytes = [], 0
         log.warning("dropping %s: it is not reading fast enough (it will resume)", c.label())
         with contextlib.suppress(Exception):
             c.ws.protocol.fail(CLOSE_SLOW_CONSUMER, "slow consumer; reconnect and resume")
@@ -612,7 +622,7 @@ class RoomrackServer:
         carry over from one session to the next (above all not into another hotel). Runs
         under the client's lock, so no subscribe of this connection is being answered."""
         self.hub.remove(client)
-        client.pending = None
+        client.pending, client.pending_bytes = None, 0
         client.last_seq = 0
         client.viewing = None
         client.online_since = None
@@ -702,7 +712,7 @@ class RoomrackServer:
                     kinds,
                 )
         # From here until the end, this client's events wait in `pending`, in order.
-        client.pending = []
+        client.pending, client.pending_bytes = [], 0
         self.hub.hotel_of[staff.hotel_slug] = staff.hotel_id
         self.hub.add(client, names)
         try:
@@ -750,6 +760,7 @@ class RoomrackServer:
         assert client.pending is not None
         earlier = [e for e in client.pending if e.seq <= base]
         client.pending = [e for e in client.pending if e.seq > base]
+        client.pending_bytes = sum(len(e.frame) for e in client.pending)
         for ev in earlier:
             if ev.seq > old_last and ev.channels & held:
                 await client.ws.send(ev.frame)

@@ -37,7 +37,8 @@ def make_store(path: Path, clock: Clock, spec: DemoSpec | None = None) -> None:
 
 def server_config(db_path: Path, **overrides: Any) -> Config:
     # no login deadline by default: its sleeping watchdog would count among the clock's
-    # sleepers that tests wait for (tests/server/test_limits.py turns it on)
+    # sleepers that tests wait for (test_a_connection_that_never_logs_in_is_closed in
+    # tests/server/test_realtime.py turns it on)
     cfg = Config(host="127.0.0.1", port=0, db_path=db_path, synchronous="NORMAL", login_timeout=0)
     return replace(cfg, **overrides)
 
