@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from desktop.actions import CONTROLS
 from desktop.board import Board, floor_title
 from desktop.controls import ControlsPanel
-from desktop.delegate import RoomCardDelegate
+from desktop.delegate import RoomCardDelegate, legend_marks
 from desktop.details import DetailsPanel
 from desktop.login import LoginDialog
 from desktop.model import RoomFilter, RoomModel, SortMode, status_label
@@ -123,6 +123,7 @@ class Legend(QWidget):
         out.append(("", self._badge("occupied")))
         out.append(("free within 15 min", self._badge("ending_soon")))
         out.append(("repair needed, priority", self._maint()))
+        out.extend(legend_marks(self.font()))
         return out
 
     def _badge(self, occ: str) -> Callable[[QPainter, QRectF], float]:
@@ -231,14 +232,24 @@ class MainWindow(QMainWindow):
         room_page = QWidget()
         rp = QVBoxLayout(room_page)
         rp.setContentsMargins(4, 6, 4, 4)
+        # compact controls and their keys hint behind a toggle: at 1366x768 a manager's 17
+        # buttons still leave the details half of the height
+        self.controls.grid.setVerticalSpacing(3)
+        self.controls.keys_hint.hide()
+        self.keys_button = named(QToolButton(), "keysToggle")
+        self.keys_button.setText("Keys")
+        self.keys_button.setCheckable(True)
+        self.keys_button.setToolTip("Show the keyboard keys of the actions")
+        self.keys_button.toggled.connect(self.controls.keys_hint.setVisible)
+        self.side_tabs.setCornerWidget(self.keys_button, Qt.Corner.TopRightCorner)
+        self.details_scroll = QScrollArea()
+        self.details_scroll.setWidgetResizable(True)
+        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_scroll.setWidget(self.details)
+        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.details_scroll.viewport().setStyleSheet("background: #FFFFFF;")
         rp.addWidget(self.controls)
-        details_scroll = QScrollArea()
-        details_scroll.setWidgetResizable(True)
-        details_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        details_scroll.setWidget(self.details)
-        details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        details_scroll.viewport().setStyleSheet("background: #FFFFFF;")
-        rp.addWidget(details_scroll, 1)
+        rp.addWidget(self.details_scroll, 1)
         self.side_tabs.addTab(room_page, "Selected room")
         self.side_tabs.addTab(self.res_panel, "Today")
         side_lay.addWidget(self.side_tabs)
@@ -293,12 +304,15 @@ class MainWindow(QMainWindow):
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(1000)
         self._status_timer.timeout.connect(self.update_connection_label)
+        self._status_timer.timeout.connect(self.check_day)
         self._status_timer.start()
         self._tick_timer = QTimer(self)
         self._tick_timer.setInterval(30_000)
         self._tick_timer.timeout.connect(self.rooms.tick)
         self._tick_timer.start()
         self._had_live = False
+        self._reservations_day: date | None = None  # the hotel's date of the reservations list
+        self._reloading_reservations = False
         self._pending_tasks: set[asyncio.Future[Any]] = set()
         self._install_shortcuts()
         self._on_state(session.state.value)
@@ -706,7 +720,31 @@ class MainWindow(QMainWindow):
             self.board.select(selected)
 
     def _on_reservations_snapshot(self, items: list[dict[str, Any]], seq: int) -> None:
+        self._reservations_day = self.hotel_day()
         self.reservations.set_reservations(items)
+
+    def hotel_day(self) -> date:
+        return self.clock.now().astimezone(self.tz).date()
+
+    def check_day(self) -> None:
+        """The server lists only the day's reservations: when the hotel's date moves on
+        (midnight), ask for the new day's list."""
+        day = self._reservations_day
+        if day is not None and self.hotel_day() != day and self.session.is_live():
+            self.reload_reservations()
+
+    def reload_reservations(self) -> None:
+        if self._reloading_reservations:
+            return
+        self._reloading_reservations = True
+
+        async def go() -> None:
+            try:
+                await self.session.reload_reservations()
+            finally:
+                self._reloading_reservations = False
+
+        self._spawn(go())
 
     def _on_event(self, msg: dict[str, Any]) -> None:
         p = msg.get("payload") or {}
@@ -714,6 +752,8 @@ class MainWindow(QMainWindow):
         before = dict(self.rooms.room(number) or {}) if isinstance(number, str) else None
         self.rooms.apply_event(msg)
         self.reservations.apply_event(msg)
+        if msg.get("type") == "hotel.rollover":
+            self.reload_reservations()  # the business day moved on
         meta = msg.get("meta") or {}
         if meta.get("request_id") in self.session.mine:
             return  # the reply to this person's own command says it already
@@ -730,6 +770,7 @@ class MainWindow(QMainWindow):
                     self.notify(note)
         self.rooms.apply_heartbeat(entries)
         self.update_connection_label()
+        self.check_day()
 
     def _on_resumed(self, replayed: int) -> None:
         if replayed:

@@ -280,6 +280,30 @@ class Session(QObject):
         except TimeoutError:
             return _timeout_reply(rid)
 
+    async def reload_reservations(self) -> bool:
+        """Ask for the reservations list again (the hotel's day moved on: the server lists
+        only the day's). The reservations channel is dropped and taken again on this
+        connection, which brings a fresh `reservations.status`; the rooms stay as they are.
+        False when it could not be asked (offline, no such channel, refused)."""
+        ws = self._ws
+        channel = protocol.reservations_channel(self.slug)
+        if ws is None or self.state is not State.LIVE or channel not in self.channels:
+            return False
+        try:
+            reply = await self._request(ws, "unsubscribe", channels=[channel])
+            if reply.get("type") != "ack":
+                log.warning("could not reload the reservations: %s", error_text(reply))
+                return False
+            reply = await self._request(ws, "subscribe", channels=[channel])
+        except (ConnectionClosed, ConnectionError, OSError, TimeoutError):
+            return False  # the reconnect subscribes to every channel again anyway
+        if reply.get("type") != "ack":
+            # without the channel, reservation events would be missed: start over
+            log.warning("could not reload the reservations: %s", error_text(reply))
+            self.reconnect_now()
+            return False
+        return True
+
     # --- internals: the connection loop -------------------------------------------------------
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:

@@ -1,0 +1,82 @@
+"""The hotel's day moves on while the desktop runs: today's reservations are asked for again
+(the server lists only the day's), at midnight and after the night roll-over."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from desktop.mainwindow import MainWindow
+from shared.clock import ManualClock
+from tests.desktop.conftest import act, login
+from tests.desktop.ops_support import advance_server
+from tests.support import ServerThread
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # a minute before midnight in the demo hotel (Europe/Dublin is on UTC in January)
+    return ManualClock(datetime(2026, 1, 15, 23, 59, tzinfo=UTC))
+
+
+def book_tomorrow(window: MainWindow, server: ServerThread) -> tuple[str, int]:
+    """A confirmed arrival tomorrow in a room that is ready and vacant."""
+    number = next(
+        r["room_number"]
+        for r in window.rooms.rooms()
+        if r["room_status"] == "READY_FOR_GUEST"
+        and not r.get("is_occupied")
+        and not window.reservations.has_arrival(r["room_number"])
+        and not any(x.get("room_number") == r["room_number"] for x in window.reservations.items())
+    )
+    reply = act(
+        server,
+        "frontdesk",
+        "reservation.create",
+        room_number=number,
+        guest_name="Tomorrow's Guest",
+        start="2026-01-16T14:00:00Z",
+        end="2026-01-18T11:00:00Z",
+    )
+    assert reply["type"] == "ack", reply
+    return number, int(reply["result"]["reservation"]["id"])
+
+
+def test_after_midnight_the_new_days_arrivals_are_loaded(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    number, rid = book_tomorrow(window, server)
+    # a fresh login sees only today's list: tomorrow's arrival is not in it
+    login(qtbot, window, server, "frontdesk")
+    assert all(r["id"] != rid for r in window.reservations.items())
+    window.board.select([number])
+    assert "check_in" not in window.controls.offered()
+    snapshots: list[int] = []
+    window.session.reservations_snapshot.connect(lambda items, seq: snapshots.append(seq))
+    advance_server(server, 90)  # both clocks: 00:00:30 on the 16th
+    clock.advance(90)
+    qtbot.waitUntil(lambda: any(r["id"] == rid for r in window.reservations.items()), timeout=5000)
+    assert len(snapshots) == 1
+    assert window.reservations.has_arrival(number)
+    qtbot.waitUntil(lambda: "check_in" in window.controls.offered(), timeout=5000)
+    # the rooms were not reloaded, and the stream goes on from where it was
+    assert window.rooms.rowCount() == 68 and window.session.is_live()
+
+
+def test_the_night_roll_over_reloads_the_reservations(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    snapshots: list[int] = []
+    window.session.reservations_snapshot.connect(lambda items, seq: snapshots.append(seq))
+    advance_server(server, 3 * 3600 + 60)  # only the server's clock: past its 03:00
+    assert server.server is not None
+    srv = server.server
+    server.call(srv.rollover_now)
+    qtbot.waitUntil(lambda: len(snapshots) == 1, timeout=5000)
+    assert window.session.is_live()
