@@ -41,6 +41,7 @@ from shared.rules import (
     RoomView,
     check_block,
     check_in_allowed,
+    check_in_due,
     check_reservation_action,
     check_room_action,
     check_rush,
@@ -1250,6 +1251,8 @@ class Services:
             )
         _, new_state, kind = RESERVATION_ACTIONS[action]
         now = journal.now
+        if action == "check_in":
+            self._check_in_due(r, room, now)
         before = room_payload(room)
         if action in ("check_in", "check_out"):  # the front desk's picture changed
             room.hk_occupancy = room.hk_observed_at = None
@@ -1266,8 +1269,8 @@ class Services:
                 room.room_status = RoomStatus.CHECKOUT_DIRTY.value
                 changed.append("room_status")
             r.checked_out_at = now
-            if r.end > now:  # early departure: the stay ends now
-                r.end = now
+            if r.end > now:  # early departure: the stay ends now (never before it started)
+                r.end = max(now, r.start)
             self._commit_room(journal, room, before, changed)
         result: dict[str, Any] = {"reservation_id": r.id, "room_number": room.number}
         if new_state is None:
@@ -1285,6 +1288,40 @@ class Services:
         self._occupancy_event(journal, room)
         result["room_version"] = room.version
         return result
+
+    def _check_in_due(self, r: m.Reservation, room: m.Room, now: datetime) -> None:
+        """Refuse a check-in that is not due (another day's arrival, a stay that is over).
+        A guest who arrives before the reservation's start time on the day stays from now
+        on: the start moves to now, if nothing else holds the room until then."""
+        due = check_in_due(r.start, r.end, now, self.tz(room.hotel_id))
+        if not due:
+            assert due.code is not None
+            raise ProtocolError(
+                due.code,
+                due.reason,
+                {"reservation_id": r.id, "room_number": room.number, "start": to_iso(r.start)},
+            )
+        if r.start <= now:
+            return
+        clash = _overlap(m.Reservation, room, now, r.start, [s.value for s in LIVE_STATES])
+        if clash is not None:
+            raise ProtocolError(
+                ErrorCode.CONFLICT,
+                f"Room {room.number} is booked for someone else until this guest's arrival "
+                f"time (reservation {clash}).",
+                {"reservation_id": clash},
+            )
+        blocked = _overlap(
+            m.Block, room, now, r.start, BLOCK_LIVE, m.Block.kind == BlockKind.OUT_OF_ORDER.value
+        )
+        if blocked is not None:
+            raise ProtocolError(
+                ErrorCode.CONFLICT,
+                f"Room {room.number} is to be out of order before this guest's arrival time "
+                f"(block {blocked}).",
+                {"block_id": blocked},
+            )
+        r.start = now
 
     def _reservation_event_dict(
         self, journal: Journal, kind: str, res: dict[str, Any], room: m.Room

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     ROOM_NOT_READY = "room_not_ready"
     ROOM_OCCUPIED = "room_occupied"
     NO_RESERVATION = "no_reservation"
+    NOT_DUE = "not_due"
     STALE_VERSION = "stale_version"
     OVERRIDE_REQUIRED = "override_required"
     CONFLICT = "conflict"
@@ -43,6 +44,7 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.ROOM_NOT_READY: "The room is not ready for a guest.",
     ErrorCode.ROOM_OCCUPIED: "A guest is in the room.",
     ErrorCode.NO_RESERVATION: "No reservation fits this room now.",
+    ErrorCode.NOT_DUE: "This guest is not due today: check-in opens on the day of arrival.",
     ErrorCode.STALE_VERSION: "Someone else changed this first; the board now shows the latest.",
     ErrorCode.OVERRIDE_REQUIRED: "This needs a manager's explicit override.",
     ErrorCode.CONFLICT: "This conflicts with another reservation or record.",

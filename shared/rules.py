@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -370,6 +371,21 @@ def check_in_allowed(room: RoomView) -> Decision:
         return _refuse(
             ErrorCode.ROOM_NOT_READY,
             f"The room is {STATUS_LABELS[room.room_status].lower()}, not ready for a guest.",
+        )
+    return Decision(True)
+
+
+def check_in_due(start: datetime, end: datetime, now: datetime, tz: tzinfo) -> Decision:
+    """Is a reservation due for check-in at `now`? Its day of arrival (in the hotel's time
+    zone) has come, and its stay is not over. Arriving earlier on that day is fine."""
+    if end <= now:
+        return _refuse(ErrorCode.NOT_DUE, "This stay is over already; it cannot be checked in.")
+    arrival = start.astimezone(tz).date()
+    if arrival > now.astimezone(tz).date():
+        return _refuse(
+            ErrorCode.NOT_DUE,
+            f"This guest arrives on {arrival.strftime('%a')} {arrival.day} "
+            f"{arrival.strftime('%b')}; check-in opens that day.",
         )
     return Decision(True)
 

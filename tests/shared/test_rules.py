@@ -264,3 +264,23 @@ def test_blocks(
     d = check_block(role, kind, guest_in_house=guest, arrival_due=arrival, override=override)
     assert d.code is code
     assert d.allowed is (code is None)
+
+
+def test_check_in_is_due_from_the_day_of_arrival_until_the_stay_ends() -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from shared.rules import check_in_due
+
+    tz = ZoneInfo("America/New_York")  # 09:00 UTC is 04:00 there
+    now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    day = timedelta(days=1)
+    # later the same local day: early check-in is fine
+    assert check_in_due(now + timedelta(hours=10), now + 2 * day, now, tz)
+    assert check_in_due(now - day, now + day, now, tz)  # arrived yesterday, not yet in
+    # 23:00 local is 04:00 UTC of the next day: still today in New York
+    assert check_in_due(datetime(2026, 1, 16, 4, 0, tzinfo=UTC), now + 3 * day, now, tz)
+    tomorrow = check_in_due(datetime(2026, 1, 16, 15, 0, tzinfo=UTC), now + 3 * day, now, tz)
+    assert tomorrow.code is ErrorCode.NOT_DUE and "Fri 16 Jan" in tomorrow.reason
+    over = check_in_due(now - 2 * day, now - day, now, tz)
+    assert over.code is ErrorCode.NOT_DUE and "over" in over.reason

@@ -1,0 +1,91 @@
+"""The front desk's rules about dates and off-sale rooms, end to end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from shared.clock import ManualClock
+from shared.timeutil import from_iso, to_iso
+from tests.server.test_realtime import overview, pick, run
+from tests.support import LiveServer, Peer
+
+
+def test_check_in_only_on_the_day_of_arrival_and_check_out_never_ends_before_start(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk)
+            room = pick(
+                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
+            )
+            now = clock.now()
+
+            async def book(start: timedelta, end: timedelta) -> int:
+                made = await desk.request(
+                    "reservation.create",
+                    room_number=room["room_number"],
+                    guest_name="Ms Byrne",
+                    start=to_iso(now + start),
+                    end=to_iso(now + end),
+                )
+                assert made["type"] == "ack", made
+                rid: int = made["result"]["reservation"]["id"]
+                return rid
+
+            future = await book(timedelta(days=40), timedelta(days=42))
+            refused = await desk.request("reservation.check_in", reservation_id=future)
+            assert refused["code"] == "not_due", refused
+            assert "check-in opens" in refused["message"]
+            refused = await desk.request(
+                "room.check_in",
+                room_number=room["room_number"],
+                expected_version=room["version"],
+                reservation_id=future,
+            )
+            assert refused["code"] == "not_due"
+            over = await book(timedelta(days=-3), timedelta(days=-1))
+            refused = await desk.request("reservation.check_in", reservation_id=over)
+            assert refused["code"] == "not_due" and "over" in refused["message"]
+            # later today (09:00 now, 12:00 arrival): early check-in; the stay starts now
+            today = await book(timedelta(hours=3), timedelta(days=1, hours=2))
+            ok = await desk.request("reservation.check_in", reservation_id=today)
+            assert ok["type"] == "ack", ok
+            stay = ok["result"]["reservation"]
+            assert from_iso(stay["start"]) == now
+            clock.advance(30 * 60)
+            out = await desk.request("reservation.check_out", reservation_id=today)
+            assert out["type"] == "ack", out
+            stay = out["result"]["reservation"]
+            assert from_iso(stay["start"]) < from_iso(stay["end"]) == clock.now()
+
+    run(scenario)
+
+
+def test_early_check_in_is_refused_while_someone_else_holds_the_room_until_then(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk)
+            room = pick(
+                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
+            )
+            now = clock.now()
+            ids = []
+            for start, end in ((1, 3), (4, 30)):  # a day use, then tonight's guest
+                made = await desk.request(
+                    "reservation.create",
+                    room_number=room["room_number"],
+                    guest_name="Mr Ryan",
+                    start=to_iso(now + timedelta(hours=start)),
+                    end=to_iso(now + timedelta(hours=end)),
+                )
+                ids.append(made["result"]["reservation"]["id"])
+            refused = await desk.request("reservation.check_in", reservation_id=ids[1])
+            assert refused["code"] == "conflict" and refused["details"]["reservation_id"] == ids[0]
+
+    run(scenario)
