@@ -670,6 +670,8 @@ class MainWindow(QMainWindow):
             if self._had_live:
                 self.toasts.show("success", "Back online", "The board is live again.")
             self._had_live = True
+            if self.details.number:  # a new connection starts viewing nothing: say it again
+                self.session.tell("presence.viewing", room_number=self.details.number)
         self.update_connection_label()
 
     def update_connection_label(self) -> None:

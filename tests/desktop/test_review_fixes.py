@@ -3,6 +3,7 @@ reconnect, housekeeping's observations, the Today panel, shortcuts, history word
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from desktop.mainwindow import MainWindow
 from desktop.session import State
 from shared.clock import ManualClock
-from tests.desktop.conftest import login, run
+from tests.desktop.conftest import login, make_window, run
 from tests.support import Peer, ServerThread
 
 pytestmark = pytest.mark.gui
@@ -66,3 +67,44 @@ def test_a_new_login_never_resumes_the_last_stream(
     run(qtbot, window.session.stop())
     login(qtbot, window, server, "supervisor")
     assert window.rooms.resets > resets and window.rooms.rowCount() == 68
+
+
+def test_the_room_being_viewed_is_told_again_after_a_reconnect(
+    qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
+) -> None:
+    a = make_window(clock, tmp_path, "a.ini")
+    qtbot.addWidget(a)
+    login(qtbot, a, server, "manager")
+    b = make_window(clock, tmp_path, "b.ini")
+    qtbot.addWidget(b)
+    login(qtbot, b, server, "supervisor")
+    b.board.select(["204"])
+    a.board.select(["204"])
+    qtbot.waitUntil(lambda: "Sean Byrne" in a.details.viewers.text(), timeout=5000)
+    assert server.server is not None
+    hub = server.server.hub
+
+    def viewing() -> list[str | None]:
+        async def go() -> list[str | None]:
+            return [
+                c.viewing
+                for c in hub.clients
+                if c.staff is not None and c.staff.login == "supervisor"
+            ]
+
+        return list(server.call(go))
+
+    assert viewing() == ["204"]
+    first = b.session.frames
+    b.session.reconnect_now()  # the connection drops; the server forgets what b viewed
+    qtbot.waitUntil(
+        lambda: b.session.state is State.LIVE and b.session.frames > first, timeout=10000
+    )
+    qtbot.waitUntil(lambda: viewing() == ["204"], timeout=5000)
+    qtbot.waitUntil(
+        lambda: any(
+            p.get("name") == "Sean Byrne" and p.get("viewing") == "204" for p in a.session.presence
+        ),
+        timeout=5000,
+    )
+    assert "Sean Byrne" in a.details.viewers.text()
