@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
@@ -303,6 +305,38 @@ class RoomCardDelegate(QStyledItemDelegate):
             text,
         )
         return w
+
+
+LegendMark = Callable[[QPainter, QRectF], float]  # draws at the left of a rect, returns width
+
+
+def legend_marks(base: QFont) -> list[tuple[str, LegendMark]]:
+    """The legend's entries for the card's other marks: the rush border, DND, ★ yours."""
+
+    def rush(p: QPainter, r: QRectF) -> float:
+        box = QRectF(r.left() + 1, r.top() + 3, 22, r.height() - 6)
+        p.setPen(QPen(QColor(RUSH_COLOUR), 2.5))
+        p.setBrush(QColor("#FFFFFF"))
+        p.drawRoundedRect(box, 3, 3)
+        return 24.0
+
+    def word(text: str, colour: str, bold: bool) -> LegendMark:
+        def draw(p: QPainter, r: QRectF) -> float:
+            f = QFont(base)
+            f.setPointSizeF(8.2)
+            f.setBold(bold)
+            p.setFont(f)
+            p.setPen(QColor(colour))
+            p.drawText(r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+            return float(QFontMetrics(f).horizontalAdvance(text))
+
+        return draw
+
+    return [
+        ("rush: an arrival waits", rush),
+        ("do not disturb", word("DND", "#283747", True)),
+        ("assigned to you", word("★ yours", "#566573", False)),
+    ]
 
 
 def status_lines(
