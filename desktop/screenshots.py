@@ -103,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         window.board.select(dirty[:3])
         await asyncio.sleep(1.0)
         window.grab().save(str(args.outdir / f"{args.prefix}controls.png"))
+        # one room: its details and history under the controls
+        repair = [r["room_number"] for r in window.rooms.rooms() if r.get("maintenance_required")]
+        window.board.select(repair[:1])
+        await asyncio.sleep(1.5)
+        window.grab().save(str(args.outdir / f"{args.prefix}details.png"))
+        window.board.select(dirty[:3])
+        await asyncio.sleep(0.5)
         # a toast: the reply to a command, and an event for this role
         window.controls.run("start_cleaning")
         await asyncio.sleep(0.8)
