@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.rules import (
     DESK,
+    HK,
     ROOM_ACTIONS,
     RUSH_CANCEL_ROLES,
     RUSH_ROLES,
@@ -31,6 +32,7 @@ class Control:
     shortcut: str | None = None
     needs_args: bool = False
     confirm: bool = False  # hard to undo: ask first
+    tip: str = ""  # what the button does, when the rules table has no label for it
 
 
 CONTROLS: list[Control] = [
@@ -47,6 +49,18 @@ CONTROLS: list[Control] = [
     Control("clear_out_of_order", "Clear out of order…", None, needs_args=True),
     Control("set_dnd", "DND on", None),
     Control("clear_dnd", "DND off", None),
+    Control(
+        "observe_occupied",
+        "Saw: occupied",
+        None,
+        tip="Report what you saw: a guest (or their things) in the room",
+    ),
+    Control(
+        "observe_vacant",
+        "Saw: vacant",
+        None,
+        tip="Report what you saw: nobody staying in the room",
+    ),
     Control("rush", "Rush for arrival", "R"),
     Control("rush_cancel", "Cancel rush", None),
     Control("check_in", "Check in", "Ctrl+I"),
@@ -54,7 +68,9 @@ CONTROLS: list[Control] = [
 ]
 CONTROL_BY_ACTION = {c.action: c for c in CONTROLS}
 DESK_ACTIONS = ("check_in", "check_out")
-SINGLE_ROOM = ("check_in", "check_out", "rush", "rush_cancel")
+# housekeeping reports what it saw (room.observe); a mismatch with the desk is a discrepancy
+OBSERVE = {"observe_occupied": "occupied", "observe_vacant": "vacant"}
+SINGLE_ROOM = ("check_in", "check_out", "rush", "rush_cancel", *OBSERVE)
 RUSH_LABELS = {"rush": "Rush for arrival", "rush_cancel": "Cancel rush"}
 
 
@@ -76,6 +92,8 @@ def role_may_ever(action: str, role: str) -> bool:
         return r in RUSH_ROLES
     if action == "rush_cancel":
         return r in RUSH_CANCEL_ROLES
+    if action in OBSERVE:
+        return r in HK
     rule = ROOM_ACTIONS.get(action)
     return rule is not None and r in rule.roles
 
@@ -109,6 +127,8 @@ def decide(
             if not (view.is_occupied or has_guest(number)):
                 return Verdict(False, prefix + "No guest is checked in to this room.")
             continue
+        if action in OBSERVE:
+            continue  # what was seen can be reported in any state
         if action in ("rush", "rush_cancel"):
             d = (check_rush if action == "rush" else check_rush_cancel)(role, view)
             if not d:

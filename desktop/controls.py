@@ -22,7 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.actions import CONTROL_BY_ACTION, CONTROLS, Verdict, decide, role_may_ever
+from desktop.actions import (
+    CONTROL_BY_ACTION,
+    CONTROLS,
+    OBSERVE,
+    Verdict,
+    decide,
+    role_may_ever,
+)
 from desktop.model import RoomModel, status_label
 from desktop.theme import named
 from shared.rules import RETURN_STATUSES, ROOM_ACTIONS, STATUS_LABELS, Priority, RoomStatus
@@ -209,7 +216,8 @@ class ControlsPanel(QWidget):
             self.verdicts[action] = v
             b.setEnabled(v.allowed)
             rule = ROOM_ACTIONS.get(action)
-            tip = rule.label if rule is not None else CONTROL_BY_ACTION[action].label.rstrip("…")
+            control = CONTROL_BY_ACTION[action]
+            tip = rule.label if rule is not None else control.tip or control.label.rstrip("…")
             key = CONTROL_BY_ACTION[action].shortcut
             tip += f" ({_key(key)})" if key else ""
             b.setToolTip(tip if v.allowed else f"{tip}: not possible now. {v.reason}")
@@ -247,6 +255,18 @@ class ControlsPanel(QWidget):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         label = f"{control.label.rstrip('…')} — {names}"
+        if action in OBSERVE:
+            r = rooms[0]
+            self.command.emit(
+                "room.observe",
+                label,
+                {
+                    "room_number": r["room_number"],
+                    "occupancy": OBSERVE[action],
+                    "expected_version": int(r.get("version") or 0),
+                },
+            )
+            return True
         if action in ("check_in", "check_out", "rush", "rush_cancel"):
             r = rooms[0]
             self.command.emit(

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from desktop.actions import CONTROLS, allowed_actions, decide, role_may_ever
+from desktop.actions import CONTROLS, OBSERVE, allowed_actions, decide, role_may_ever
 from desktop.backoff import Backoff
 from desktop.notify import notes_for_event
 from desktop.session import error_text, normalise_url
@@ -50,7 +50,7 @@ def test_controls_follow_the_shared_rules(role: Role, status: RoomStatus, flags:
     got = allowed_actions(role.value, [room])
     view = RoomView.from_payload(room)
     expected = {a for a in ROOM_ACTIONS if check_room_action(a, role, view)}
-    assert got - {"check_in", "check_out", "rush", "rush_cancel"} == expected
+    assert got - {"check_in", "check_out", "rush", "rush_cancel", *OBSERVE} == expected
     assert ("rush" in got) == bool(check_rush(role, view))
 
 

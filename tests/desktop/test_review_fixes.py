@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
+from desktop.actions import OBSERVE, decide, role_may_ever
 from desktop.mainwindow import MainWindow
 from desktop.session import State
 from shared.clock import ManualClock
+from shared.rules import HK
 from tests.desktop.conftest import login, make_window, run
+from tests.desktop.ops_support import scan_discrepancies
 from tests.support import Peer, ServerThread
 
 pytestmark = pytest.mark.gui
@@ -108,3 +112,42 @@ def test_the_room_being_viewed_is_told_again_after_a_reconnect(
         timeout=5000,
     )
     assert "Sean Byrne" in a.details.viewers.text()
+
+
+def test_housekeeping_reports_what_it_saw_and_a_mismatch_is_raised(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "supervisor")
+    number = next(
+        r["room_number"]
+        for r in window.rooms.rooms()
+        if not r.get("is_occupied") and not r.get("hk_occupancy")
+    )
+    window.board.select([number])
+    assert {"observe_occupied", "observe_vacant"} <= window.controls.offered()
+    button = window.controls.buttons["observe_occupied"]
+    assert button.text() == "Saw: occupied" and "what you saw" in button.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.rooms.room(number).get("hk_occupancy") == "occupied", timeout=5000
+    )
+    scan_discrepancies(server)  # the server looks once a minute by itself
+    qtbot.waitUntil(
+        lambda: any(
+            d.get("kind") == "occupancy_mismatch" and d.get("room_number") == number
+            for d in window.operations.discrepancies.items.values()
+        ),
+        timeout=5000,
+    )
+    # two rooms at once: one report per room, so the button waits for one room
+    other = next(r["room_number"] for r in window.rooms.rooms() if r["room_number"] != number)
+    window.board.select([number, other])
+    assert "one room at a time" in window.controls.buttons["observe_vacant"].toolTip()
+
+
+@pytest.mark.parametrize("role", ["housekeeping", "supervisor", "manager", "front_desk"])
+def test_who_may_report_what_they_saw_follows_the_shared_rules(role: str) -> None:
+    room = {"room_number": "101", "room_status": "OCCUPIED_DIRTY", "version": 1}
+    for action in OBSERVE:
+        assert role_may_ever(action, role) == (role in HK)
+        assert decide(action, role, [room]).allowed == (role in HK)
