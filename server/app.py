@@ -344,6 +344,7 @@ class RoomrackServer:
             protocol.BoardAt: self._board_at,
             protocol.PresenceViewing: self._viewing,
             protocol.JournalRange: self._journal_range,
+            protocol.HotelConfigure: self._write(lambda s, st, c: s.hotel_configure(st, c)),
             protocol.Ping: self._ping,
         }
         for cls in protocol.COMMANDS.values():
@@ -356,18 +357,22 @@ class RoomrackServer:
         await self.store.open()
         await self.store.call(self.store.services.prune, timedelta(days=self.config.retention_days))
         await self.clock_round()  # catch up on what fell due while the server was off
-        self._server = await serve(
-            self._handle,
-            self.config.host,
-            self.config.port,
-            process_request=self._process_request,
-            compression=None,
-            max_size=self.config.hard_max_frame,
-            max_queue=64,
-            ping_interval=20,
-            ping_timeout=20,
-            close_timeout=3,
-        )
+        try:
+            self._server = await serve(
+                self._handle,
+                self.config.host,
+                self.config.port,
+                process_request=self._process_request,
+                compression=None,
+                max_size=self.config.hard_max_frame,
+                max_queue=64,
+                ping_interval=20,
+                ping_timeout=20,
+                close_timeout=3,
+            )
+        except BaseException:  # the port is taken, say: let go of the store
+            await self.store.close()
+            raise
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         self._tasks = [

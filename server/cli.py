@@ -5,6 +5,11 @@ roomrack-server demo                      load the demo hotel into the store
 roomrack-server create-hotel SLUG NAME    add a hotel
 roomrack-server create-staff LOGIN ...    add a staff account
 roomrack-server backup FILE               copy the store while the server runs
+roomrack-server restore FILE              put a backup in place of the store (server stopped);
+                                          it gets a new epoch, so clients start afresh
+roomrack-server hotel-settings --hotel SLUG [--rollover-hour H] [--dnd-hours N]
+                [--arrival-lead-minutes M]
+                                          show or change a hotel's settings
 """
 
 from __future__ import annotations
@@ -139,6 +144,38 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backup", help="copy the store to FILE; safe while the server runs")
     b.add_argument("target", type=Path)
 
+    r = sub.add_parser(
+        "restore",
+        help="put the backup FILE in place of the store, under a new epoch (clients that "
+        "knew the store get a fresh snapshot); stop the server first",
+    )
+    r.add_argument("backup", type=Path)
+
+    hs = sub.add_parser(
+        "hotel-settings",
+        help="show a hotel's settings, or change those given (a running server follows "
+        "within a minute)",
+    )
+    hs.add_argument("--hotel", required=True, help="hotel slug")
+    hs.add_argument(
+        "--rollover-hour",
+        type=int,
+        metavar="H",
+        help="local hour (0-23) at which the business day moves on (night roll-over)",
+    )
+    hs.add_argument(
+        "--dnd-hours",
+        type=float,
+        metavar="N",
+        help="do-not-disturb held longer than this is a discrepancy",
+    )
+    hs.add_argument(
+        "--arrival-lead-minutes",
+        type=int,
+        metavar="M",
+        help="an arrival whose room is not ready this long before it is a discrepancy",
+    )
+
     a = sub.add_parser("audit", help="who did what between two times, as CSV")
     a.add_argument("--hotel", required=True, help="hotel slug")
     a.add_argument("--since", required=True, help="ISO time, e.g. 2026-01-15T06:00+00:00")
@@ -151,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
     db_path: Path = args.db or default_db_path()
+    if args.command == "restore":
+        return restore(args.backup, db_path)
+    if args.command in NEEDS_STORE and not db_path.is_file():
+        print(
+            f"error: there is no store {db_path} (give the right one with --db or "
+            "ROOMRACK_DB); nothing was done.",
+            file=sys.stderr,
+        )
+        return 1
     try:
         if args.command == "serve":
             return serve(args, db_path)
@@ -181,12 +227,71 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "backup":
             epoch = m.backup_to(args.target)
             print(f"Backed up {db_path} to {args.target} (the copy's epoch is {epoch}).")
+        elif args.command == "hotel-settings":
+            return hotel_settings(args)
         return 0
     except SetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         m.close_db()
+
+
+# commands that read or change an existing store (a mistyped --db must not create one)
+NEEDS_STORE = frozenset({"backup", "audit", "create-staff", "hotel-settings"})
+
+
+def restore(backup: Path, db_path: Path) -> int:
+    lock = m.StoreLock(db_path)
+    try:
+        lock.acquire()
+    except m.StoreInUse:
+        print(
+            f"error: a server is running on {db_path}; stop it first, then restore. "
+            "Nothing was changed.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        was, epoch = m.restore_from(backup, db_path)
+    except (FileNotFoundError, ValueError, m.StoreInUse) as exc:
+        print(f"error: {exc} Nothing was changed.", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    print(
+        f"Restored {backup} into {db_path}. Its new epoch is {epoch} (the backup's was {was}): "
+        "workstations start again from a fresh board when they reconnect."
+    )
+    return 0
+
+
+def hotel_settings(args: argparse.Namespace) -> int:
+    from server.services import apply_hotel_settings, hotel_settings_dict
+
+    hotel = m.Hotel.get_or_none(m.Hotel.slug == args.hotel)
+    if hotel is None:
+        raise SetupError(f"There is no hotel '{args.hotel}'.")
+    wanted: dict[str, int] = {}
+    if args.rollover_hour is not None:
+        wanted["rollover_hour"] = args.rollover_hour
+    if args.dnd_hours is not None:
+        wanted["dnd_limit_minutes"] = round(args.dnd_hours * 60)
+    if args.arrival_lead_minutes is not None:
+        wanted["arrival_lead_minutes"] = args.arrival_lead_minutes
+    if wanted:
+        try:
+            apply_hotel_settings(hotel, wanted)
+        except ValueError as exc:
+            raise SetupError(f"{exc} Nothing was changed.") from None
+        print(f"Hotel '{hotel.slug}' updated.")
+    settings = hotel_settings_dict(hotel)
+    dnd = settings["dnd_limit_minutes"]
+    print(f"Time zone:            {hotel.timezone}")
+    print(f"Night roll-over:      {settings['rollover_hour']:02d}:00 local time")
+    print(f"Do-not-disturb limit: {dnd // 60} h {dnd % 60:02d} min")
+    print(f"Arrival lead time:    {settings['arrival_lead_minutes']} min")
+    return 0
 
 
 def audit(args: argparse.Namespace, now: datetime) -> int:
@@ -253,7 +358,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
 
     try:
         asyncio.run(run())
-    except OSError as exc:
+    except (OSError, m.StoreInUse) as exc:
         log.error("cannot start: %s", exc)
         return 1
     return 0

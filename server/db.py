@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import peewee as pw
 from playhouse.migrate import SqliteMigrator, migrate
@@ -320,3 +321,80 @@ def backup_to(target: str | Path) -> str:
     finally:
         dst.close()
     return new_epoch
+
+
+class StoreInUse(Exception):
+    """Another process (a running server, a restore) holds the store."""
+
+
+class StoreLock:
+    """An exclusive lock on `<store>.lock`, held by a server for as long as it uses the
+    store (and by `restore`), so that a store is never replaced under a running server and
+    two servers never share one. The operating system lets go of it when the process ends,
+    even by a crash; the file itself stays."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.path = Path(f"{db_path}.lock")
+        self._fh: IO[bytes] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+b")  # noqa: SIM115 - held open for as long as the lock
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise StoreInUse(
+                f"The store {str(self.path)[: -len('.lock')]} is in use by a running server."
+            ) from None
+        self._fh = fh
+
+    def release(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            fh.close()  # closing the file lets go of the lock
+
+
+def restore_from(backup: str | Path, target: str | Path) -> tuple[str, str]:
+    """Put the backup in place of the store at `target` (which must not be in use: hold its
+    `StoreLock`) and give it a new epoch, so that clients that knew the store before resume
+    with a fresh snapshot instead of events that no longer exist. Returns (the backup's
+    epoch, the new epoch)."""
+    backup, target = Path(backup), Path(target)
+    if not backup.is_file():
+        raise FileNotFoundError(f"There is no backup {backup}.")
+    src = sqlite3.connect(str(backup))
+    try:
+        try:
+            row = src.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is None:
+            raise ValueError(f"{backup} is not a Roomrack store.")
+        old_epoch = str(row[0])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        dst = sqlite3.connect(str(target), timeout=0)
+        try:
+            try:  # anyone else writing to it, per SQLite?
+                dst.execute("BEGIN IMMEDIATE")
+                dst.rollback()
+            except sqlite3.OperationalError:
+                raise StoreInUse(f"The store {target} is in use.") from None
+            src.backup(dst)
+            new_epoch = uuid.uuid4().hex
+            dst.execute("UPDATE meta SET value = ? WHERE key = 'epoch'", (new_epoch,))
+            dst.commit()
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    log.info("restored %s into %s (epoch %s, was %s)", backup, target, new_epoch, old_epoch)
+    return old_epoch, new_epoch

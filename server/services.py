@@ -400,6 +400,33 @@ def _clear_rush(room: m.Room) -> None:
     room.rush_workstation = room.rush_note = None
 
 
+# a hotel's settings: name -> (lowest, highest, what it is)
+HOTEL_SETTINGS: dict[str, tuple[int, int, str]] = {
+    "rollover_hour": (0, 23, "The roll-over hour is 0 to 23 (local time)."),
+    "dnd_limit_minutes": (30, 7 * 24 * 60, "The do-not-disturb limit is 30 min to 7 days."),
+    "arrival_lead_minutes": (0, 24 * 60, "The arrival lead time is 0 to 1,440 minutes."),
+}
+
+
+def hotel_settings_dict(hotel: m.Hotel) -> dict[str, int]:
+    return {name: int(getattr(hotel, name)) for name in HOTEL_SETTINGS}
+
+
+def apply_hotel_settings(hotel: m.Hotel, wanted: dict[str, int]) -> list[str]:
+    """Change the hotel's settings (all or none: ValueError with words if one is out of
+    range); returns the names that changed."""
+    for name, value in wanted.items():
+        low, high, words = HOTEL_SETTINGS[name]
+        if isinstance(value, bool) or not low <= value <= high:
+            raise ValueError(words)
+    changed = [name for name, value in wanted.items() if getattr(hotel, name) != value]
+    if changed:
+        for name in changed:
+            setattr(hotel, name, wanted[name])
+        hotel.save(only=[getattr(m.Hotel, name) for name in changed])
+    return changed
+
+
 class Services:
     """All reads and writes of the store. Call only from the store's one database thread."""
 
@@ -1707,6 +1734,32 @@ class Services:
             journal.close()
             m.Hotel.update(business_date=day.isoformat()).where(m.Hotel.id == hotel_id).execute()
         return Outcome(protocol.ack(None, {"business_date": day.isoformat()}), journal.events)
+
+    def hotel_configure(self, staff: StaffInfo, cmd: protocol.HotelConfigure) -> Outcome:
+        wanted = {
+            name: getattr(cmd, name) for name in HOTEL_SETTINGS if getattr(cmd, name) is not None
+        }
+        if staff.role is not Role.MANAGER:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "The hotel's settings are for a manager.")
+
+        def work(journal: Journal) -> dict[str, Any]:
+            hotel = m.Hotel.get_by_id(staff.hotel_id)
+            try:
+                changed = apply_hotel_settings(hotel, wanted)
+            except ValueError as exc:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
+            self._hotels.pop(staff.hotel_id, None)
+            settings = hotel_settings_dict(hotel)
+            if changed:
+                journal.emit(
+                    "hotel",
+                    "hotel.configured",
+                    {"settings": settings, "changed_fields": changed},
+                    None,
+                )
+            return {"settings": settings}
+
+        return self.idempotent(staff, cmd, work)
 
     def hotel_ids(self) -> list[int]:
         return [h.id for h in m.Hotel.select(m.Hotel.id)]

@@ -36,6 +36,7 @@ class Store:
         self.clock = clock
         self.synchronous = synchronous
         self.services = Services(clock)
+        self.file_lock = m.StoreLock(self.path)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="roomrack-db")
         self.epoch = ""
         # fault injection for the durability test: die between the commit of a client's
@@ -50,11 +51,20 @@ class Store:
         self.largest_group = 0  # the most writes one commit has carried so far
 
     async def open(self) -> None:
-        self.epoch = await self.call(m.open_db, self.path, self.synchronous)
+        """Open the store; raises `m.StoreInUse` if another server (or a restore) has it."""
+        self.file_lock.acquire()
+        try:
+            self.epoch = await self.call(m.open_db, self.path, self.synchronous)
+        except BaseException:
+            self.file_lock.release()
+            raise
 
     async def close(self) -> None:
-        await self.call(m.close_db)
-        self._pool.shutdown(wait=True)
+        try:
+            await self.call(m.close_db)
+            self._pool.shutdown(wait=True)
+        finally:
+            self.file_lock.release()
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read (or any call that emits no events) on the store thread."""

@@ -320,6 +320,16 @@ class RoomsStatus(Command):
     pass
 
 
+@command("hotel.configure")
+@dataclass(frozen=True)
+class HotelConfigure(Command):
+    """A manager changes the hotel's settings; none given: read them."""
+
+    rollover_hour: int | None = None
+    dnd_limit_minutes: int | None = None
+    arrival_lead_minutes: int | None = None
+
+
 @command("ping")
 @dataclass(frozen=True)
 class Ping(Command):
@@ -520,6 +530,7 @@ EVENT_TYPES = frozenset(
         "discrepancy.raised",
         "discrepancy.resolved",
         "hotel.rollover",
+        "hotel.configured",
     }
 )
 

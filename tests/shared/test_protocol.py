@@ -73,6 +73,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "limit": 500,
         "after_seq": 12,
     },
+    "hotel.configure": {"rollover_hour": 4, "dnd_limit_minutes": 600},
     "ping": {},
 }
 
