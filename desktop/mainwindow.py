@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
         self.controls.has_guest = self.reservations.has_guest
         self.details = DetailsPanel(self.rooms)
         self.res_panel = ReservationsPanel(self.reservations)
+        self.res_panel.room_of = self.rooms.room
 
         side = named(QFrame(), "sidePanel")
         side_lay = QVBoxLayout(side)
@@ -296,6 +297,8 @@ class MainWindow(QMainWindow):
         self.rooms.rooms_changed.connect(self._on_rooms_changed)
         self.rooms.stats_changed.connect(self._on_stats)
         self.reservations.changed.connect(self.controls.refresh)
+        self.rooms.rooms_changed.connect(lambda _numbers: self.res_panel.refresh())
+        self.rooms.modelReset.connect(self.res_panel.refresh)
 
         self._history_timer = QTimer(self)
         self._history_timer.setSingleShot(True)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMessageBox,
     QPushButton,
     QTableView,
     QTabWidget,
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from shared.occupancy import local_day_bounds
-from shared.rules import check_reservation_action
+from shared.rules import RoomView, check_reservation_action
 from shared.timeutil import from_iso
 
 Index = QModelIndex | QPersistentModelIndex
@@ -42,6 +43,13 @@ STATE_LABELS = {
     "checked_out": "Departed",
 }
 ResRole = Qt.ItemDataRole.UserRole + 1
+ACTION_LABELS = {
+    "check_in": "Check in",
+    "confirm": "Confirm",
+    "cancel": "Cancel",
+    "check_out": "Check out",
+}
+CONFIRM = ("cancel", "check_out")  # hard to undo: ask first, as the board does
 
 
 class ReservationModel(QAbstractTableModel):
@@ -226,6 +234,8 @@ class ReservationsPanel(QWidget):
         super().__init__(parent)
         self.model = model
         self.role = ""
+        # the room of a reservation as the board has it (for the rules of check-in)
+        self.room_of: Callable[[str], dict[str, Any] | None] = lambda number: None
         self.tabs = QTabWidget()
         self.views: dict[str, QTableView] = {}
         self.proxies: dict[str, TodayFilter] = {}
@@ -258,14 +268,9 @@ class ReservationsPanel(QWidget):
         self.tabs.currentChanged.connect(self._update_buttons)
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
-        for action, label in (
-            ("check_in", "Check in"),
-            ("confirm", "Confirm"),
-            ("cancel", "Cancel"),
-            ("check_out", "Check out"),
-        ):
+        for action, label in ACTION_LABELS.items():
             b = QPushButton(label)
-            b.clicked.connect(lambda _=False, a=action: self._emit(a))
+            b.clicked.connect(lambda _=False, a=action: self.run(a))
             self.buttons[action] = b
             row.addWidget(b)
         lay = QVBoxLayout(self)
@@ -290,10 +295,29 @@ class ReservationsPanel(QWidget):
         r = rows[0].data(ResRole)
         return r if isinstance(r, dict) else None
 
-    def _emit(self, action: str) -> None:
+    def run(self, action: str, confirmed: bool = False) -> bool:
+        """Act on the selected reservation if the rules allow it, asking first for what is
+        hard to undo. Tests pass `confirmed` to skip the question."""
+        self._update_buttons()
         r = self.selected()
-        if r is not None:
-            self.reservation_action.emit(action, r)
+        if r is None or not self.buttons[action].isEnabled():
+            return False
+        if action in CONFIRM and not confirmed:
+            label = ACTION_LABELS[action]
+            answer = QMessageBox.question(
+                self,
+                label,
+                f"{label} for {r.get('guest_name')}, room {r.get('room_number')}? "
+                "This is not easily undone.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self.reservation_action.emit(action, r)
+        return True
+
+    def refresh(self) -> None:
+        """Enable the buttons again (a room changed, so check-in may have become possible)."""
+        self._update_buttons()
 
     def _update_buttons(self, *args: Any) -> None:
         r = self.selected()
@@ -303,9 +327,12 @@ class ReservationsPanel(QWidget):
                 b.setEnabled(False)
                 b.setToolTip("Select a reservation first.")
                 continue
-            d = check_reservation_action(action, self.role, r.get("state", "pending"))
+            room = self.room_of(str(r.get("room_number") or "")) if action == "check_in" else None
+            view = RoomView.from_payload(room) if room is not None else None
+            d = check_reservation_action(action, self.role, r.get("state", "pending"), view)
             b.setEnabled(bool(d))
-            b.setToolTip("" if d else d.reason)
+            tip = ACTION_LABELS[action] + (" (asks first)" if action in CONFIRM else "")
+            b.setToolTip(tip if d else f"{tip}: not possible now. {d.reason}")
 
     def _refresh_titles(self) -> None:
         c = self.model.counts()

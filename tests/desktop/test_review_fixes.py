@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.actions import OBSERVE, decide, role_may_ever
 from desktop.mainwindow import MainWindow
+from desktop.reservations import ResRole
 from desktop.session import State
 from shared.clock import ManualClock
 from shared.rules import HK
-from tests.desktop.conftest import login, make_window, run
+from tests.desktop.conftest import act, login, make_window, run
 from tests.desktop.ops_support import scan_discrepancies
 from tests.support import Peer, ServerThread
 
@@ -151,3 +153,91 @@ def test_who_may_report_what_they_saw_follows_the_shared_rules(role: str) -> Non
     for action in OBSERVE:
         assert role_may_ever(action, role) == (role in HK)
         assert decide(action, role, [room]).allowed == (role in HK)
+
+
+def answer_question(button: QMessageBox.StandardButton) -> None:
+    """When a question box opens, press `button` in it."""
+
+    def attempt(tries: int = 100) -> None:
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, QMessageBox) and w.isVisible():
+                w.button(button).click()
+                return
+        if tries:
+            QTimer.singleShot(20, lambda: attempt(tries - 1))
+
+    QTimer.singleShot(20, attempt)
+
+
+def select_reservation(window: MainWindow, kind: str, rid: int) -> None:
+    panel = window.res_panel
+    panel.tabs.setCurrentIndex(("arrivals", "departures", "in_house").index(kind))
+    proxy, view = panel.proxies[kind], panel.views[kind]
+    row = next(i for i in range(proxy.rowCount()) if proxy.index(i, 0).data(ResRole)["id"] == rid)
+    view.selectRow(row)
+    assert panel.selected() is not None and panel.selected()["id"] == rid
+
+
+def test_today_panel_check_in_follows_the_rules_of_the_room(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    panel = window.res_panel
+    arrival = next(
+        r
+        for r in window.reservations.items()
+        if window.reservations.is_arrival(r)
+        and (room := window.rooms.room(r["room_number"])) is not None
+        and room["room_status"] == "READY_FOR_GUEST"
+        and not room.get("is_occupied")
+    )
+    select_reservation(window, "arrivals", arrival["id"])
+    assert panel.buttons["check_in"].isEnabled()
+    room = window.rooms.room(arrival["room_number"])
+    assert room is not None
+    reply = act(
+        server,
+        "housekeeping",
+        "room.action",
+        room_number=room["room_number"],
+        action="mark_dirty",
+        expected_version=room["version"],
+    )
+    assert reply["type"] == "ack"
+    qtbot.waitUntil(lambda: not panel.buttons["check_in"].isEnabled(), timeout=5000)
+    assert "not ready for a guest" in panel.buttons["check_in"].toolTip()
+    sent = len(window.session.mine)
+    assert not panel.run("check_in")
+    assert len(window.session.mine) == sent
+
+
+def test_today_panel_asks_before_check_out_and_cancel(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    panel = window.res_panel
+    guest = next(r for r in window.reservations.items() if r["state"] == "checked_in")
+    select_reservation(window, "in_house", guest["id"])
+    sent = len(window.session.mine)
+    answer_question(QMessageBox.StandardButton.No)
+    assert not panel.run("check_out")
+    assert len(window.session.mine) == sent  # "No" sends nothing
+    answer_question(QMessageBox.StandardButton.Yes)
+    assert panel.run("check_out")
+    qtbot.waitUntil(
+        lambda: any(
+            r["id"] == guest["id"] and r["state"] == "checked_out"
+            for r in window.reservations.items()
+        ),
+        timeout=5000,
+    )
+    booked = next(
+        r
+        for r in window.reservations.items()
+        if window.reservations.is_arrival(r) and r["state"] in ("pending", "confirmed")
+    )
+    select_reservation(window, "arrivals", booked["id"])
+    answer_question(QMessageBox.StandardButton.No)
+    assert not panel.run("cancel")
+    assert len(window.session.mine) == sent + 1
+    assert "asks first" in panel.buttons["cancel"].toolTip()
