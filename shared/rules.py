@@ -408,6 +408,11 @@ def check_rush(role: Role | str, room: RoomView) -> Decision:
         return _refuse(ErrorCode.ROOM_NOT_READY, "The room is out of order.")
     if room.room_status is S.READY_FOR_GUEST:
         return _refuse(ErrorCode.INVALID_TRANSITION, "The room is ready already.")
+    if room.is_occupied:
+        return _refuse(
+            ErrorCode.ROOM_OCCUPIED,
+            "A guest is in the room: a rush is for a vacant room an arrival is waiting for.",
+        )
     return Decision(True, changed_fields=("rush",))
 
 

@@ -69,7 +69,7 @@ def test_rush_loop_tells_the_desk_that_asked(demo_db: Path, clock: ManualClock) 
     run(scenario)
 
 
-def test_rush_can_be_cancelled_and_not_asked_for_ready_rooms(
+def test_rush_can_be_cancelled_and_not_asked_for_ready_or_occupied_rooms(
     demo_db: Path, clock: ManualClock
 ) -> None:
     async def scenario() -> None:
@@ -81,7 +81,15 @@ def test_rush_can_be_cancelled_and_not_asked_for_ready_rooms(
                 "room.rush", room_number=ready["room_number"], expected_version=ready["version"]
             )
             assert refused["code"] == "invalid_transition"
-            room = pick(snap, room_status="CHECKOUT_DIRTY")
+            for busy in (
+                pick(snap, room_status="OCCUPIED_DIRTY", is_occupied=True),
+                pick(snap, is_occupied=True, do_not_disturb=True),
+            ):
+                refused = await desk.request(
+                    "room.rush", room_number=busy["room_number"], expected_version=busy["version"]
+                )
+                assert refused["code"] == "room_occupied", busy
+            room = pick(snap, room_status="CHECKOUT_DIRTY", is_occupied=False)
             r = await desk.request(
                 "room.rush", room_number=room["room_number"], expected_version=room["version"]
             )

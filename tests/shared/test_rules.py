@@ -235,6 +235,14 @@ def test_rush_requests() -> None:
     assert check_rush(HK, dirty).code is ErrorCode.FORBIDDEN
     assert check_rush(DESK, RoomView(S.READY_FOR_GUEST)).code is ErrorCode.INVALID_TRANSITION
     assert check_rush(DESK, RoomView(S.OUT_OF_ORDER)).code is ErrorCode.ROOM_NOT_READY
+    # a guest is in house (asleep behind do-not-disturb, or not): nobody is waiting for it
+    for view in (
+        RoomView(S.OCCUPIED_DIRTY, is_occupied=True),
+        RoomView(S.OCCUPIED_DIRTY, is_occupied=True, do_not_disturb=True),
+        RoomView(S.CLEANING_IN_PROGRESS, is_occupied=True),
+    ):
+        refused = check_rush(DESK, view)
+        assert refused.code is ErrorCode.ROOM_OCCUPIED and "vacant" in refused.reason
     rushed = RoomView(S.CLEANING_IN_PROGRESS, is_rush=True)
     assert check_rush(DESK, rushed).code is ErrorCode.INVALID_TRANSITION
     assert check_rush_cancel(SUP, rushed)
