@@ -734,16 +734,7 @@ class Services:
                 raise ProtocolError(ErrorCode.BAD_REQUEST, f"A room cannot return to '{back}'.")
             room = self._room(staff, cmd.room_number)
             self._check_version("room", room.version, cmd.expected_version)
-            overlaps = (
-                (m.Reservation.room == room.id)
-                & (m.Reservation.start < end)
-                & (m.Reservation.end > start)
-            )
-            guest = room.is_occupied or bool(
-                m.Reservation.select()
-                .where(overlaps & (m.Reservation.state == "checked_in"))
-                .exists()
-            )
+            guest = self._guest_during(room, start, end, now)
             arrival = self._arrival_due(room, start, end)
             decision = check_block(
                 staff.role,
@@ -784,6 +775,21 @@ class Services:
             return {"block": block_dict(block, room.number), "room_version": room.version}
 
         return self.idempotent(staff, cmd, work)
+
+    @staticmethod
+    def _guest_during(room: m.Room, start: datetime, end: datetime, now: datetime) -> bool:
+        """Is a guest in house in the room at some time between `start` and `end`? A
+        checked-in guest stays until their departure, or until now if that has passed
+        (they are still here); a room marked occupied without a stay on record counts as
+        occupied throughout."""
+        stays = list(
+            m.Reservation.select(m.Reservation.start, m.Reservation.end).where(
+                (m.Reservation.room == room.id) & (m.Reservation.state == "checked_in")
+            )
+        )
+        if not stays:
+            return bool(room.is_occupied)
+        return any(r.start < end and max(r.end, now) > start for r in stays)
 
     @staticmethod
     def _arrival_due(room: m.Room, start: datetime, end: datetime) -> bool:
@@ -1233,6 +1239,14 @@ class Services:
                     ErrorCode.CONFLICT,
                     f"Room {room.number} is out of order then (block {blocked}).",
                     {"block_id": blocked},
+                )
+            if room.is_out_of_order and room.block_kind != BlockKind.OUT_OF_ORDER:
+                # out of order by hand: no end is known, so the room is off sale until cleared
+                raise ProtocolError(
+                    ErrorCode.CONFLICT,
+                    f"Room {room.number} is out of order until someone clears it; it cannot "
+                    "be booked meanwhile (a dated block says when it will be back).",
+                    {"room_number": room.number, "out_of_order": True},
                 )
             now = journal.now
             state = ReservationState.CONFIRMED if cmd.confirmed else ReservationState.PENDING

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.clock import ManualClock
+from shared.timeutil import from_iso
 from tests.server.test_realtime import is_event, overview, pick, run
 from tests.support import LiveServer, Peer, rooms_by_number
 
@@ -229,5 +230,54 @@ def test_out_of_order_by_hand_is_refused_with_an_arrival_due(
             )
             assert refused["code"] == "override_required"
             assert "dated block" in refused["message"]
+
+    run(scenario)
+
+
+def test_a_later_block_on_a_room_occupied_now_needs_no_override(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    """The override is for a block that overlaps a guest's stay, not for any occupied room."""
+
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            mnt = await Peer.open(srv.url, "maintenance")
+            snap = await overview(desk, "hotel-killarney.reservations")
+            listing = await desk.until(lambda f: f["type"] == "reservations.status")
+            rooms = rooms_by_number(snap)
+            stay = next(
+                r
+                for r in listing["reservations"]
+                if r["state"] == "checked_in"
+                and r["end"] > later(clock, 24 * 60)
+                and rooms[r["room_number"]]["block"] is None
+                and not rooms[r["room_number"]]["room_number"].startswith("M")
+            )
+            room = rooms[stay["room_number"]]
+            assert room["is_occupied"] is True
+            departure = from_iso(stay["end"])
+            during = await mnt.request(
+                "block.create",
+                room_number=room["room_number"],
+                kind="out_of_order",
+                reason="Repaint",
+                start=(departure - timedelta(hours=2)).isoformat(),
+                end=(departure + timedelta(days=1)).isoformat(),
+                expected_version=room["version"],
+            )
+            assert during["code"] == "override_required", during
+            after = await mnt.request(
+                "block.create",
+                room_number=room["room_number"],
+                kind="out_of_order",
+                reason="Repaint",
+                start=(departure + timedelta(hours=1)).isoformat(),
+                end=(departure + timedelta(days=1)).isoformat(),
+                expected_version=room["version"],
+            )
+            assert after["type"] == "ack", after
+            assert after["result"]["block"]["state"] == "scheduled"
+            assert after["result"]["block"]["override"] is False
 
     run(scenario)

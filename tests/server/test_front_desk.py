@@ -7,7 +7,7 @@ from pathlib import Path
 
 from shared.clock import ManualClock
 from shared.timeutil import from_iso, to_iso
-from tests.server.test_realtime import overview, pick, run
+from tests.server.test_realtime import act, overview, pick, run
 from tests.support import LiveServer, Peer
 
 
@@ -87,5 +87,45 @@ def test_early_check_in_is_refused_while_someone_else_holds_the_room_until_then(
                 ids.append(made["result"]["reservation"]["id"])
             refused = await desk.request("reservation.check_in", reservation_id=ids[1])
             assert refused["code"] == "conflict" and refused["details"]["reservation_id"] == ids[0]
+
+    run(scenario)
+
+
+def test_a_room_out_of_order_by_hand_cannot_be_booked_until_cleared(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            mnt = await Peer.open(srv.url, "maintenance")
+            snap = await overview(desk)
+            room = pick(
+                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
+            )
+            ooo = await act(mnt, room, "set_out_of_order", reason="Broken window")
+            assert ooo["type"] == "ack", ooo
+            now = clock.now()
+            for start, end in ((timedelta(0), timedelta(days=1)), (timedelta(days=30), None)):
+                refused = await desk.request(
+                    "reservation.create",
+                    room_number=room["room_number"],
+                    guest_name="Walk-in",
+                    start=to_iso(now + start),
+                    end=to_iso(now + (end or start + timedelta(days=2))),
+                )
+                assert refused["code"] == "conflict", refused
+                assert refused["details"]["out_of_order"] is True
+            back = await act(
+                mnt, {**room, "version": ooo["result"]["version"]}, "clear_out_of_order"
+            )
+            assert back["type"] == "ack", back
+            made = await desk.request(
+                "reservation.create",
+                room_number=room["room_number"],
+                guest_name="Walk-in",
+                start=to_iso(now),
+                end=to_iso(now + timedelta(days=1)),
+            )
+            assert made["type"] == "ack", made
 
     run(scenario)
