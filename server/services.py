@@ -953,6 +953,7 @@ class Services:
             settings = discrepancies.Settings(
                 timedelta(minutes=hotel.arrival_lead_minutes),
                 timedelta(minutes=hotel.dnd_limit_minutes),
+                ZoneInfo(hotel.timezone),
             )
             q = (
                 m.Reservation.select(m.Reservation, m.Room.number)

@@ -8,14 +8,16 @@
   ("sleep"), or saw it vacant while the front desk has a guest in it ("skip").
 
 Each finding has a `key` that names this very occurrence (the reservation, the moment DND was
-set, the observation): the same key is raised once, and a new occurrence gets a new key.
+set, the observation): the same key is raised once, and a new occurrence gets a new key. Its
+`message` is for a person (times in the hotel's time zone, statuses in words); `details` keep
+the exact values for programs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from shared.rules import Role, RoomStatus
@@ -41,10 +43,45 @@ LABELS = {
 }
 
 
+# a room's status as the end of "room 110 is ..."
+STATUS_WORDS: dict[RoomStatus, str] = {
+    RoomStatus.CHECKOUT_DIRTY: "dirty",
+    RoomStatus.OCCUPIED_DIRTY: "waiting for service",
+    RoomStatus.CLEANING_IN_PROGRESS: "being cleaned",
+    RoomStatus.CLEANED_UNINSPECTED: "cleaned but not inspected yet",
+    RoomStatus.READY_FOR_GUEST: "ready",
+    RoomStatus.MAINTENANCE_REQUIRED: "waiting for maintenance",
+    RoomStatus.OUT_OF_ORDER: "out of order",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     arrival_lead: timedelta = timedelta(minutes=60)
     dnd_limit: timedelta = timedelta(hours=12)
+    tz: tzinfo = UTC  # the hotel's time zone, for the times in messages
+
+
+def clock_time(t: datetime, now: datetime, tz: tzinfo) -> str:
+    """`t` as a person reads it on the hotel's clock: "23:59", or "2 Dec 23:59" when it is
+    not today there."""
+    local = t.astimezone(tz)
+    hm = local.strftime("%H:%M")
+    if local.date() == now.astimezone(tz).date():
+        return hm
+    return f"{local.day} {local.strftime('%b')} {hm}"
+
+
+def duration(delta: timedelta) -> str:
+    """ "45 min", "3 h 05 min", "2 days 4 h"."""
+    minutes = _minutes(delta)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
 
 
 @dataclass(frozen=True)
@@ -90,19 +127,22 @@ def find(
 ) -> list[Finding]:
     by_number = {r.room_number: r for r in rooms}
     found: list[Finding] = []
+
+    def at(t: datetime) -> str:
+        return clock_time(t, now, settings.tz)
+
     for s in stays:
         room = by_number.get(s.room_number)
         if room is None:
             continue
         if s.state == "checked_in" and s.end <= now:
-            late = _minutes(now - s.end)
             found.append(
                 Finding(
                     DUE_OUT,
                     s.room_number,
                     f"{DUE_OUT}:{s.reservation_id}",
-                    f"{s.guest_name} was due out of room {s.room_number} {late} min ago "
-                    "and is still checked in.",
+                    f"{s.guest_name} was due out of room {s.room_number} at {at(s.end)} "
+                    f"({duration(now - s.end)} ago) and is still checked in.",
                     {"reservation_id": s.reservation_id, "due_out": to_iso(s.end)},
                 )
             )
@@ -112,26 +152,27 @@ def find(
             and s.end > now
             and (room.room_status is not RoomStatus.READY_FOR_GUEST or room.is_out_of_order)
         ):
-            status = "out of order" if room.is_out_of_order else room.room_status.value
+            status = "out of order" if room.is_out_of_order else STATUS_WORDS[room.room_status]
+            due = "was due" if s.start <= now else "due"
             found.append(
                 Finding(
                     ARRIVAL_NOT_READY,
                     s.room_number,
                     f"{ARRIVAL_NOT_READY}:{s.reservation_id}",
-                    f"{s.guest_name} arrives at {to_iso(s.start)} and room {s.room_number} "
+                    f"Arrival {s.guest_name} {due} at {at(s.start)}; room {s.room_number} "
                     f"is {status}.",
                     {"reservation_id": s.reservation_id, "arrival": to_iso(s.start)},
                 )
             )
     for room in by_number.values():
         if room.dnd_since is not None and now - room.dnd_since > settings.dnd_limit:
-            hours = (now - room.dnd_since).total_seconds() / 3600
             found.append(
                 Finding(
                     DND_TOO_LONG,
                     room.room_number,
                     f"{DND_TOO_LONG}:{room.room_number}:{to_iso(room.dnd_since)}",
-                    f"Room {room.room_number} has had do-not-disturb on for {hours:.0f} h.",
+                    f"Room {room.room_number} has had do-not-disturb on since "
+                    f"{at(room.dnd_since)} ({duration(now - room.dnd_since)}).",
                     {"since": to_iso(room.dnd_since)},
                 )
             )
@@ -143,8 +184,10 @@ def find(
                     MISMATCH,
                     room.room_number,
                     f"{MISMATCH}:{room.room_number}:{to_iso(room.hk_observed_at)}",
-                    f"Housekeeping found room {room.room_number} {seen}, the front desk has it "
-                    f"{'occupied' if room.is_occupied else 'vacant'} ({which}).",
+                    f"Housekeeping found room {room.room_number} {seen}"
+                    + (f" at {at(room.hk_observed_at)}" if room.hk_observed_at else "")
+                    + f"; the front desk has it {'occupied' if room.is_occupied else 'vacant'}"
+                    + (" (a possible sleeper)." if which == "sleep" else " (a possible skip)."),
                     {"housekeeping": seen, "front_desk": room.is_occupied, "which": which},
                 )
             )

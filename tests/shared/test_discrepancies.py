@@ -87,3 +87,31 @@ def test_sleep_and_skip() -> None:
     assert [(f.kind, f.details["which"]) for f in skip] == [(MISMATCH, "skip")]
     agree = [RoomFacts("101", S.OCCUPIED_DIRTY, True, hk_occupancy="occupied", hk_observed_at=seen)]
     assert kinds(agree, []) == []
+
+
+def test_messages_are_written_for_a_person_in_the_hotels_time() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = Settings(tz=ZoneInfo("Europe/Berlin"))  # 12:00 UTC is 13:00 there
+    cleaning = [RoomFacts("101", S.CLEANING_IN_PROGRESS, False)]
+    (arrival,) = find(cleaning, [stay("confirmed", 30, 3000)], NOW, berlin)
+    assert arrival.message == "Arrival A. Byrne due at 13:30; room 101 is being cleaned."
+    assert arrival.details["arrival"] == "2026-01-15T12:30:00Z"  # the exact value stays
+    (late,) = find(cleaning, [stay("pending", -5, 3000)], NOW, berlin)
+    assert late.message == "Arrival A. Byrne was due at 12:55; room 101 is being cleaned."
+    occupied = [RoomFacts("101", S.OCCUPIED_DIRTY, True, dnd_since=NOW - timedelta(hours=14))]
+    found = find(occupied, [stay("checked_in", -3000, -90)], NOW, berlin)
+    messages = {f.kind: f.message for f in found}
+    assert messages[DUE_OUT] == (
+        "A. Byrne was due out of room 101 at 11:30 (1 h 30 min ago) and is still checked in."
+    )
+    # 22:00 UTC yesterday is 23:00 yesterday in Berlin: the date is given
+    assert messages[DND_TOO_LONG] == (
+        "Room 101 has had do-not-disturb on since 14 Jan 23:00 (14 h)."
+    )
+    seen = [RoomFacts("101", S.READY_FOR_GUEST, False, hk_occupancy="occupied", hk_observed_at=NOW)]
+    (mismatch,) = find(seen, [], NOW, berlin)
+    assert mismatch.message == (
+        "Housekeeping found room 101 occupied at 13:00; the front desk has it vacant "
+        "(a possible sleeper)."
+    )
