@@ -149,6 +149,13 @@ class _Pdf:
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         self.painter.drawText(rect, int(flags or align), text)
 
+    def wrapped_height(self, text: str, width: float) -> float:
+        """The height of `text` wrapped at word boundaries into `width`, in the current font."""
+        if not text:
+            return 0.0
+        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+        return self.painter.boundingRect(QRectF(0, 0, width, 1e6), flags, text).height()
+
     def line(self, y: float, width: float = 1.0, colour: QColor = BLACK) -> None:
         self.painter.setPen(QPen(colour, width))
         self.painter.drawLine(0, int(y), int(self.w), int(y))
@@ -227,41 +234,47 @@ def write_attendant_sheets(
         y += 3 * pdf.px
         # header row
         xs = _columns(pdf.w, SHEET_COLUMNS)
-        head_h = 16 * pdf.px
-        p.fillRect(QRectF(0, y, pdf.w, head_h), LIGHT)
-        pdf.font(8.5, True)
-        for (title, _), (x, w) in zip(SHEET_COLUMNS, xs, strict=True):
-            pdf.text(QRectF(x + 3 * pdf.px, y, w - 6 * pdf.px, head_h), title)
-        y += head_h
         footer_h = 20 * pdf.px
-        room_h = min(34 * pdf.px, (pdf.h - y - footer_h) / max(1, len(sheet.rooms)))
-        size = min(9.0, max(6.0, room_h / pdf.px / 2.6))
-        for i, room in enumerate(sheet.rooms):
-            top = y + i * room_h
+        y = _sheet_header(pdf, xs, y)
+        rows = [_sheet_cells(room, tz) for room in sheet.rooms]
+        # one page per attendant when it fits: rows share the page, the font follows; long
+        # notes wrap and make their row taller (never cut), in a slightly smaller font if
+        # that keeps the page; else in the first font, continued overleaf
+        room_h = min(34 * pdf.px, (pdf.h - y - footer_h) / max(1, len(rows)))
+        first = min(9.0, max(6.0, room_h / pdf.px / 2.6))
+        size = first
+        while True:
+            heights = [_row_height(pdf, xs, cells, size, room_h) for cells in rows]
+            if sum(heights) <= pdf.h - y - footer_h + 1:
+                break
+            if size <= max(6.0, first - 1.5):
+                size = first
+                heights = [_row_height(pdf, xs, cells, size, room_h) for cells in rows]
+                break
+            size -= 0.5
+        flags = (
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
+        )
+        for i, (cells, row_h) in enumerate(zip(rows, heights, strict=True)):
+            if y + row_h > pdf.h - footer_h + 1 and i:  # (+1: sums of floats)
+                pdf.footer(f"Attendant sheet · {sheet.name} (continued overleaf)")
+                pdf.new_page()
+                pdf.font(11, True)
+                pdf.text(QRectF(0, 0, pdf.w, 18 * pdf.px), f"{sheet.name} (continued)")
+                y = _sheet_header(pdf, xs, 20 * pdf.px)
+            top = y
             if i % 2:
-                p.fillRect(QRectF(0, top, pdf.w, room_h), QColor("#F4F4F4"))
-            cells = [
-                room["room_number"],
-                status_label(room.get("room_status")),
-                occupancy_words(room),
-                flags_words(room, tz),
-                notes_words(room, tz),
-            ]
+                p.fillRect(QRectF(0, top, pdf.w, row_h), QColor("#F4F4F4"))
             for c, ((x, w), value) in enumerate(zip(xs[:5], cells, strict=True)):
                 bold = c == 0 or (c == 3 and "RUSH" in value)
                 pdf.font(size + (2 if c == 0 else 0), bold)
-                rect = QRectF(x + 3 * pdf.px, top, w - 6 * pdf.px, room_h)
-                flags = (
-                    Qt.AlignmentFlag.AlignVCenter
-                    | Qt.AlignmentFlag.AlignLeft
-                    | Qt.TextFlag.TextWordWrap
-                )
-                pdf.text(rect, value, flags)
+                pdf.text(QRectF(x + 3 * pdf.px, top, w - 6 * pdf.px, row_h), value, flags)
             side = min(room_h * 0.6, 12 * pdf.px)
             for x, w in xs[5:]:
-                pdf.box(x + (w - side) / 2, top + (room_h - side) / 2, side)
+                pdf.box(x + (w - side) / 2, top + (row_h - side) / 2, side)
             p.setPen(QPen(QColor("#999999"), 1))
-            p.drawLine(0, int(top + room_h), int(pdf.w), int(top + room_h))
+            p.drawLine(0, int(top + row_h), int(pdf.w), int(top + row_h))
+            y += row_h
         pdf.footer(
             f"Attendant sheet · {sheet.name} · tick Cleaned when done, Checked when inspected"
         )
@@ -354,10 +367,6 @@ def write_status_report(
     y = header(y)
     line_h = 13 * pdf.px
     for room in sorted(rooms, key=room_order):
-        if y + line_h > pdf.h - footer_h:
-            pdf.footer("Housekeeping status report")
-            pdf.new_page()
-            y = header(0.0)
         a = room.get("assigned_to")
         cells = [
             room["room_number"],
@@ -367,17 +376,57 @@ def write_status_report(
             flags_words(room, tz),
             notes_words(room, tz),
         ]
+        # long notes wrap: the row grows, the words stay whole on paper
+        pad = 0.0
+        cell_h = line_h
+        for c, ((_x, w), value) in enumerate(zip(xs, cells, strict=True)):
+            pdf.font(8, c == 0)
+            pad = (line_h - p.fontMetrics().height()) / 2
+            cell_h = max(cell_h, pdf.wrapped_height(value, w - 6 * pdf.px) + 2 * pad)
+        if y + cell_h > pdf.h - footer_h:
+            pdf.footer("Housekeeping status report")
+            pdf.new_page()
+            y = header(0.0)
+        top = Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
         for c, ((x, w), value) in enumerate(zip(xs, cells, strict=True)):
             pdf.font(8, c == 0)
-            rect = QRectF(x + 3 * pdf.px, y, w - 6 * pdf.px, line_h)
-            elide = Qt.TextElideMode.ElideRight
-            value = p.fontMetrics().elidedText(value, elide, int(rect.width()))
-            pdf.text(rect, value)
+            pdf.text(QRectF(x + 3 * pdf.px, y + pad, w - 6 * pdf.px, cell_h - 2 * pad), value, top)
         p.setPen(QPen(QColor("#BBBBBB"), 1))
-        p.drawLine(0, int(y + line_h), int(pdf.w), int(y + line_h))
-        y += line_h
+        p.drawLine(0, int(y + cell_h), int(pdf.w), int(y + cell_h))
+        y += cell_h
     pdf.footer("Housekeeping status report")
     return pdf.end()
+
+
+def _sheet_header(pdf: _Pdf, xs: Sequence[tuple[float, float]], y: float) -> float:
+    head_h = 16 * pdf.px
+    pdf.painter.fillRect(QRectF(0, y, pdf.w, head_h), LIGHT)
+    pdf.font(8.5, True)
+    for (title, _), (x, w) in zip(SHEET_COLUMNS, xs, strict=True):
+        pdf.text(QRectF(x + 3 * pdf.px, y, w - 6 * pdf.px, head_h), title)
+    return y + head_h
+
+
+def _sheet_cells(room: dict[str, Any], tz: ZoneInfo) -> list[str]:
+    """The written cells of an attendant sheet's row (the tick boxes follow)."""
+    return [
+        room["room_number"],
+        status_label(room.get("room_status")),
+        occupancy_words(room),
+        flags_words(room, tz),
+        notes_words(room, tz),
+    ]
+
+
+def _row_height(
+    pdf: _Pdf, xs: Sequence[tuple[float, float]], cells: Sequence[str], size: float, least: float
+) -> float:
+    """A sheet row's height: `least`, or more when a cell's wrapped words need it."""
+    need = 0.0
+    for c, ((_x, w), value) in enumerate(zip(xs, cells, strict=False)):
+        pdf.font(size + (2 if c == 0 else 0), c == 0 or (c == 3 and "RUSH" in value))
+        need = max(need, pdf.wrapped_height(value, w - 6 * pdf.px))
+    return max(least, need + 1 * pdf.px)
 
 
 def _columns(width: float, columns: Sequence[tuple[str, float]]) -> list[tuple[float, float]]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QRect, QRectF, QSize
@@ -19,6 +22,7 @@ from desktop.delegate import (
 from desktop.details import FIELDS
 from desktop.mainwindow import MainWindow
 from desktop.model import Roles
+from desktop.operations.screenshots import render_pdf_pages
 from tests.desktop.conftest import login
 from tests.support import ServerThread
 
@@ -169,3 +173,61 @@ def test_a_manager_sees_ten_detail_lines_at_1366x768(
     window.keys_button.click()
     assert window.controls.keys_hint.isVisibleTo(window)
     assert "start cleaning" in window.controls.keys_hint.text()
+
+
+LONG_NOTE = (
+    "Carpet shampoo in the bedroom and the corridor, then leave the windows open for two "
+    "hours; the guest in 305 asked for a quiet morning, so start after ten"
+)
+
+
+def sheet_rooms(n: int) -> list[dict[str, Any]]:
+    rooms = []
+    for i in range(n):
+        rooms.append(
+            {
+                "room_number": str(101 + i),
+                "floor": 1,
+                "room_status": "OCCUPIED_DIRTY",
+                "is_occupied": True,
+                "guests_in_room": 2,
+                "assigned_to": {"staff_id": 1, "name": "Aoife Murphy"},
+                "maintenance_required": i % 3 == 0,
+                "maintenance_priority": "HIGH",
+                "maintenance_notes": LONG_NOTE if i % 3 == 0 else None,
+            }
+        )
+    return rooms
+
+
+def pdf_text(pdf: Path) -> str:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        text = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("n", [6, 40])
+def test_printed_notes_are_whole(qapp: Any, tmp_path: Path, n: int) -> None:
+    from desktop.operations.sheets import sheets_for, write_attendant_sheets, write_status_report
+
+    tz = ZoneInfo("Europe/Dublin")
+    when = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    rooms = sheet_rooms(n)
+    report = tmp_path / "report.pdf"
+    pages = write_status_report(report, "Hotel", rooms, when, tz)
+    text = pdf_text(report)
+    assert text.count(LONG_NOTE) == len([r for r in rooms if r["maintenance_notes"]])
+    assert "…" not in text
+    assert pages == len(render_pdf_pages(report, dpi=30))
+    sheet = tmp_path / "sheet.pdf"
+    staff = [{"id": 1, "name": "Aoife Murphy"}]
+    sheet_pages = write_attendant_sheets(sheet, "Hotel", sheets_for(rooms, staff), when, tz)
+    text = pdf_text(sheet)
+    assert text.count(LONG_NOTE) == len([r for r in rooms if r["maintenance_notes"]])
+    assert all(f"{101 + i}" in text for i in range(n))
+    assert sheet_pages == (1 if n <= 6 else 2)  # many long notes: continued overleaf
