@@ -11,18 +11,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
     QColor,
+    QKeyEvent,
     QKeySequence,
     QPainter,
     QPen,
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -30,10 +33,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -65,6 +70,24 @@ ROLE_NAMES = {
     "front_desk": "Front desk",
     "manager": "Manager",
 }
+
+
+# widgets that take typed letters: single-letter shortcuts leave them alone
+INPUT_WIDGETS = (QLineEdit, QComboBox, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
+
+
+class TypingGuard(QObject):
+    """Installed on the window's inputs: a letter typed there (with or without Shift) is
+    theirs, so the window's single-letter shortcuts do not fire (a line edit does this by
+    itself; a combo box, for one, does not)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+            if not mods and event.text().strip():
+                event.accept()  # the key goes to the input as an ordinary key press
+                return True
+        return False
 
 
 def combo_value(combo: QComboBox) -> Any:
@@ -318,6 +341,10 @@ class MainWindow(QMainWindow):
         self._reloading_reservations = False
         self._pending_tasks: set[asyncio.Future[Any]] = set()
         self._install_shortcuts()
+        self.typing_guard = TypingGuard(self)
+        for w in self.findChildren(QWidget):
+            if isinstance(w, INPUT_WIDGETS):
+                w.installEventFilter(self.typing_guard)
         self._on_state(session.state.value)
         self._on_stats(self.rooms.stats or {})
 
@@ -510,7 +537,7 @@ class MainWindow(QMainWindow):
             if not c.shortcut:
                 continue
             sc = QShortcut(QKeySequence(c.shortcut), self)
-            sc.activated.connect(lambda a=c.action: self.controls.run(a))
+            sc.activated.connect(lambda a=c.action, k=c.shortcut: self._run_shortcut(a, k))
             self.shortcuts[c.action] = sc
         for keys, fn in (
             ("Ctrl+F", self.focus_search),
@@ -527,6 +554,15 @@ class MainWindow(QMainWindow):
         ):
             sc = QShortcut(QKeySequence(keys), self)
             sc.activated.connect(lambda fn=fn: fn())
+
+    def _run_shortcut(self, action: str, keys: str) -> None:
+        """A control's shortcut; a single letter is typing, not a command, while a text
+        field, combo box, spin box or other input has the keyboard (see TypingGuard)."""
+        combo = QKeySequence(keys)[0]  # type: ignore[index]
+        plain = not combo.keyboardModifiers() & ~Qt.KeyboardModifier.ShiftModifier
+        if plain and isinstance(QApplication.focusWidget(), INPUT_WIDGETS):
+            return  # an input the typing guard does not watch: at least send nothing
+        self.controls.run(action)
 
     # --- settings -------------------------------------------------------------------------
 

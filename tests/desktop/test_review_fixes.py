@@ -241,3 +241,33 @@ def test_today_panel_asks_before_check_out_and_cancel(
     assert not panel.run("cancel")
     assert len(window.session.mine) == sent + 1
     assert "asks first" in panel.buttons["cancel"].toolTip()
+
+
+def test_single_letter_shortcuts_leave_input_widgets_alone(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "manager")
+    number = next(
+        r["room_number"]
+        for r in window.rooms.rooms()
+        if r["room_status"] == "READY_FOR_GUEST" and not r.get("is_occupied")
+    )
+    window.board.select([number])
+    assert "mark_dirty" in window.controls.offered()
+    window.activateWindow()
+    sent: list[str] = []
+    window.controls.command.connect(lambda kind, label, fields: sent.append(fields["action"]))
+    for widget in (window.status_combo, window.sort_combo, window.search):
+        widget.setFocus()
+        qtbot.waitUntil(lambda w=widget: QApplication.focusWidget() is w, timeout=2000)
+        qtbot.keyClick(widget, "d")
+        assert sent == [], widget
+    assert window.rooms.room(number)["room_status"] == "READY_FOR_GUEST"
+    assert window.search.text() == "d"  # the letter was typed, not taken as a command
+    # away from the inputs the letter is the shortcut again
+    window.clear_filters()  # "d" searched, and picked a status in the combo box
+    window.search.clearFocus()
+    window.board.select([number])
+    qtbot.waitUntil(lambda: "mark_dirty" in window.controls.offered(), timeout=2000)
+    qtbot.keyClick(window, "d")
+    assert sent == ["mark_dirty"]
