@@ -1,18 +1,30 @@
 """Toasts: short notes stacked in a corner of the window that never take the focus.
 
-They are child widgets of the main window (not windows of their own), so they cannot steal
+They are child widgets of a Roomrack window (not windows of their own), so they cannot steal
 the keyboard from whoever is typing; each closes itself after a few seconds or on a click.
+They show on the Roomrack window in front (the main window, or the Operations window that
+may cover it) and move with the focus from one to the other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import wave
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.theme import TOAST_COLOURS
 
@@ -86,7 +98,9 @@ class Toast(QFrame):
 
 
 class ToastManager(QObject):
-    """Stacks toasts in a corner of `host` and keeps them there when it is resized."""
+    """Stacks toasts in a corner of `host` and keeps them there when it is resized; while
+    another window of host's (a top-level child such as the Operations window) is the active
+    one, in a corner of that window instead."""
 
     shown = Signal(str, str, str)  # kind, title, text
 
@@ -105,10 +119,67 @@ class ToastManager(QObject):
         self.toasts: list[Toast] = []
         self.history: list[tuple[str, str, str]] = []
         self._player = _make_player()
+        self.current = host  # where the toasts are now
+        self._front: QWidget | None = None  # the last of our windows that was active
         host.installEventFilter(self)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusWindowChanged.connect(self._follow_focus)
+
+    # --- which window ----------------------------------------------------------------------
+
+    def _ours(self, window: QWidget | None) -> bool:
+        """A visible window of host's: its own, or a top-level descendant of it."""
+        main = self.host.window()
+        w = window
+        while w is not None:
+            if w is main:
+                return bool(window is not None and window.isVisible())
+            w = w.parentWidget()
+        return False
+
+    def target(self) -> QWidget:
+        """The widget the toasts belong on now: inside the active Roomrack window (a dialog
+        counts as the window it belongs to), else the last one that was active, else host."""
+        try:
+            active = QApplication.activeWindow()
+            while isinstance(active, QDialog) and (owner := active.parentWidget()) is not None:
+                active = owner.window()
+            if self._ours(active):
+                self._front = active
+            elif self._front is not None and not self._ours(self._front):
+                self._front = None
+        except RuntimeError:  # a window that is gone
+            self._front = None
+        window = self._front
+        if window is None or window is self.host.window():
+            return self.host
+        central = window.centralWidget() if isinstance(window, QMainWindow) else None
+        return central or window
+
+    def _follow_focus(self, *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the host is gone (the application closes)
+            self.retarget()
+
+    def retarget(self) -> None:
+        """Move the toasts to the window in front, if that changed."""
+        new = self.target()
+        if new is self.current:
+            return
+        with contextlib.suppress(RuntimeError):
+            self.current.removeEventFilter(self)
+        self.current = new
+        new.installEventFilter(self)
+        for toast in self.toasts:
+            toast.setParent(new)
+            toast.show()
+        self.place()
+
+    # --- toasts ----------------------------------------------------------------------------
 
     def show(self, kind: str, title: str, text: str = "", important: bool = False) -> Toast:
-        toast = Toast(kind, title, text, self.host)
+        self.retarget()
+        toast = Toast(kind, title, text, self.current)
         toast.closed.connect(self._closed)
         self.toasts.append(toast)
         self.history.append((toast.kind, title, text))
@@ -141,7 +212,7 @@ class ToastManager(QObject):
         self.place()
 
     def place(self) -> None:
-        w, h = self.host.width(), self.host.height()
+        w, h = self.current.width(), self.current.height()
         top = self.corner.startswith("top")
         right = self.corner.endswith("right")
         y = MARGIN + 60 if top else h - MARGIN - 30
@@ -160,7 +231,7 @@ class ToastManager(QObject):
             toast.raise_()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.host and event.type() == QEvent.Type.Resize:
+        if watched is self.current and event.type() == QEvent.Type.Resize:
             self.place()
         return False
 

@@ -231,3 +231,31 @@ def test_printed_notes_are_whole(qapp: Any, tmp_path: Path, n: int) -> None:
     assert text.count(LONG_NOTE) == len([r for r in rooms if r["maintenance_notes"]])
     assert all(f"{101 + i}" in text for i in range(n))
     assert sheet_pages == (1 if n <= 6 else 2)  # many long notes: continued overleaf
+
+
+def test_toasts_show_on_the_roomrack_window_in_front(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from tests.desktop.ops_support import open_ops
+
+    ops = open_ops(qtbot, window, server, "manager")
+    ops.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is ops, timeout=5000)
+    toast = window.toasts.show("warning", "Maintenance flagged: room 204", "AC not working")
+    assert toast.window() is ops and toast.isVisible()
+    assert ops.rect().contains(toast.geometry())
+    assert not toast.isWindow()  # a child: it cannot take the keyboard from anyone
+    # back to the main window: the toasts follow
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.waitUntil(lambda: toast.window() is window, timeout=5000)
+    assert toast.isVisible()
+    assert window.centralWidget().rect().contains(toast.geometry())
+    # the Operations window in front again, then closed (hidden): back on the main window
+    ops.activateWindow()
+    qtbot.waitUntil(lambda: toast.window() is ops, timeout=5000)
+    ops.close()
+    second = window.toasts.show("info", "Back", "")
+    assert second.window() is window and toast.window() is window
