@@ -59,6 +59,7 @@ FIELDS: list[tuple[str, str]] = [
 ]
 
 EVENT_WORDS = {
+    "room_updated": "Room changed",
     "room.update": "Occupancy changed",
     "reservation.created": "Reservation made",
     "reservation.confirmed": "Reservation confirmed",
@@ -66,7 +67,25 @@ EVENT_WORDS = {
     "reservation.deleted": "Reservation deleted",
     "reservation.checked_in": "Guest checked in",
     "reservation.checked_out": "Guest checked out",
+    "room.rush_ready": "Rushed room ready",
+    "block.created": "Block planned",
+    "block.started": "Block started",
+    "block.ended": "Block ended",
+    "discrepancy.raised": "Discrepancy found",
+    "discrepancy.resolved": "Discrepancy resolved",
+    "hotel.rollover": "Night roll-over",
 }
+
+
+def event_words(kind: str) -> str:
+    """A person's words for an event type; an unknown one is made readable."""
+    known = EVENT_WORDS.get(kind)
+    if known:
+        return known
+    text = kind.replace(".", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else "Change"
+
+
 FIELD_WORDS = {
     "room_status": "status",
     "maintenance_required": "maintenance flag",
@@ -118,13 +137,24 @@ def describe_event(ev: dict[str, Any]) -> str:
             bits.append("Do not disturb " + ("on" if p.get("do_not_disturb") else "off"))
         if "is_occupied" in changed:
             bits.append("Guest in" if p.get("is_occupied") else "Guest out")
-        if not bits:
+        if not bits and changed:
             bits.append("Changed " + ", ".join(FIELD_WORDS.get(f, f) for f in changed))
+        if not bits:
+            bits.append(event_words(kind))
         return "; ".join(bits)
     if kind == "room.update":
         occ = OCC_LABELS.get(p.get("occupancy_status", ""), p.get("occupancy_status", ""))
         return f"Occupancy: {occ}"
-    words = str(EVENT_WORDS.get(kind, kind))
+    words = event_words(str(kind))
+    if kind == "room.rush_ready" and p.get("waited_minutes") is not None:
+        return f"{words} after {p['waited_minutes']} min"
+    block = p.get("block")
+    if isinstance(block, dict) and block.get("reason"):
+        how = f" ({p['how']})" if p.get("how") else ""
+        return f"{words}{how}: {block['reason']}"
+    found = p.get("discrepancy")
+    if isinstance(found, dict) and found.get("label"):
+        return f"{words}: {found['label']}"
     res = p.get("reservation") or {}
     if res.get("guest_name"):
         words += f" ({res['guest_name']})"

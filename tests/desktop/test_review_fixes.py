@@ -11,10 +11,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.actions import OBSERVE, decide, role_may_ever
+from desktop.details import describe_event
 from desktop.mainwindow import MainWindow
 from desktop.reservations import ResRole
 from desktop.session import State
 from shared.clock import ManualClock
+from shared.protocol import EVENT_TYPES
 from shared.rules import HK
 from tests.desktop.conftest import act, login, make_window, run
 from tests.desktop.ops_support import scan_discrepancies
@@ -271,3 +273,15 @@ def test_single_letter_shortcuts_leave_input_widgets_alone(
     qtbot.waitUntil(lambda: "mark_dirty" in window.controls.offered(), timeout=2000)
     qtbot.keyClick(window, "d")
     assert sent == ["mark_dirty"]
+
+
+def test_every_event_type_has_words_in_the_room_history() -> None:
+    for kind in EVENT_TYPES:
+        words = describe_event({"type": kind, "payload": {}, "meta": {}})
+        assert words and kind not in words and "_" not in words and "." not in words, kind
+    assert describe_event({"type": "block.started", "payload": {"block": {"reason": "Leak"}}}) == (
+        "Block started: Leak"
+    )
+    raised = {"type": "discrepancy.raised", "payload": {"discrepancy": {"label": "Sleep"}}}
+    assert describe_event(raised) == "Discrepancy found: Sleep"
+    assert describe_event({"type": "room.something_new", "payload": {}}) == "Room something new"
