@@ -148,6 +148,8 @@ class HistoryTab(QWidget):
         audit.addWidget(self.since)
         audit.addWidget(QLabel("to"))
         self.until = picker()
+        self.until.setToolTip("Until now, unless you pick a time")
+        self.until.dateTimeChanged.connect(self._until_picked)
         audit.addWidget(self.until)
         self.export_button = QPushButton("Export audit CSV…")
         self.export_button.setToolTip("Who did what between the two times, one row per change.")
@@ -157,8 +159,12 @@ class HistoryTab(QWidget):
         audit.addWidget(self.export_status, 1)
         lay.addLayout(audit)
         self.room: str | None = None
+        self.times_for: Any = None  # whose pickers these are: (hotel, staff), or None
+        self.until_chosen = False  # the person picked the audit's end; else it follows now
+        self._setting_times = False
 
     def clear(self) -> None:
+        self.times_for = None  # the next person gets fresh pickers
         self.at = None
         self.room = None
         self.past.clear()
@@ -169,6 +175,13 @@ class HistoryTab(QWidget):
     def _past_now(self) -> datetime:
         return self.at or self.ops.now()
 
+    def start_times(self, who: Any) -> None:
+        """At a login: the default times for a new person; a reconnect of the same person
+        keeps what they picked."""
+        if who != self.times_for:
+            self.times_for = who
+            self.reset_times()
+
     def reset_times(self) -> None:
         now = self.ops.now()
         tz = self.ops.tz
@@ -176,7 +189,19 @@ class HistoryTab(QWidget):
         local = now.astimezone(tz)
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         self.since.setDateTime(to_qdatetime(start, tz))
-        self.until.setDateTime(to_qdatetime(now + timedelta(minutes=1), tz))
+        self._set_until_to_now()
+        self.until_chosen = False
+
+    def _set_until_to_now(self) -> None:
+        self._setting_times = True
+        try:
+            self.until.setDateTime(to_qdatetime(self.ops.now() + timedelta(minutes=1), self.ops.tz))
+        finally:
+            self._setting_times = False
+
+    def _until_picked(self, *args: Any) -> None:
+        if not self._setting_times:
+            self.until_chosen = True
 
     # --- rewinding -----------------------------------------------------------------------
 
@@ -283,6 +308,8 @@ class HistoryTab(QWidget):
 
     def export(self, path: Path) -> Any:
         since = from_qdatetime(self.since.dateTime(), self.ops.tz)
+        if not self.until_chosen:
+            self._set_until_to_now()  # not picked: up to now, as it is at the export
         until = from_qdatetime(self.until.dateTime(), self.ops.tz)
         self.export_status.setText("Exporting…")
         return self.ops.spawner.spawn(self._export(path, since, until))

@@ -158,7 +158,7 @@ class OperationsWindow(QWidget):
             if role in ASSIGN_ROLES
             else "Who has which room; print sheets",
         )
-        self.history.reset_times()
+        self.history.start_times((hotel.get("slug"), staff.get("id")))
 
     def _on_state(self, state: str) -> None:
         if state == State.LIVE.value:

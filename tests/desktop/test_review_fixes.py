@@ -3,6 +3,7 @@ reconnect, housekeeping's observations, the Today panel, shortcuts, history word
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop.actions import OBSERVE, decide, role_may_ever
 from desktop.details import describe_event
 from desktop.mainwindow import MainWindow
+from desktop.operations.common import to_qdatetime
 from desktop.reservations import ResRole
 from desktop.session import State
 from shared.clock import ManualClock
 from shared.protocol import EVENT_TYPES
 from shared.rules import HK
 from tests.desktop.conftest import act, login, make_window, run
-from tests.desktop.ops_support import scan_discrepancies
+from tests.desktop.ops_support import advance_server, open_ops, scan_discrepancies
 from tests.support import Peer, ServerThread
 
 pytestmark = pytest.mark.gui
@@ -285,3 +287,48 @@ def test_every_event_type_has_words_in_the_room_history() -> None:
     raised = {"type": "discrepancy.raised", "payload": {"discrepancy": {"label": "Sleep"}}}
     assert describe_event(raised) == "Discrepancy found: Sleep"
     assert describe_event({"type": "room.something_new", "payload": {}}) == "Room something new"
+
+
+def test_audit_end_follows_now_and_the_history_pickers_survive_a_reconnect(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock, tmp_path: Path
+) -> None:
+    ops = open_ops(qtbot, window, server, "manager")
+    hist = ops.history
+    assert not hist.until_chosen
+    advance_server(server, 120)  # two minutes on: past the default end set at the login
+    clock.advance(120)
+    number = next(
+        r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
+    )
+    reply = act(
+        server,
+        "housekeeping",
+        "room.action",
+        room_number=number,
+        action="start_cleaning",
+        expected_version=window.rooms.room(number)["version"],
+    )
+    assert reply["type"] == "ack"
+    path = tmp_path / "audit.csv"
+    task = hist.export(path)
+    qtbot.waitUntil(task.done, timeout=10000)
+    assert task.result() > 0
+    assert f",{number}," in path.read_text(encoding="utf-8")  # the change just made is in
+    # the person's own choice is kept across a reconnect
+    moment = to_qdatetime(clock.now() - timedelta(hours=3), ops.tz)
+    since = to_qdatetime(clock.now() - timedelta(hours=5), ops.tz)
+    until = to_qdatetime(clock.now() - timedelta(hours=2), ops.tz)
+    hist.moment.setDateTime(moment)
+    hist.since.setDateTime(since)
+    hist.until.setDateTime(until)
+    logins: list[dict[str, Any]] = []
+    window.session.logged_in.connect(logins.append)
+    window.session.reconnect_now()
+    qtbot.waitUntil(lambda: bool(logins) and window.session.is_live(), timeout=10000)
+    assert hist.moment.dateTime() == moment
+    assert hist.since.dateTime() == since
+    assert hist.until.dateTime() == until and hist.until_chosen
+    # someone else logging in gets the defaults again
+    login(qtbot, window, server, "supervisor")
+    qtbot.waitUntil(lambda: not hist.until_chosen, timeout=5000)
+    assert hist.since.dateTime() != since
