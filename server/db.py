@@ -65,6 +65,7 @@ class Hotel(Base):
     arrival_lead_minutes = pw.IntegerField(default=60)  # an arrival is "due" this early
     dnd_limit_minutes = pw.IntegerField(default=720)  # do-not-disturb longer is a discrepancy
     business_date = pw.CharField(null=True)  # YYYY-MM-DD of the last roll-over
+    day_counts = pw.TextField(default="{}")  # JSON: the business day's counters (daybook)
     created_at = UTCField()
 
 

@@ -23,7 +23,7 @@ import peewee as pw
 
 from server import db as m
 from server.passwords import DUMMY_HASH
-from shared import assignment, discrepancies, occupancy, protocol, rollover
+from shared import assignment, daybook, discrepancies, occupancy, protocol, rollover
 from shared.clock import Clock
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import (
@@ -113,6 +113,8 @@ def event_channels(slug: str, category: str, kind: str, room_number: str | None)
 # for every command cost more than the rest of the command put together.
 _SQL_HEAD = "SELECT head_seq FROM hotel WHERE id = ?"
 _SQL_SET_HEAD = "UPDATE hotel SET head_seq = ? WHERE id = ?"
+_SQL_DAY = "SELECT day_counts FROM hotel WHERE id = ?"
+_SQL_SET_DAY = "UPDATE hotel SET day_counts = ? WHERE id = ?"
 _SQL_EVENT = (
     "INSERT INTO event (hotel_id, seq, type, category, room_number, ts, frame, before)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -210,6 +212,7 @@ class Journal:
         self.request_id = request_id
         self.events: list[StoredEvent] = []
         self._seq = int(_one(_SQL_HEAD, (hotel.id,)) or 0)
+        self._day: dict[str, int] = {}  # what these events add to the day's counters
 
     def emit(
         self,
@@ -249,11 +252,25 @@ class Journal:
             self.hotel.id, self._seq, event_channels(slug, category, kind, room_number), frame
         )
         self.events.append(ev)
+        for name in daybook.tally(kind, payload):
+            self._day[name] = self._day.get(name, 0) + 1
         return ev
 
     def close(self) -> None:
         if self.events:
             _exec(_SQL_SET_HEAD, (self._seq, self.hotel.id))
+        if self._day:  # most changes are not work done: they cost nothing here
+            counts = day_counts(self.hotel.id)
+            for name, n in self._day.items():
+                counts[name] = counts.get(name, 0) + n
+            _exec(_SQL_SET_DAY, (json.dumps(counts), self.hotel.id))
+            self._day = {}
+
+
+def day_counts(hotel_id: int) -> dict[str, int]:
+    """The hotel's counters for its business day so far (every counter, zeros included)."""
+    stored = json.loads(_one(_SQL_DAY, (hotel_id,)) or "{}")
+    return {**daybook.empty(), **{k: int(v) for k, v in stored.items()}}
 
 
 # --- payloads ----------------------------------------------------------------------------
@@ -1527,9 +1544,19 @@ class Services:
                             "seq": seq,
                             "timestamp": ts,
                             "rooms": entries,
+                            "day": self.business_day(hotel_id, now),
                         }
                     )
             return out
+
+    def business_day(self, hotel_id: int, now: datetime) -> dict[str, Any]:
+        """The business day in progress and its counters (for the overview snapshot)."""
+        hotel = m.Hotel.get_by_id(hotel_id)
+        current = (
+            hotel.business_date
+            or rollover.business_date(now, self.tz(hotel_id), hotel.rollover_hour).isoformat()
+        )
+        return {"business_date": current, "counts": day_counts(hotel_id)}
 
     def reservations_around(self, hotel_id: int, now: datetime) -> list[dict[str, Any]]:
         """Today's arrivals, departures and in-house stays (the front desk's list)."""
@@ -1729,6 +1756,7 @@ class Services:
             if previous is not None and date.fromisoformat(previous) >= day:
                 return Outcome(protocol.ack(None, {"business_date": previous}))
             journal = Journal(self.hotel(hotel_id), self.clock.now(), "system", None, None)
+            finished_day = day_counts(hotel_id)
             changed = []
             for room in self._rooms(hotel_id):
                 if room.is_occupied and room.room_status in rollover.SERVICED_STATUSES:
@@ -1743,11 +1771,14 @@ class Services:
                     "business_date": day.isoformat(),
                     "previous_business_date": previous,
                     "rooms_needing_service": changed,
+                    "previous_day_counts": finished_day,
                 },
                 None,
             )
             journal.close()
-            m.Hotel.update(business_date=day.isoformat()).where(m.Hotel.id == hotel_id).execute()
+            m.Hotel.update(business_date=day.isoformat(), day_counts="{}").where(
+                m.Hotel.id == hotel_id
+            ).execute()
         return Outcome(protocol.ack(None, {"business_date": day.isoformat()}), journal.events)
 
     def hotel_configure(self, staff: StaffInfo, cmd: protocol.HotelConfigure) -> Outcome:

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from server import db as m
+from shared import daybook
 from shared.clock import ManualClock
-from tests.server.test_realtime import overview, run
+from tests.server.test_realtime import overview, pick, run
 from tests.support import LiveServer, Peer, make_store
 
 
@@ -84,5 +85,46 @@ def test_a_server_that_was_off_rolls_over_once_when_it_starts(tmp_path: Path) ->
             assert kinds.count("hotel.rollover") == 1
             done = next(e for e in history["result"]["events"] if e["type"] == "hotel.rollover")
             assert done["payload"]["business_date"] == "2026-01-18"
+
+    run(scenario)
+
+
+def test_the_days_counters_add_up_the_work_and_restart_at_the_roll_over(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
+    db = tmp_path / "counters.db"
+    make_store(db, clock)
+
+    async def scenario() -> None:
+        async with LiveServer(db, clock) as srv:
+            hk = await Peer.open(srv.url, "housekeeping")
+            snap = await overview(hk)
+            start = snap["day"]["counts"]
+            assert snap["day"]["business_date"] == "2026-01-15"
+            room = pick(snap, room_status="CLEANING_IN_PROGRESS")
+            done = await hk.request(
+                "room.action",
+                room_number=room["room_number"],
+                action="finish_cleaning",
+                expected_version=room["version"],
+            )
+            assert done["type"] == "ack", done
+            started = pick(snap, room_status="CHECKOUT_DIRTY")
+            begun = await hk.request(
+                "room.action",
+                room_number=started["room_number"],
+                action="start_cleaning",
+                expected_version=started["version"],
+            )
+            assert begun["type"] == "ack", begun  # starting is not work done: no counter
+            desk = await Peer.open(srv.url, "frontdesk")
+            later = (await overview(desk))["day"]["counts"]
+            assert later == {**start, "cleaned": start["cleaned"] + 1}
+            # the next morning: the finished day's counters travel with the roll-over
+            await clock.wait_for_sleepers(4)
+            clock.set(datetime(2026, 1, 16, 3, 0, 30, tzinfo=UTC))
+            rolled = await desk.until(lambda f: f.get("type") == "hotel.rollover")
+            assert rolled["payload"]["previous_day_counts"] == later
+            fresh = (await overview(await Peer.open(srv.url, "manager")))["day"]
+            assert fresh == {"business_date": "2026-01-16", "counts": daybook.empty()}
 
     run(scenario)
