@@ -85,6 +85,8 @@ class Roles(IntEnum):
     Mine = Qt.ItemDataRole.UserRole + 22  # assigned to the attendant who is logged in
     Attendant = Qt.ItemDataRole.UserRole + 23  # the attendant's name, or ""
     Group = Qt.ItemDataRole.UserRole + 24  # the board's section: "mine", or the floor
+    # False on a rewound board: past room states carry no occupancy (no bookings count)
+    OccupancyKnown = Qt.ItemDataRole.UserRole + 25
 
 
 @functools.lru_cache(maxsize=65536)
@@ -149,6 +151,9 @@ class RoomModel(QAbstractListModel):
         self._row: dict[str, int] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._stale = False
+        # the rooms carry occupancy (bookings today, time until free); a rewound board's
+        # past room states do not, and must not show "0 bookings today" for them
+        self.occupancy_known = True
         self.stats: dict[str, int] = {}
         self.resets = 0
         self.flushes = 0
@@ -240,6 +245,8 @@ class RoomModel(QAbstractListModel):
             return assigned_to_me(room, self.staff_id)
         if role == Roles.Attendant:
             return attendant_name(room)
+        if role == Roles.OccupancyKnown:
+            return self.occupancy_known
         if role == Roles.Group:
             return "mine" if assigned_to_me(room, self.staff_id) else int(room.get("floor") or 0)
         return None
@@ -269,10 +276,13 @@ class RoomModel(QAbstractListModel):
         occ, minutes = occupancy_of(room, self._now())
         parts = [f"Room {room['room_number']} ({room.get('room_type') or 'room'})"]
         parts.append(status_label(room.get("room_status")))
-        text = OCC_LABELS.get(occ, occ)
-        if occ != "free" and minutes is not None:
-            text += f", free in {format_minutes(minutes)}"
-        parts.append(text)
+        if self.occupancy_known:
+            text = OCC_LABELS.get(occ, occ)
+            if occ != "free" and minutes is not None:
+                text += f", free in {format_minutes(minutes)}"
+            parts.append(text)
+        else:
+            parts.append("Guest in house" if room.get("is_occupied") else "No guest in house")
         if guests_of(room):
             parts.append(f"{guests_of(room)} guest(s) in the room")
         if room.get("maintenance_required"):

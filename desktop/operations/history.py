@@ -84,6 +84,7 @@ class HistoryTab(QWidget):
         self.ops = ops
         self.at: datetime | None = None
         self.past = RoomModel(self._past_now, flush_ms=5, parent=self)
+        self.past.occupancy_known = False  # past room states carry no bookings or free times
         self.past_filter = RoomFilter(self)
         self.past_filter.setSourceModel(self.past)
         lay = QVBoxLayout(self)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop.actions import OBSERVE, decide, role_may_ever
 from desktop.details import describe_event
 from desktop.mainwindow import MainWindow
+from desktop.model import Roles
 from desktop.operations.common import to_qdatetime
 from desktop.reservations import ResRole
 from desktop.session import State
@@ -332,3 +333,20 @@ def test_audit_end_follows_now_and_the_history_pickers_survive_a_reconnect(
     login(qtbot, window, server, "supervisor")
     qtbot.waitUntil(lambda: not hist.until_chosen, timeout=5000)
     assert hist.since.dateTime() != since
+
+
+def test_the_rewound_board_does_not_claim_bookings_it_does_not_know(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock
+) -> None:
+    ops = open_ops(qtbot, window, server, "manager")
+    advance_server(server, 120)
+    hist = ops.history
+    hist.set_moment(clock.now() + timedelta(seconds=60))
+    hist.load_board()
+    qtbot.waitUntil(lambda: hist.past.rowCount() == 68, timeout=10000)
+    index = hist.past.index(0, 0)
+    assert index.data(Roles.OccupancyKnown) is False
+    tip = str(index.data(Qt.ItemDataRole.ToolTipRole))
+    assert "guest in house" in tip.lower() and "Free" not in tip.split("\n")[2]
+    live = window.rooms.index(0, 0)
+    assert live.data(Roles.OccupancyKnown) is True
