@@ -215,7 +215,11 @@ class ToastManager(QObject):
         w, h = self.current.width(), self.current.height()
         top = self.corner.startswith("top")
         right = self.corner.endswith("right")
-        y = MARGIN + 60 if top else h - MARGIN - 30
+        bottom = h - MARGIN - 30
+        legend = self.current.findChild(QWidget, "legend")  # the main window's, at the bottom
+        if legend is not None and legend.isVisible():
+            bottom = legend.mapTo(self.current, legend.rect().topLeft()).y() - MARGIN
+        y = MARGIN + 60 if top else bottom
         # the newest toast sits nearest the corner
         for toast in reversed(self.toasts):
             toast.adjustSize()

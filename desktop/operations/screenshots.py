@@ -104,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         await _pause(0.3)
         ops.grab().save(str(out / "screenshot-ops-discrepancies.png"))
 
-        # rush rooms, asked for by the front desk at another workstation
+        # rush rooms, asked for by the front desk at another workstation, while the manager
+        # looks at the board (toasts show on the Roomrack window in front)
+        window.activateWindow()
+        await _pause(0.3)
         dirty = [
             r
             for r in window.rooms.rooms()
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         await _pause(1.0)
         window.grab().save(str(out / "screenshot-ops-rush.png"))
         window.toasts.clear()
+        ops.activateWindow()
         ops.show_tab("Rush")
         await _pause(0.3)
         ops.grab().save(str(out / "screenshot-ops-rushqueue.png"))
