@@ -251,11 +251,11 @@ class MainWindow(QMainWindow):
 
         side = named(QFrame(), "sidePanel")
         side_lay = QVBoxLayout(side)
-        side_lay.setContentsMargins(8, 6, 8, 8)
+        side_lay.setContentsMargins(8, 4, 8, 4)
         self.side_tabs = QTabWidget()
         room_page = QWidget()
         rp = QVBoxLayout(room_page)
-        rp.setContentsMargins(4, 6, 4, 4)
+        rp.setContentsMargins(2, 4, 2, 0)
         # compact controls and their keys hint behind a toggle: at 1366x768 a manager's 17
         # buttons still leave the details half of the height
         self.controls.grid.setVerticalSpacing(3)

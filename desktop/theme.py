@@ -87,7 +87,7 @@ QFrame#sidePanel { background: #FFFFFF; border-left: 1px solid #D5D8DC; }
 QPushButton { padding: 5px 10px; border-radius: 4px; border: 1px solid #AEB6BF;
               background: #FDFEFE; }
 QPushButton:hover { background: #EBF5FB; }
-QFrame#sidePanel QPushButton { padding: 3px 8px; }
+QFrame#sidePanel QPushButton { padding: 2px 8px; }
 QPushButton:disabled { color: #99A3A4; background: #F2F3F4; border-color: #D5D8DC; }
 QPushButton#primary { background: #2E6DB4; color: white; border-color: #2E6DB4; }
 QPushButton#primary:hover { background: #285E9C; }
