@@ -1,8 +1,8 @@
 """Make the screenshots of docs/: `python -m desktop.screenshots [OUTDIR] [--size 1366x768]`.
 
 Runs a demo server in a background thread on a free port, opens the desktop logged in (off
-screen if QT_QPA_PLATFORM=offscreen), and saves the board, the controls, a toast and the login
-dialog as PNG files.
+screen if QT_QPA_PLATFORM=offscreen), and saves the board, the controls, one room's details,
+a toast, today's reservations, the board offline and the login dialog as PNG files.
 """
 
 from __future__ import annotations
