@@ -58,6 +58,7 @@ from desktop.session import LoginError, Session, State, error_text
 from desktop.settings import CORNERS, Settings
 from desktop.theme import SHORT_LABELS, STATE_COLOURS, STATUS_COLOURS, STYLE, named
 from desktop.toasts import ToastManager
+from shared import daybook
 from shared.clock import Clock, SystemClock
 from shared.rules import RoomStatus
 
@@ -338,6 +339,8 @@ class MainWindow(QMainWindow):
         self._tick_timer.start()
         self._had_live = False
         self._reservations_day: date | None = None  # the hotel's date of the reservations list
+        self.business_date: str | None = None  # the business day (changes at the roll-over)
+        self.day_counts: dict[str, int] = daybook.empty()  # its work so far, kept live
         self._reloading_reservations = False
         self._pending_tasks: set[asyncio.Future[Any]] = set()
         self._install_shortcuts()
@@ -753,6 +756,10 @@ class MainWindow(QMainWindow):
         return dt.astimezone(self.tz).strftime("%H:%M:%S")
 
     def _on_rooms_snapshot(self, rooms: list[dict[str, Any]], seq: int) -> None:
+        day = self.session.business_day or {}
+        self.business_date = day.get("business_date")
+        self.day_counts = daybook.add(day.get("counts") or {}, "", {})
+        self.res_panel.set_day(self.business_date, self.day_counts)
         selected = self.board.selected_rooms()
         self.rooms.set_rooms(rooms)
         self._refresh_filter_choices()
@@ -793,8 +800,15 @@ class MainWindow(QMainWindow):
         before = dict(self.rooms.room(number) or {}) if isinstance(number, str) else None
         self.rooms.apply_event(msg)
         self.reservations.apply_event(msg)
-        if msg.get("type") == "hotel.rollover":
+        kind = str(msg.get("type"))
+        if kind == "hotel.rollover":
             self.reload_reservations()  # the business day moved on
+            self.business_date = p.get("business_date")
+            self.day_counts = daybook.empty()
+            self.res_panel.set_day(self.business_date, self.day_counts)
+        elif daybook.tally(kind, p):
+            self.day_counts = daybook.add(self.day_counts, kind, p)
+            self.res_panel.set_day(self.business_date, self.day_counts)
         meta = msg.get("meta") or {}
         if meta.get("request_id") in self.session.mine:
             return  # the reply to this person's own command says it already

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QMessageBox,
     QPushButton,
     QTableView,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shared import daybook
 from shared.occupancy import local_day_bounds
 from shared.rules import RoomView, check_reservation_action
 from shared.timeutil import from_iso
@@ -273,8 +275,14 @@ class ReservationsPanel(QWidget):
             b.clicked.connect(lambda _=False, a=action: self.run(a))
             self.buttons[action] = b
             row.addWidget(b)
+        # the business day's work so far (since the night roll-over), kept live
+        self.day_label = QLabel()
+        self.day_label.setObjectName("dayCounts")
+        self.day_label.setWordWrap(True)
+        self.day_label.hide()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.day_label)
         lay.addWidget(self.tabs, 1)
         lay.addLayout(row)
         model.changed.connect(self._refresh_titles)
@@ -285,6 +293,24 @@ class ReservationsPanel(QWidget):
     def set_role(self, role: str) -> None:
         self.role = role
         self._update_buttons()
+
+    def set_day(self, business_date: str | None, counts: Mapping[str, int]) -> None:
+        """Show the business day's counters ("Business day Tue 1 Dec: 12 cleaned · …")."""
+        if not business_date:
+            self.day_label.hide()
+            return
+        try:
+            day = date.fromisoformat(business_date).strftime("%a %-d %b")
+        except ValueError:
+            day = business_date
+        self.day_label.setText(f"<b>Business day {day}:</b> {daybook.summary(counts)}")
+        self.day_label.setToolTip(
+            "Since the night roll-over:\n"
+            + "\n".join(
+                f"{counts.get(name, 0)} {daybook.LABELS[name]}" for name in daybook.COUNTERS
+            )
+        )
+        self.day_label.show()
 
     def selected(self) -> dict[str, Any] | None:
         kind = ("arrivals", "departures", "in_house")[max(0, self.tabs.currentIndex())]

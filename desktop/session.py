@@ -130,6 +130,8 @@ class Session(QObject):
         self._prefix = "d" + uuid.uuid4().hex[:16]  # request ids are never reused
         self.mine: deque[str] = deque(maxlen=500)
         self.presence: list[dict[str, Any]] = []
+        # the business day and its counters, as of the last overview snapshot
+        self.business_day: dict[str, Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._seen_head: int | None = None
@@ -555,6 +557,8 @@ class Session(QObject):
             self.presence_changed.emit(self.presence)
         elif kind == "rooms.status":
             self.last_seq = int(msg.get("seq", 0))
+            day = msg.get("day")
+            self.business_day = dict(day) if isinstance(day, dict) else None
             self.rooms_snapshot.emit(list(msg.get("rooms") or []), self.last_seq)
         elif kind == "reservations.status":
             self.last_seq = int(msg.get("seq", 0))

@@ -80,3 +80,33 @@ def test_the_night_roll_over_reloads_the_reservations(
     server.call(srv.rollover_now)
     qtbot.waitUntil(lambda: len(snapshots) == 1, timeout=5000)
     assert window.session.is_live()
+
+
+def test_the_days_counters_follow_the_work_and_restart_at_the_roll_over(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "supervisor")
+    assert window.business_date == "2026-01-15"
+    start = dict(window.day_counts)
+    label = window.res_panel.day_label
+    assert label.isVisibleTo(window.res_panel) and "Business day Thu 15 Jan" in label.text()
+    room = next(r for r in window.rooms.rooms() if r["room_status"] == "CLEANED_UNINSPECTED")
+    reply = act(
+        server,
+        "supervisor",
+        "room.action",
+        room_number=room["room_number"],
+        action="inspect",
+        expected_version=room["version"],
+    )
+    assert reply["type"] == "ack", reply
+    qtbot.waitUntil(lambda: window.day_counts["inspected"] == start["inspected"] + 1, timeout=5000)
+    assert window.day_counts == {**start, "inspected": start["inspected"] + 1}
+    assert f"{start['inspected'] + 1} inspected" in label.text()
+    advance_server(server, 3 * 3600 + 60)  # past the server's 03:00
+    assert server.server is not None
+    srv = server.server
+    server.call(srv.rollover_now)
+    qtbot.waitUntil(lambda: window.business_date == "2026-01-16", timeout=5000)
+    assert not any(window.day_counts.values())
+    assert "Business day Fri 16 Jan:</b> nothing yet" in label.text()
