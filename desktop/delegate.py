@@ -20,6 +20,17 @@ RUSH_COLOUR = "#C0392B"
 STALE_GREY = "#95A5A6"  # offline: every colour of the card, badges too, is mixed with it
 
 
+def occupancy_line(known: bool, occ: str, today: int, minutes: int | None, nxt: str) -> str:
+    """The card's occupancy line: bookings today when free, when it frees up when in use; on a
+    rewound board (occupancy not known for the past) only whether a guest was in house."""
+    if not known:
+        return "Guest in house" if occ == "occupied" else "No guest in house"
+    if occ == "free":
+        return f"Free · {today} booking{'s' if today != 1 else ''} today"
+    detail = f"Free in {format_minutes(minutes)}" if minutes is not None else "In use"
+    return f"{detail} · {nxt}" if nxt else detail
+
+
 class RoomCardDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None, scale: float = 1.0) -> None:
         super().__init__(parent)
@@ -55,6 +66,11 @@ class RoomCardDelegate(QStyledItemDelegate):
         status = index.data(Roles.Status)
         label = SHORT_LABELS.get(str(status), str(index.data(Roles.StatusLabel) or ""))
         occ = str(index.data(Roles.Occupancy) or "free")
+        # a rewound board's past room states carry the front office's flag, not bookings
+        known = index.data(Roles.OccupancyKnown) is not False
+        if not known:
+            past = index.data(Roles.Room) or {}
+            occ = "occupied" if past.get("is_occupied") else "free"
         minutes = index.data(Roles.MinutesToFree)
         minutes = None if minutes is None or minutes < 0 else int(minutes)
         nxt = index.data(Roles.NextAvailable)
@@ -159,12 +175,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         # line 3: occupancy detail
         painter.setFont(f_small)
         painter.setPen(QColor("#283747"))
-        if occ == "free":
-            detail = f"Free · {today} booking{'s' if today != 1 else ''} today"
-        else:
-            detail = f"Free in {format_minutes(minutes)}" if minutes is not None else "In use"
-            if nxt:
-                detail += f" · {nxt}"
+        detail = occupancy_line(known, occ, today, minutes, str(nxt or ""))
         painter.drawText(
             QRectF(left, y, width, line_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.actions import OBSERVE, decide, role_may_ever
+from desktop.delegate import occupancy_line
 from desktop.details import describe_event
 from desktop.mainwindow import MainWindow
 from desktop.model import Roles
@@ -350,3 +351,12 @@ def test_the_rewound_board_does_not_claim_bookings_it_does_not_know(
     assert "guest in house" in tip.lower() and "Free" not in tip.split("\n")[2]
     live = window.rooms.index(0, 0)
     assert live.data(Roles.OccupancyKnown) is True
+
+
+def test_the_cards_occupancy_line_live_and_rewound() -> None:
+    assert occupancy_line(True, "free", 0, None, "") == "Free · 0 bookings today"
+    assert occupancy_line(True, "free", 1, None, "") == "Free · 1 booking today"
+    assert occupancy_line(True, "occupied", 2, 95, "11:00") == "Free in 1 h 35 · 11:00"
+    # the past: no bookings are known, only whether a guest was in house
+    assert occupancy_line(False, "occupied", 0, None, "") == "Guest in house"
+    assert occupancy_line(False, "free", 0, None, "") == "No guest in house"
