@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server import db as m
 from server.passwords import hash_password
+from shared import daybook, rollover
 from shared.protocol import SLUG_RE
 from shared.rules import Priority, Role, RoomStatus
 
@@ -318,8 +320,33 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
             ]
         ).execute()
         _demo_operations(hotel, rooms, now, at, spec)
+        _demo_day(hotel, now, tz)
     log.info("loaded demo hotel %s: %d rooms, %d reservations", spec.slug, len(rooms), len(stays))
     return hotel
+
+
+def _demo_day(hotel: m.Hotel, now: datetime, tz: ZoneInfo) -> None:
+    """The business day so far, with the work the demo's rooms show done since its start."""
+    day = rollover.business_date(now, tz, hotel.rollover_hour)
+    start = rollover.rollover_at(day, tz, hotel.rollover_hour)
+    counts = daybook.empty()
+    for room in m.Room.select().where(m.Room.hotel == hotel):
+        if room.last_cleaned_at is not None and room.last_cleaned_at >= start:
+            counts["cleaned"] += 1
+        if room.last_inspected_at is not None and room.last_inspected_at >= start:
+            counts["inspected"] += 1
+    counts["checked_in"] = (
+        m.Reservation.select()
+        .where(
+            (m.Reservation.hotel == hotel)
+            & (m.Reservation.state == "checked_in")
+            & (m.Reservation.checked_in_at >= start)
+        )
+        .count()
+    )
+    m.Hotel.update(business_date=day.isoformat(), day_counts=json.dumps(counts)).where(
+        m.Hotel.id == hotel.id
+    ).execute()
 
 
 def _demo_operations(

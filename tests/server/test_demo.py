@@ -45,3 +45,26 @@ def test_demo_hotel_has_every_status_occupancy_and_role(tmp_path: Path, hour: in
             assert held == r.is_occupied, r.number
     finally:
         m.close_db()
+
+
+@pytest.mark.parametrize("hour", [2, 14])
+def test_demo_day_counts_the_work_its_rooms_show_since_the_roll_over(
+    tmp_path: Path, hour: int
+) -> None:
+    now = datetime(2026, 1, 15, hour, 0, tzinfo=UTC)  # Dublin is on UTC in January
+    demo_db = tmp_path / "demo.db"
+    make_store(demo_db, ManualClock(now))
+    m.open_db(demo_db)
+    try:
+        hotel = m.Hotel.get(m.Hotel.slug == "hotel-killarney")
+        day = Services(ManualClock(now)).business_day(hotel.id, now)
+        start = datetime(2026, 1, 15 if hour >= 3 else 14, 3, 0, tzinfo=UTC)
+        assert day["business_date"] == start.date().isoformat()
+        rooms = list(m.Room.select().where(m.Room.hotel == hotel))
+        cleaned = sum(1 for r in rooms if r.last_cleaned_at and r.last_cleaned_at >= start)
+        inspected = sum(1 for r in rooms if r.last_inspected_at and r.last_inspected_at >= start)
+        assert day["counts"]["cleaned"] == cleaned and day["counts"]["inspected"] == inspected
+        if hour == 14:
+            assert cleaned > 0 and inspected > 0  # the afternoon's board shows work done
+    finally:
+        m.close_db()
