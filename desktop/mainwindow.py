@@ -309,6 +309,7 @@ class MainWindow(QMainWindow):
         s.state_changed.connect(self._on_state)
         s.rooms_snapshot.connect(self._on_rooms_snapshot)
         s.reservations_snapshot.connect(self._on_reservations_snapshot)
+        s.reservation_replayed.connect(self.reservations.apply_event)
         s.event_received.connect(self._on_event)
         s.heartbeat_received.connect(self._on_heartbeat)
         s.command_done.connect(self._on_command_done)

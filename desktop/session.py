@@ -89,6 +89,7 @@ class Session(QObject):
     auth_lost = Signal(str)  # the kept token is no longer valid: ask for a login
     rooms_snapshot = Signal(list, int)
     reservations_snapshot = Signal(list, int)
+    reservation_replayed = Signal(dict)  # newer than a reloaded list: apply on top of it
     event_received = Signal(dict)
     heartbeat_received = Signal(dict)
     resumed = Signal(int)  # events replayed after a reconnect
@@ -132,6 +133,8 @@ class Session(QObject):
         self.presence: list[dict[str, Any]] = []
         # the business day and its counters, as of the last overview snapshot
         self.business_day: dict[str, Any] | None = None
+        # reservation events seen while a reservations list is on its way (reload_reservations)
+        self._collecting: list[list[dict[str, Any]]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._seen_head: int | None = None
@@ -284,26 +287,31 @@ class Session(QObject):
 
     async def reload_reservations(self) -> bool:
         """Ask for the reservations list again (the hotel's day moved on: the server lists
-        only the day's). The reservations channel is dropped and taken again on this
-        connection, which brings a fresh `reservations.status`; the rooms stay as they are.
-        False when it could not be asked (offline, no such channel, refused)."""
+        only the day's) with `reservations.list`, on this connection and without leaving any
+        channel, so the stream goes on unbroken. The list is handed on as a
+        `reservations_snapshot`, then the reservation events that arrived while it was on its
+        way and are newer than it, as `reservation_replayed`. False when it could not be
+        asked (offline, refused)."""
         ws = self._ws
-        channel = protocol.reservations_channel(self.slug)
-        if ws is None or self.state is not State.LIVE or channel not in self.channels:
+        if ws is None or self.state is not State.LIVE:
             return False
+        newer: list[dict[str, Any]] = []
+        self._collecting.append(newer)
         try:
-            reply = await self._request(ws, "unsubscribe", channels=[channel])
-            if reply.get("type") != "ack":
-                log.warning("could not reload the reservations: %s", error_text(reply))
-                return False
-            reply = await self._request(ws, "subscribe", channels=[channel])
+            reply = await self._request(ws, "reservations.list")
         except (ConnectionClosed, ConnectionError, OSError, TimeoutError):
-            return False  # the reconnect subscribes to every channel again anyway
+            return False  # the reconnect loads the list again anyway
+        finally:
+            self._collecting.remove(newer)
         if reply.get("type") != "ack":
-            # without the channel, reservation events would be missed: start over
             log.warning("could not reload the reservations: %s", error_text(reply))
-            self.reconnect_now()
             return False
+        result = reply["result"]
+        seq = int(result.get("seq", 0))
+        self.reservations_snapshot.emit(list(result.get("reservations") or []), seq)
+        for msg in newer:
+            if int(msg["meta"].get("seq") or 0) > seq:
+                self.reservation_replayed.emit(msg)
         return True
 
     # --- internals: the connection loop -------------------------------------------------------
@@ -574,6 +582,9 @@ class Session(QObject):
                 raise _Resync()
         if isinstance(seq, int):
             self.last_seq = seq
+        if msg.get("category") == "reservations":
+            for newer in self._collecting:
+                newer.append(msg)
         self.event_received.emit(msg)
 
 

@@ -341,6 +341,9 @@ class RoomrackServer:
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
             protocol.RoomsStatus: self._hotel_read(lambda s, h: s.status_list(h), "rooms"),
+            protocol.ReservationsList: self._hotel_read(
+                lambda s, h: s.reservations_around(h, s.clock.now()), "reservations"
+            ),
             protocol.BoardAt: self._board_at,
             protocol.PresenceViewing: self._viewing,
             protocol.JournalRange: self._journal_range,

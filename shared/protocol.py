@@ -320,6 +320,12 @@ class RoomsStatus(Command):
     pass
 
 
+@command("reservations.list")
+@dataclass(frozen=True)
+class ReservationsList(Command):
+    """Today's reservations again (as `reservations.status` has them), with `seq`."""
+
+
 @command("hotel.configure")
 @dataclass(frozen=True)
 class HotelConfigure(Command):

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from desktop.mainwindow import MainWindow
 from shared.clock import ManualClock
@@ -110,3 +112,43 @@ def test_the_days_counters_follow_the_work_and_restart_at_the_roll_over(
     qtbot.waitUntil(lambda: window.business_date == "2026-01-16", timeout=5000)
     assert not any(window.day_counts.values())
     assert "Business day Fri 16 Jan:</b> nothing yet" in label.text()
+
+
+def test_reloading_the_list_while_the_desk_books_keeps_the_stream_and_every_booking(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    states: list[str] = []
+    window.session.state_changed.connect(states.append)
+    snapshots: list[int] = []
+    window.session.reservations_snapshot.connect(lambda items, seq: snapshots.append(seq))
+    candidates = [
+        r["room_number"]
+        for r in window.rooms.rooms()
+        if r["room_status"] == "READY_FOR_GUEST" and not r.get("is_occupied")
+    ]
+    made: list[int] = []
+    for i in range(3):
+        task = asyncio.ensure_future(window.session.reload_reservations())
+        for _ in range(i + 1):  # the list request on its way (more or less far each time)
+            QApplication.processEvents()
+        while True:  # the first free room that takes a booking tonight
+            reply = act(
+                server,
+                "frontdesk",
+                "reservation.create",
+                room_number=candidates.pop(0),
+                guest_name=f"Guest {i}",
+                start="2026-01-15T23:59:30Z",  # arriving tonight: in today's list
+                end="2026-01-16T11:00:00Z",
+            )
+            if reply.get("code") != "conflict":
+                break
+        assert reply["type"] == "ack", reply
+        made.append(int(reply["result"]["reservation"]["id"]))
+        qtbot.waitUntil(task.done, timeout=5000)
+        assert task.result() is True
+    qtbot.waitUntil(
+        lambda: set(made) <= {r["id"] for r in window.reservations.items()}, timeout=5000
+    )
+    assert len(snapshots) == 3 and states == []  # never left live, never reconnected

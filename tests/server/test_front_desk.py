@@ -129,3 +129,40 @@ def test_a_room_out_of_order_by_hand_cannot_be_booked_until_cleared(
             assert made["type"] == "ack", made
 
     run(scenario)
+
+
+def test_reservations_list_gives_the_days_list_again_with_its_seq(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            ack = await desk.subscribe("hotel-killarney.reservations")
+            assert ack["type"] == "ack", ack
+            first = await desk.until(lambda f: f["type"] == "reservations.status")
+            listed = await desk.request("reservations.list")
+            assert listed["type"] == "ack", listed
+            assert listed["result"]["seq"] == first["seq"]
+            key = sorted(r["id"] for r in first["reservations"])
+            assert sorted(r["id"] for r in listed["result"]["reservations"]) == key
+            # a booking for today: in the next list, whose seq is the booking's event or later
+            snap = await overview(await Peer.open(srv.url, "manager"))
+            room = pick(
+                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
+            )
+            now = clock.now()
+            made = await desk.request(
+                "reservation.create",
+                room_number=room["room_number"],
+                guest_name="Mr Walsh",
+                start=to_iso(now + timedelta(hours=1)),
+                end=to_iso(now + timedelta(hours=20)),
+            )
+            assert made["type"] == "ack", made
+            created = await desk.until(lambda f: f.get("type") == "reservation.created")
+            again = (await desk.request("reservations.list"))["result"]
+            assert again["seq"] >= created["meta"]["seq"]
+            rid = made["result"]["reservation"]["id"]
+            assert rid in {r["id"] for r in again["reservations"]}
+
+    run(scenario)

@@ -45,6 +45,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "reservation.delete": {"reservation_id": 7},
     "room.history": {"room_number": "101", "limit": 20},
     "rooms.status": {},
+    "reservations.list": {},
     "board.at": {"at": "2026-01-15T09:15:00Z"},
     "presence.viewing": {"room_number": "101"},
     "room.rush": {"room_number": "101", "expected_version": 3, "note": "Mr Ryan waiting"},
