@@ -300,7 +300,8 @@ class ReservationsPanel(QWidget):
             self.day_label.hide()
             return
         try:
-            day = date.fromisoformat(business_date).strftime("%a %-d %b")
+            d = date.fromisoformat(business_date)
+            day = f"{d:%a} {d.day} {d:%b}"  # (no %-d: it does not exist on Windows)
         except ValueError:
             day = business_date
         self.day_label.setText(f"<b>Business day {day}:</b> {daybook.summary(counts)}")

@@ -388,7 +388,9 @@ class Session(QObject):
                     self.attempts += 1
                     ws = await self._open()
                     reader = self._spawn(self._read(ws))
-                    assert self.token is not None
+                    if self.token is None:  # logged out while connecting
+                        await self._close(ws, reader)
+                        break
                     reply = await self._request(
                         ws, "auth.token", token=self.token, workstation=self.workstation
                     )

@@ -58,7 +58,10 @@ def setup_logging(level: str) -> None:
 
 
 def ensure_demo(db_path: Path) -> bool:
-    """Load the demo hotel unless it is already in the store. True if it was loaded."""
+    """Load the demo hotel unless it is already in the store. True if it was loaded.
+    Raises StoreInUse, touching nothing, when a server is running on the store."""
+    lock = m.StoreLock(db_path)
+    lock.acquire()
     m.open_db(db_path)
     try:
         if m.Hotel.get_or_none(m.Hotel.slug == DEMO_SLUG) is not None:
@@ -67,6 +70,7 @@ def ensure_demo(db_path: Path) -> bool:
         return True
     finally:
         m.close_db()
+        lock.release()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,12 +326,16 @@ def audit(args: argparse.Namespace, now: datetime) -> int:
 
 
 def serve(args: argparse.Namespace, db_path: Path) -> int:
-    if args.demo and ensure_demo(db_path):
-        log.info(
-            "demo hotel loaded; logins %s, password '%s'",
-            ", ".join(s[0] for s in DEMO_STAFF),
-            DEMO_PASSWORD,
-        )
+    try:
+        if args.demo and ensure_demo(db_path):
+            log.info(
+                "demo hotel loaded; logins %s, password '%s'",
+                ", ".join(s[0] for s in DEMO_STAFF),
+                DEMO_PASSWORD,
+            )
+    except m.StoreInUse as exc:
+        log.error("cannot start: %s", exc)
+        return 1
     config = Config(
         host=args.host,
         port=args.port,

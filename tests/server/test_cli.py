@@ -68,12 +68,21 @@ def test_restore_gives_a_new_epoch_each_time_and_clients_start_afresh(
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
-def test_two_servers_never_share_a_store(demo_db: Path, clock: ManualClock) -> None:
+def test_two_servers_never_share_a_store(demo_db: Path, clock: ManualClock, tmp_path: Path) -> None:
     async def scenario() -> None:
         async with LiveServer(demo_db, clock):
             with pytest.raises(m.StoreInUse):
                 async with LiveServer(demo_db, clock):
                     pass
+            # `serve --demo` on a store in use refuses before it writes anything into it
+            other = tmp_path / "other.db"
+            held = m.StoreLock(other)  # as a running server holds it
+            held.acquire()
+            try:
+                assert main(["--db", str(other), "serve", "--demo", "--port", "0"]) == 1
+            finally:
+                held.release()
+            assert not other.exists()
         async with LiveServer(demo_db, clock):  # the first one let go of it
             pass
 
