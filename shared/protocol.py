@@ -542,8 +542,50 @@ EVENT_TYPES = frozenset(
 
 
 def parse_server_frame(frame: str | bytes) -> dict[str, Any]:
-    """Parse a server frame for a client; raises ValueError if it is not a typed object."""
+    """Parse a server frame for a client; raises ValueError if it is not a typed object.
+    Lenient on purpose: a newer server may send kinds this client does not know yet."""
     data = json.loads(frame)
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ValueError("server frame without a type")
     return data
+
+
+# Every kind of frame the server sends that is not a journal event, with the fields it always
+# carries (docs/protocol.md describes each). Journal events are checked by their envelope.
+SERVER_FRAMES: dict[str, frozenset[str]] = {
+    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat"}),
+    "ack": frozenset({"request_id", "result"}),
+    "error": frozenset({"request_id", "code", "message"}),
+    "heartbeat": frozenset({"channel", "head_seq", "server_time", "timestamp"}),
+    "rooms.status": frozenset({"channel", "seq", "timestamp", "rooms", "day"}),
+    "room.status": frozenset({"channel", "seq", "timestamp", "status"}),
+    "reservations.status": frozenset({"channel", "seq", "timestamp", "reservations"}),
+    "presence": frozenset({"hotel_slug", "server_time", "online"}),
+}
+EVENT_META = frozenset({"hotel_slug", "event_id", "ts", "scope", "seq", "source", "actor"})
+
+
+def check_server_frame(data: dict[str, Any]) -> str:
+    """Check a parsed server frame against the documented shapes (for tests and strict
+    clients): a known kind with every field it always carries, or a journal event with its
+    whole envelope. Returns the kind; raises ValueError naming what is wrong."""
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ValueError("server frame without a type")
+    if kind in EVENT_TYPES:
+        if not {"category", "payload", "meta"} <= data.keys():
+            raise ValueError(f"{kind}: not an event envelope")
+        meta = data["meta"]
+        missing = EVENT_META - meta.keys() if isinstance(meta, dict) else EVENT_META
+        if missing or not isinstance(data["payload"], dict):
+            raise ValueError(f"{kind}: meta lacks {sorted(missing)} or payload is not an object")
+        return kind
+    fields = SERVER_FRAMES.get(kind)
+    if fields is None:
+        raise ValueError(f"unknown server frame {kind!r}")
+    missing = fields - data.keys()
+    if missing:
+        raise ValueError(f"{kind} lacks {sorted(missing)}")
+    if kind == "heartbeat" and not {"rooms", "status"} & data.keys():
+        raise ValueError("heartbeat without rooms or status")
+    return kind
