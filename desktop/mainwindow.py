@@ -855,10 +855,17 @@ class MainWindow(QMainWindow):
             "cancel": "Cancel booking",
             "check_out": "Check out",
         }.get(action, action)
+        fields: dict[str, Any] = {
+            "reservation_id": res["id"],
+            "expected_version": res.get("version"),
+        }
+        room = self.rooms.room(str(res.get("room_number")))
+        if action in ("check_in", "check_out") and room is not None:
+            fields["room_version"] = room.get("version")  # the room as this desk shows it
         self.send_command(
             f"reservation.{action}",
             f"{label} — {res.get('guest_name')}, room {res.get('room_number')}",
-            {"reservation_id": res["id"], "expected_version": res.get("version")},
+            fields,
         )
 
     # --- selection and details ---------------------------------------------------------------

@@ -1295,6 +1295,7 @@ class Services:
                 .where(m.Room.id == r.room_id)
                 .get()
             )
+            self._check_version("room", room.version, cmd.room_version)
             return self._apply_reservation_action(staff, cmd.action, r, room, journal)
 
         return self.idempotent(staff, cmd, work)

@@ -249,7 +249,8 @@ class ReservationCreate(Command):
 @dataclass(frozen=True)
 class ReservationCommand(Command):
     reservation_id: int
-    expected_version: int | None = None
+    expected_version: int | None = None  # of the reservation
+    room_version: int | None = None  # of its room, as the sender saw it (optional)
 
     @property
     def action(self) -> str:

@@ -166,3 +166,42 @@ def test_reservations_list_gives_the_days_list_again_with_its_seq(
             assert rid in {r["id"] for r in again["reservations"]}
 
     run(scenario)
+
+
+def test_a_reservation_check_in_with_a_stale_room_version_changes_nothing(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk)
+            room = pick(
+                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
+            )
+            now = clock.now()
+            made = await desk.request(
+                "reservation.create",
+                room_number=room["room_number"],
+                guest_name="Ms Nolan",
+                start=to_iso(now),
+                end=to_iso(now + timedelta(days=1)),
+            )
+            rid = made["result"]["reservation"]["id"]
+            # housekeeping marks the room dirty meanwhile: the desk's picture is stale
+            hk = await Peer.open(srv.url, "housekeeping")
+            dirty = await hk.request(
+                "room.action",
+                room_number=room["room_number"],
+                action="mark_dirty",
+                expected_version=room["version"],
+            )
+            assert dirty["type"] == "ack", dirty
+            stale = await desk.request(
+                "reservation.check_in", reservation_id=rid, room_version=room["version"]
+            )
+            assert stale["code"] == "stale_version"
+            assert stale["details"]["current_version"] == room["version"] + 1
+            again = await desk.request("reservation.check_in", reservation_id=rid)
+            assert again["code"] == "room_not_ready"  # the rules still hold without a version
+
+    run(scenario)

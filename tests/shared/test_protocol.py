@@ -40,7 +40,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "reservation.confirm": {"reservation_id": 7, "expected_version": 1},
     "reservation.cancel": {"reservation_id": 7},
-    "reservation.check_in": {"reservation_id": 7},
+    "reservation.check_in": {"reservation_id": 7, "room_version": 4},
     "reservation.check_out": {"reservation_id": 7},
     "reservation.delete": {"reservation_id": 7},
     "room.history": {"room_number": "101", "limit": 20},
