@@ -215,7 +215,9 @@ class ToastManager(QObject):
         w, h = self.current.width(), self.current.height()
         top = self.corner.startswith("top")
         right = self.corner.endswith("right")
-        bottom = h - MARGIN - 30
+        # a window may keep a strip along its bottom free of toasts (its action buttons)
+        reserve = self.current.property("toastReserve")
+        bottom = h - MARGIN - (int(reserve) if isinstance(reserve, int) else 30)
         legend = self.current.findChild(QWidget, "legend")  # the main window's, at the bottom
         if legend is not None and legend.isVisible():
             bottom = legend.mapTo(self.current, legend.rect().topLeft()).y() - MARGIN

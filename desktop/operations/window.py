@@ -57,6 +57,7 @@ class OperationsWindow(QWidget):
         self.setWindowTitle("Roomrack — Operations")
         self.setStyleSheet(STYLE + OPS_STYLE)
         self.resize(1366, 768)
+
         if rooms is None:
             # standalone: keep our own copy of the board
             rooms = RoomModel(session.clock.now, flush_ms=30, parent=self)

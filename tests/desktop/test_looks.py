@@ -236,7 +236,8 @@ def test_printed_notes_are_whole(qapp: Any, tmp_path: Path, n: int) -> None:
 def test_toasts_show_on_the_roomrack_window_in_front(
     qtbot: Any, window: MainWindow, server: ServerThread
 ) -> None:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QApplication, QPushButton
 
     from tests.desktop.ops_support import open_ops
 
@@ -247,6 +248,13 @@ def test_toasts_show_on_the_roomrack_window_in_front(
     assert toast.window() is ops and toast.isVisible()
     assert ops.rect().contains(toast.geometry())
     assert not toast.isWindow()  # a child: it cannot take the keyboard from anyone
+    for tab in range(ops.tabs.count()):  # it never hides a button of the tab in front
+        ops.tabs.setCurrentIndex(tab)
+        window.toasts.place()
+        for b in ops.findChildren(QPushButton):
+            if b.isVisible():
+                box = QRect(b.mapTo(ops, QPoint(0, 0)), b.size())
+                assert not box.intersects(toast.geometry()), (tab, b.text())
     # back to the main window: the toasts follow
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
