@@ -113,6 +113,16 @@ def window(qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path) -> Iterat
     run(qtbot, win.session.stop())
 
 
+def logged_in(
+    qtbot: Any, clock: ManualClock, tmp_path: Path, server: ServerThread, who: str, name: str
+) -> MainWindow:
+    """Another workstation: a window of its own (settings file `name`), logged in as `who`."""
+    win = make_window(clock, tmp_path, name)
+    qtbot.addWidget(win)
+    login(qtbot, win, server, who)
+    return win
+
+
 def login(qtbot: Any, win: MainWindow, server: ServerThread, who: str = "manager") -> None:
     win.show()
     assert run(qtbot, win.login(server.url, who, "demo"))

@@ -14,7 +14,7 @@ from desktop.mainwindow import MainWindow
 from desktop.model import Roles, SortMode
 from shared.clock import ManualClock
 from shared.timeutil import to_iso
-from tests.desktop.conftest import act, login, make_window, run
+from tests.desktop.conftest import act, logged_in, login, run
 from tests.support import ServerThread
 
 pytestmark = pytest.mark.gui
@@ -112,9 +112,7 @@ def test_a_block_shows_on_the_card_and_in_the_details(
 def test_a_rushed_room_stands_out_and_counts_on_the_operations_button(
     qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
 ) -> None:
-    hk = make_window(clock, tmp_path, "hk.ini")
-    qtbot.addWidget(hk)
-    login(qtbot, hk, server, "supervisor")
+    hk = logged_in(qtbot, clock, tmp_path, server, "supervisor", "hk.ini")
     before = hk.operations.attention()
     room = next(
         r for r in hk.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY" and not r.get("rush")

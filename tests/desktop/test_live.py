@@ -19,7 +19,7 @@ from shared.rules import (
     check_rush,
     check_rush_cancel,
 )
-from tests.desktop.conftest import act, login, make_window, run
+from tests.desktop.conftest import act, logged_in, login, make_window, run
 from tests.support import ServerThread
 
 pytestmark = pytest.mark.gui
@@ -196,14 +196,10 @@ def test_an_action_and_its_reply_and_an_error_toast(
 def test_batch_of_rooms_and_maintenance_toast_for_maintenance(
     qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
 ) -> None:
-    desk = make_window(clock, tmp_path, "a.ini")
-    qtbot.addWidget(desk)
-    login(qtbot, desk, server, "maintenance")
+    desk = logged_in(qtbot, clock, tmp_path, server, "maintenance", "a.ini")
     numbers = rooms_with(desk, "CHECKOUT_DIRTY", maintenance_required=False)[:2]
     assert len(numbers) == 2
-    other = make_window(clock, tmp_path, "b.ini")
-    qtbot.addWidget(other)
-    login(qtbot, other, server, "housekeeping")
+    other = logged_in(qtbot, clock, tmp_path, server, "housekeeping", "b.ini")
     other.board.select(numbers)
     assert other.controls.run("flag_maintenance", {"priority": "URGENT", "notes": "Smoke alarm"})
     qtbot.waitUntil(
@@ -356,12 +352,8 @@ def test_login_dialog_reports_a_wrong_password(
 def test_the_rush_room_loop(
     qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
 ) -> None:
-    desk = make_window(clock, tmp_path, "desk.ini")
-    qtbot.addWidget(desk)
-    login(qtbot, desk, server, "frontdesk")
-    hk = make_window(clock, tmp_path, "hk.ini")
-    qtbot.addWidget(hk)
-    login(qtbot, hk, server, "supervisor")
+    desk = logged_in(qtbot, clock, tmp_path, server, "frontdesk", "desk.ini")
+    hk = logged_in(qtbot, clock, tmp_path, server, "supervisor", "hk.ini")
     number = rooms_with(desk, "CLEANED_UNINSPECTED")[0]
     desk.board.select([number])
     assert desk.controls.run("rush")
@@ -381,12 +373,8 @@ def test_the_rush_room_loop(
 def test_presence_shows_who_is_online_and_who_views_a_room(
     qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
 ) -> None:
-    a = make_window(clock, tmp_path, "a.ini")
-    qtbot.addWidget(a)
-    login(qtbot, a, server, "manager")
-    b = make_window(clock, tmp_path, "b.ini")
-    qtbot.addWidget(b)
-    login(qtbot, b, server, "supervisor")
+    a = logged_in(qtbot, clock, tmp_path, server, "manager", "a.ini")
+    b = logged_in(qtbot, clock, tmp_path, server, "supervisor", "b.ini")
     qtbot.waitUntil(lambda: a.online_label.text() == "2 online", timeout=5000)
     assert "Sean Byrne" in a.online_label.toolTip()
     b.board.select(["204"])

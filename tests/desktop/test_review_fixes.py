@@ -22,7 +22,7 @@ from desktop.session import State
 from shared.clock import ManualClock
 from shared.protocol import EVENT_TYPES
 from shared.rules import HK
-from tests.desktop.conftest import act, login, make_window, run
+from tests.desktop.conftest import act, logged_in, login, run
 from tests.desktop.ops_support import advance_server, open_ops, scan_discrepancies
 from tests.support import Peer, ServerThread
 
@@ -84,12 +84,8 @@ def test_a_new_login_never_resumes_the_last_stream(
 def test_the_room_being_viewed_is_told_again_after_a_reconnect(
     qtbot: Any, qloop: Any, clock: ManualClock, tmp_path: Path, server: ServerThread
 ) -> None:
-    a = make_window(clock, tmp_path, "a.ini")
-    qtbot.addWidget(a)
-    login(qtbot, a, server, "manager")
-    b = make_window(clock, tmp_path, "b.ini")
-    qtbot.addWidget(b)
-    login(qtbot, b, server, "supervisor")
+    a = logged_in(qtbot, clock, tmp_path, server, "manager", "a.ini")
+    b = logged_in(qtbot, clock, tmp_path, server, "supervisor", "b.ini")
     b.board.select(["204"])
     a.board.select(["204"])
     qtbot.waitUntil(lambda: "Sean Byrne" in a.details.viewers.text(), timeout=5000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from shared.clock import ManualClock
 from shared.timeutil import from_iso, to_iso
@@ -11,16 +12,20 @@ from tests.server.test_realtime import act, overview, pick, run
 from tests.support import LiveServer, Peer
 
 
+async def desk_and_a_free_room(srv: LiveServer) -> tuple[Peer, dict[str, Any]]:
+    """The front desk's connection and a ready room with no guest and no booking today."""
+    desk = await Peer.open(srv.url, "frontdesk")
+    snap = await overview(desk)
+    room = pick(snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0)
+    return desk, room
+
+
 def test_check_in_only_on_the_day_of_arrival_and_check_out_never_ends_before_start(
     demo_db: Path, clock: ManualClock
 ) -> None:
     async def scenario() -> None:
         async with LiveServer(demo_db, clock) as srv:
-            desk = await Peer.open(srv.url, "frontdesk")
-            snap = await overview(desk)
-            room = pick(
-                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
-            )
+            desk, room = await desk_and_a_free_room(srv)
             now = clock.now()
 
             async def book(start: timedelta, end: timedelta) -> int:
@@ -69,11 +74,7 @@ def test_early_check_in_is_refused_while_someone_else_holds_the_room_until_then(
 ) -> None:
     async def scenario() -> None:
         async with LiveServer(demo_db, clock) as srv:
-            desk = await Peer.open(srv.url, "frontdesk")
-            snap = await overview(desk)
-            room = pick(
-                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
-            )
+            desk, room = await desk_and_a_free_room(srv)
             now = clock.now()
             ids = []
             for start, end in ((1, 3), (4, 30)):  # a day use, then tonight's guest
@@ -173,11 +174,7 @@ def test_a_reservation_check_in_with_a_stale_room_version_changes_nothing(
 ) -> None:
     async def scenario() -> None:
         async with LiveServer(demo_db, clock) as srv:
-            desk = await Peer.open(srv.url, "frontdesk")
-            snap = await overview(desk)
-            room = pick(
-                snap, room_status="READY_FOR_GUEST", is_occupied=False, reservations_today=0
-            )
+            desk, room = await desk_and_a_free_room(srv)
             now = clock.now()
             made = await desk.request(
                 "reservation.create",
