@@ -30,7 +30,7 @@ LABELS: dict[str, str] = {
     "sent_back": "sent back",
     "checked_in": "checked in",
     "checked_out": "checked out",
-    "maintenance_reported": "repairs reported",
+    "maintenance_reported": "reported for repair",
     "rush_ready": "rush done",
 }
 
