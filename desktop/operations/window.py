@@ -57,7 +57,7 @@ class OperationsWindow(QWidget):
         self.setWindowTitle("Roomrack — Operations")
         self.setStyleSheet(STYLE + OPS_STYLE)
         self.resize(1366, 768)
-
+        self.setProperty("toastReserve", 64)  # toasts stay above each tab's row of buttons
         if rooms is None:
             # standalone: keep our own copy of the board
             rooms = RoomModel(session.clock.now, flush_ms=30, parent=self)
