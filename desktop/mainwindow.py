@@ -340,6 +340,7 @@ class MainWindow(QMainWindow):
         self._tick_timer.start()
         self._had_live = False
         self._reservations_day: date | None = None  # the hotel's date of the reservations list
+        self._day_asked_at: float | None = None  # when a new day's list was last asked for
         self.business_date: str | None = None  # the business day (changes at the roll-over)
         self.day_counts: dict[str, int] = daybook.empty()  # its work so far, kept live
         self._reloading_reservations = False
@@ -769,7 +770,12 @@ class MainWindow(QMainWindow):
             self.board.select(selected)
 
     def _on_reservations_snapshot(self, items: list[dict[str, Any]], seq: int) -> None:
-        self._reservations_day = self.hotel_day()
+        # the day the server made the list for (its clock decides), else this desk's day
+        listed = self.session.reservations_date
+        try:
+            self._reservations_day = date.fromisoformat(listed) if listed else self.hotel_day()
+        except ValueError:
+            self._reservations_day = self.hotel_day()
         self.reservations.set_reservations(items)
 
     def hotel_day(self) -> date:
@@ -779,8 +785,15 @@ class MainWindow(QMainWindow):
         """The server lists only the day's reservations: when the hotel's date moves on
         (midnight), ask for the new day's list."""
         day = self._reservations_day
-        if day is not None and self.hotel_day() != day and self.session.is_live():
-            self.reload_reservations()
+        if day is None or self.hotel_day() == day or not self.session.is_live():
+            return
+        # a desk whose clock runs ahead of the server's gets yesterday's list again until
+        # the server's date moves on: ask once a minute then, not on every tick
+        now = self.clock.monotonic()
+        if self._day_asked_at is not None and now - self._day_asked_at < 60:
+            return
+        self._day_asked_at = now
+        self.reload_reservations()
 
     def reload_reservations(self) -> None:
         if self._reloading_reservations:

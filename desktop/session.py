@@ -135,6 +135,8 @@ class Session(QObject):
         self.business_day: dict[str, Any] | None = None
         # reservation events seen while a reservations list is on its way (reload_reservations)
         self._collecting: list[list[dict[str, Any]]] = []
+        # the hotel's date (by the server's clock) of the last reservations list
+        self.reservations_date: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._seen_head: int | None = None
@@ -301,13 +303,14 @@ class Session(QObject):
             reply = await self._request(ws, "reservations.list")
         except (ConnectionClosed, ConnectionError, OSError, TimeoutError):
             return False  # the reconnect loads the list again anyway
-        finally:
-            self._collecting.remove(newer)
+        finally:  # by identity: two lists holding the same events are still two
+            self._collecting = [c for c in self._collecting if c is not newer]
         if reply.get("type") != "ack":
             log.warning("could not reload the reservations: %s", error_text(reply))
             return False
         result = reply["result"]
         seq = int(result.get("seq", 0))
+        self.reservations_date = result.get("date")
         self.reservations_snapshot.emit(list(result.get("reservations") or []), seq)
         for msg in newer:
             if int(msg["meta"].get("seq") or 0) > seq:
@@ -572,6 +575,7 @@ class Session(QObject):
             self.rooms_snapshot.emit(list(msg.get("rooms") or []), self.last_seq)
         elif kind == "reservations.status":
             self.last_seq = int(msg.get("seq", 0))
+            self.reservations_date = msg.get("date")
             self.reservations_snapshot.emit(list(msg.get("reservations") or []), self.last_seq)
 
     def _on_event(self, msg: dict[str, Any]) -> None:

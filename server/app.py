@@ -341,9 +341,7 @@ class RoomrackServer:
             protocol.ReservationCreate: self._write(lambda s, st, c: s.reservation_create(st, c)),
             protocol.RoomHistory: self._history,
             protocol.RoomsStatus: self._hotel_read(lambda s, h: s.status_list(h), "rooms"),
-            protocol.ReservationsList: self._hotel_read(
-                lambda s, h: s.reservations_around(h, s.clock.now()), "reservations"
-            ),
+            protocol.ReservationsList: self._reservations_list,
             protocol.BoardAt: self._board_at,
             protocol.PresenceViewing: self._viewing,
             protocol.JournalRange: self._journal_range,
@@ -863,6 +861,14 @@ class RoomrackServer:
             return protocol.ack(cmd.request_id, {key: found, "seq": head})
 
         return handler
+
+    async def _reservations_list(
+        self, client: Client, cmd: protocol.ReservationsList
+    ) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        found = await self.store.call(self.store.services.reservations_list, staff.hotel_id)
+        return protocol.ack(cmd.request_id, found)
 
     async def _board_at(self, client: Client, cmd: protocol.BoardAt) -> dict[str, Any]:
         staff = client.staff

@@ -491,7 +491,7 @@ class Services:
             raise ProtocolError(
                 ErrorCode.STALE_VERSION,
                 f"This {kind} was changed by someone else (version {current}, you saw {expected}).",
-                {"current_version": current},
+                {"current_version": current, "of": kind},
             )
 
     def _journal(self, staff: StaffInfo, request_id: str | None) -> Journal:
@@ -1520,6 +1520,7 @@ class Services:
                             "seq": seq,
                             "timestamp": ts,
                             "reservations": self.reservations_around(hotel_id, now),
+                            "date": now.astimezone(self.tz(hotel_id)).date().isoformat(),
                         }
                     )
                     continue
@@ -1558,6 +1559,16 @@ class Services:
             or rollover.business_date(now, self.tz(hotel_id), hotel.rollover_hour).isoformat()
         )
         return {"business_date": current, "counts": day_counts(hotel_id)}
+
+    def reservations_list(self, hotel_id: int) -> dict[str, Any]:
+        """`reservations.list`: today's list, the hotel's date it is for, and the journal
+        head it is consistent with."""
+        now = self.clock.now()
+        return {
+            "reservations": self.reservations_around(hotel_id, now),
+            "date": now.astimezone(self.tz(hotel_id)).date().isoformat(),
+            "seq": self.head_seq(hotel_id),
+        }
 
     def reservations_around(self, hotel_id: int, now: datetime) -> list[dict[str, Any]]:
         """Today's arrivals, departures and in-house stays (the front desk's list)."""

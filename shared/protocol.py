@@ -556,11 +556,11 @@ def parse_server_frame(frame: str | bytes) -> dict[str, Any]:
 SERVER_FRAMES: dict[str, frozenset[str]] = {
     "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat"}),
     "ack": frozenset({"request_id", "result"}),
-    "error": frozenset({"request_id", "code", "message"}),
+    "error": frozenset({"request_id", "code", "message", "details"}),
     "heartbeat": frozenset({"channel", "head_seq", "server_time", "timestamp"}),
     "rooms.status": frozenset({"channel", "seq", "timestamp", "rooms", "day"}),
     "room.status": frozenset({"channel", "seq", "timestamp", "status"}),
-    "reservations.status": frozenset({"channel", "seq", "timestamp", "reservations"}),
+    "reservations.status": frozenset({"channel", "seq", "timestamp", "reservations", "date"}),
     "presence": frozenset({"hotel_slug", "server_time", "online"}),
 }
 EVENT_META = frozenset({"hotel_slug", "event_id", "ts", "scope", "seq", "source", "actor"})

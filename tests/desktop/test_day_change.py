@@ -152,3 +152,27 @@ def test_reloading_the_list_while_the_desk_books_keeps_the_stream_and_every_book
         lambda: set(made) <= {r["id"] for r in window.reservations.items()}, timeout=5000
     )
     assert len(snapshots) == 3 and states == []  # never left live, never reconnected
+
+
+def test_a_desk_whose_clock_runs_ahead_asks_again_once_a_minute_not_every_second(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    snapshots: list[int] = []
+    window.session.reservations_snapshot.connect(lambda items, seq: snapshots.append(seq))
+    clock.advance(90)  # the desk's clock says 00:00:30 on the 16th; the server's, 23:59 still
+    window.check_day()
+    qtbot.waitUntil(lambda: len(snapshots) == 1, timeout=5000)
+    assert str(window._reservations_day) == "2026-01-15"  # the server's day decides
+    for _ in range(5):  # the desk's one-second checks: no new question yet
+        clock.advance(1)
+        window.check_day()
+    assert len(snapshots) == 1 and not window._reloading_reservations
+    advance_server(server, 90)  # now the server's date has moved on too
+    clock.advance(60)
+    window.check_day()
+    qtbot.waitUntil(lambda: len(snapshots) == 2, timeout=5000)
+    assert str(window._reservations_day) == "2026-01-16"
+    clock.advance(120)
+    window.check_day()
+    assert len(snapshots) == 2 and not window._reloading_reservations

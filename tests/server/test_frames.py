@@ -57,6 +57,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "seq": 3,
         "timestamp": "2026-01-15T09:01:00Z",
         "reservations": [],
+        "date": "2026-01-15",
     },
     "presence": {
         "type": "presence",

@@ -144,6 +144,7 @@ def test_reservations_list_gives_the_days_list_again_with_its_seq(
             listed = await desk.request("reservations.list")
             assert listed["type"] == "ack", listed
             assert listed["result"]["seq"] == first["seq"]
+            assert listed["result"]["date"] == first["date"] == clock.now().date().isoformat()
             key = sorted(r["id"] for r in first["reservations"])
             assert sorted(r["id"] for r in listed["result"]["reservations"]) == key
             # a booking for today: in the next list, whose seq is the booking's event or later
@@ -197,7 +198,7 @@ def test_a_reservation_check_in_with_a_stale_room_version_changes_nothing(
                 "reservation.check_in", reservation_id=rid, room_version=room["version"]
             )
             assert stale["code"] == "stale_version"
-            assert stale["details"]["current_version"] == room["version"] + 1
+            assert stale["details"] == {"current_version": room["version"] + 1, "of": "room"}
             again = await desk.request("reservation.check_in", reservation_id=rid)
             assert again["code"] == "room_not_ready"  # the rules still hold without a version
 
