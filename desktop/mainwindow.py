@@ -145,7 +145,7 @@ class Legend(QWidget):
             )
         out.append(("", self._badge("free")))
         out.append(("", self._badge("occupied")))
-        out.append(("free within 15 min", self._badge("ending_soon")))
+        out.append(("booking ends within 15 min", self._badge("ending_soon")))
         out.append(("repair needed, priority", self._maint()))
         out.extend(legend_marks(self.font()))
         return out
