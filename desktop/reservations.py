@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from shared import daybook
 from shared.occupancy import local_day_bounds
 from shared.rules import RoomView, check_reservation_action
-from shared.timeutil import from_iso
+from shared.timeutil import day_label, from_iso
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Room", "Guest", "Pax", "Stay", "State")
@@ -300,8 +300,7 @@ class ReservationsPanel(QWidget):
             self.day_label.hide()
             return
         try:
-            d = date.fromisoformat(business_date)
-            day = f"{d:%a} {d.day} {d:%b}"  # (no %-d: it does not exist on Windows)
+            day = day_label(date.fromisoformat(business_date))
         except ValueError:
             day = business_date
         self.day_label.setText(f"<b>Business day {day}:</b> {daybook.summary(counts)}")

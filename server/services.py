@@ -1520,7 +1520,7 @@ class Services:
                             "seq": seq,
                             "timestamp": ts,
                             "reservations": self.reservations_around(hotel_id, now),
-                            "date": now.astimezone(self.tz(hotel_id)).date().isoformat(),
+                            "date": self.hotel_date(hotel_id, now),
                         }
                     )
                     continue
@@ -1560,13 +1560,17 @@ class Services:
         )
         return {"business_date": current, "counts": day_counts(hotel_id)}
 
+    def hotel_date(self, hotel_id: int, now: datetime) -> str:
+        """The hotel's calendar date at `now`, on its own clock (YYYY-MM-DD)."""
+        return now.astimezone(self.tz(hotel_id)).date().isoformat()
+
     def reservations_list(self, hotel_id: int) -> dict[str, Any]:
         """`reservations.list`: today's list, the hotel's date it is for, and the journal
         head it is consistent with."""
         now = self.clock.now()
         return {
             "reservations": self.reservations_around(hotel_id, now),
-            "date": now.astimezone(self.tz(hotel_id)).date().isoformat(),
+            "date": self.hotel_date(hotel_id, now),
             "seq": self.head_seq(hotel_id),
         }
 

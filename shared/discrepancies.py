@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from shared.rules import Role, RoomStatus
-from shared.timeutil import to_iso
+from shared.timeutil import day_label, to_iso
 
 DUE_OUT = "due_out_still_occupied"
 ARRIVAL_NOT_READY = "arrival_room_not_ready"
@@ -69,7 +69,7 @@ def clock_time(t: datetime, now: datetime, tz: tzinfo) -> str:
     hm = local.strftime("%H:%M")
     if local.date() == now.astimezone(tz).date():
         return hm
-    return f"{local.day} {local.strftime('%b')} {hm}"
+    return f"{day_label(local, weekday=False)} {hm}"
 
 
 def duration(delta: timedelta) -> str:

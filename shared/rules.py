@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.errors import ErrorCode
+from shared.timeutil import day_label
 
 
 class RoomStatus(StrEnum):
@@ -384,8 +385,7 @@ def check_in_due(start: datetime, end: datetime, now: datetime, tz: tzinfo) -> D
     if arrival > now.astimezone(tz).date():
         return _refuse(
             ErrorCode.NOT_DUE,
-            f"This guest arrives on {arrival.strftime('%a')} {arrival.day} "
-            f"{arrival.strftime('%b')}; check-in opens that day.",
+            f"This guest arrives on {day_label(arrival)}; check-in opens that day.",
         )
     return Decision(True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def to_iso(dt: datetime | None) -> str | None:
@@ -38,3 +38,10 @@ def from_iso(text: str) -> datetime:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def day_label(d: date, weekday: bool = True) -> str:
+    """A day as staff read it: "Tue 1 Dec" (or "1 Dec"). Built by hand, as "%-d" is not
+    portable."""
+    text = f"{d.day} {d:%b}"
+    return f"{d:%a} {text}" if weekday else text
