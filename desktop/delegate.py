@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, Q
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from desktop.model import Roles, format_minutes
+from desktop.model import Roles, format_minutes, in_house_words
 from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, status_colours
 
 # 170 px: at 1920 px eight cards a row, wide enough for "ENDS SOON", a block's end and the
@@ -24,7 +24,7 @@ def occupancy_line(known: bool, occ: str, today: int, minutes: int | None, nxt: 
     """The card's occupancy line: bookings today when free, when it frees up when in use; on a
     rewound board (occupancy not known for the past) only whether a guest was in house."""
     if not known:
-        return "Guest in house" if occ == "occupied" else "No guest in house"
+        return in_house_words(occ == "occupied")
     if occ == "free":
         return f"Free · {today} booking{'s' if today != 1 else ''} today"
     detail = f"Free in {format_minutes(minutes)}" if minutes is not None else "In use"

@@ -760,7 +760,7 @@ class MainWindow(QMainWindow):
     def _on_rooms_snapshot(self, rooms: list[dict[str, Any]], seq: int) -> None:
         day = self.session.business_day or {}
         self.business_date = day.get("business_date")
-        self.day_counts = daybook.add(day.get("counts") or {}, "", {})
+        self.day_counts = {**daybook.empty(), **(day.get("counts") or {})}
         self.res_panel.set_day(self.business_date, self.day_counts)
         selected = self.board.selected_rooms()
         self.rooms.set_rooms(rooms)

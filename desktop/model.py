@@ -282,7 +282,7 @@ class RoomModel(QAbstractListModel):
                 text += f", free in {format_minutes(minutes)}"
             parts.append(text)
         else:
-            parts.append("Guest in house" if room.get("is_occupied") else "No guest in house")
+            parts.append(in_house_words(bool(room.get("is_occupied"))))
         if guests_of(room):
             parts.append(f"{guests_of(room)} guest(s) in the room")
         if room.get("maintenance_required"):
@@ -467,6 +467,11 @@ def status_label(status: Any) -> str:
         return STATUS_LABELS[RoomStatus(status)]
     except ValueError:
         return str(status or "Unknown")
+
+
+def in_house_words(occupied: bool) -> str:
+    """What a past room state tells of its occupancy: only whether a guest was in house."""
+    return "Guest in house" if occupied else "No guest in house"
 
 
 def format_minutes(minutes: int) -> str:
