@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,10 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from server.backup import BackupError, DailyBackup
 from server.passwords import verify_password
 from server.services import Outcome, StaffInfo, StoredEvent
+from server.startup import StartError, listen_words
 from server.store import Store
 from shared import protocol
 from shared.clock import Clock, SystemClock
@@ -68,6 +70,10 @@ class Config:
     crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
     presence_interval: float = 1.0  # "who is online" at most this often per hotel (seconds)
     login_timeout: float = 60.0  # a connection that has not logged in by then is closed; 0: never
+    backup_dir: Path | None = None  # the daily backup's folder (None: no daily backup)
+    backup_keep: int = 14  # how many of its daily backups it keeps
+    backup_at: time = time(4, 0)  # when, by the clock of `backup_tz`
+    backup_tz: tzinfo | None = None  # None: the server PC's own time zone
 
 
 class TokenBucket:
@@ -315,6 +321,16 @@ class RoomrackServer:
         self._scrypt = asyncio.Semaphore(2)
         self._background: set[asyncio.Task[None]] = set()
         self.port = config.port
+        self.backups: DailyBackup | None = None
+        if config.backup_dir is not None:
+            self.backups = DailyBackup(
+                config.db_path,
+                config.backup_dir,
+                config.backup_keep,
+                config.backup_at,
+                config.backup_tz,
+            )
+        self._backup_task: asyncio.Task[None] | None = None
         self._handlers: dict[type[protocol.Command], Handler] = {
             protocol.Login: self._login,
             protocol.TokenLogin: self._token_login,
@@ -355,6 +371,10 @@ class RoomrackServer:
     # --- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the store, catch up with the clock and listen. Raises StoreInUse, StartError
+        (a damaged store, a port in use, ...) or BackupError (the backup folder), in words."""
+        if self.backups is not None:
+            await asyncio.to_thread(self.backups.check)
         await self.store.open()
         await self.store.call(self.store.services.prune, timedelta(days=self.config.retention_days))
         await self.clock_round()  # catch up on what fell due while the server was off
@@ -371,7 +391,10 @@ class RoomrackServer:
                 ping_timeout=20,
                 close_timeout=3,
             )
-        except BaseException:  # the port is taken, say: let go of the store
+        except OSError as exc:  # the port is taken, say: let go of the store
+            await self.store.close()
+            raise StartError(listen_words(exc, self.config.host, self.config.port)) from exc
+        except BaseException:
             await self.store.close()
             raise
         sock = next(iter(self._server.sockets))
@@ -405,6 +428,9 @@ class RoomrackServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        if self._backup_task is not None:  # a backup under way finishes (or fails) first
+            with contextlib.suppress(Exception):
+                await self._backup_task
         await self.store.close()
         log.info("Roomrack server stopped")
 
@@ -958,6 +984,7 @@ class RoomrackServer:
             ("night roll-over", self.rollover_now),
             ("starting or ending blocks", self.blocks_now),
             ("looking for discrepancies", self.discrepancies_now),
+            ("starting the daily backup", self._start_backup_if_due),
         ):
             try:
                 await step()
@@ -997,6 +1024,39 @@ class RoomrackServer:
                 rooms,
             )
         return len(due)
+
+    async def backup_if_due(self) -> None:
+        """Make the daily backup if its time has come, or wait for the one under way."""
+        await self._start_backup_if_due()
+        if self._backup_task is not None:
+            await asyncio.shield(self._backup_task)
+
+    async def _start_backup_if_due(self) -> int:
+        """Start the daily backup in a thread of its own if it is due and none is running
+        (the clock round does not wait for it); returns 1 if one was started."""
+        running = self._backup_task is not None and not self._backup_task.done()
+        if self.backups is None or running or not self.backups.due(self.clock.now()):
+            return 0
+        self._backup_task = asyncio.create_task(self._daily_backup(self.backups))
+        return 1
+
+    async def _daily_backup(self, backups: DailyBackup) -> None:
+        try:
+            made, removed = await asyncio.to_thread(backups.run, self.clock.now())
+        except BackupError as exc:
+            log.error("daily backup failed: %s Next try in an hour.", exc)
+            return
+        except Exception:
+            log.exception("daily backup failed; next try in an hour")
+            return
+        log.info(
+            "daily backup: wrote %s (%s, checked)%s",
+            made.path,
+            made.size_words,
+            f"; removed {len(removed)} older: {', '.join(p.name for p in removed)}"
+            if removed
+            else "",
+        )
 
     async def _prune_loop(self) -> None:
         while True:

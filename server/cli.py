@@ -1,15 +1,23 @@
 """`roomrack-server`: run the server and look after its store.
 
-roomrack-server serve [--demo]            start the server (loads the demo hotel if asked)
+roomrack-server serve [--demo] [--backup-dir DIR]
+                                          start the server (loads the demo hotel if asked;
+                                          backs the store up daily into DIR if asked)
 roomrack-server demo                      load the demo hotel into the store
 roomrack-server create-hotel SLUG NAME    add a hotel
 roomrack-server create-staff LOGIN ...    add a staff account
-roomrack-server backup FILE               copy the store while the server runs
+roomrack-server backup FILE|FOLDER [--force]
+                                          copy the store while the server runs (checked;
+                                          never over the store, never over a file unless
+                                          --force; a folder gets a dated file)
 roomrack-server restore FILE              put a backup in place of the store (server stopped);
-                                          it gets a new epoch, so clients start afresh
+                                          it gets a new epoch, so clients start afresh; the
+                                          replaced store is kept as <store>.before-restore-…
 roomrack-server hotel-settings --hotel SLUG [--rollover-hour H] [--dnd-hours N]
                 [--arrival-lead-minutes M]
                                           show or change a hotel's settings
+
+Every command and option: roomrack-server COMMAND --help.
 """
 
 from __future__ import annotations
@@ -27,12 +35,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import peewee as pw
 import platformdirs
 
 from server import db as m
+from server import startup
 from server.app import Config, RoomrackServer
+from server.backup import BackupError, DailyBackup, backup_store, parse_hhmm, restore_store
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
 from server.services import Services
+from server.startup import StartError, port_number
+from server.version import version
 from shared.audit import to_csv
 from shared.clock import SystemClock
 from shared.rules import Role
@@ -45,7 +58,48 @@ def default_db_path() -> Path:
     env = os.environ.get("ROOMRACK_DB")
     if env:
         return Path(env)
+    return per_user_db_path()
+
+
+def per_user_db_path() -> Path:
+    """The store's place when neither --db nor ROOMRACK_DB says: the only one whose missing
+    folder is created (a mistyped path must not become a new, empty store)."""
     return Path(platformdirs.user_data_dir("roomrack", appauthor=False)) / "roomrack.db"
+
+
+class Parser(argparse.ArgumentParser):
+    """Help that keeps the description's layout and shows every option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS)
+        if shown and action.option_strings and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def time_of_day(text: str) -> Any:
+    """argparse type for --backup-at (HH:MM)."""
+    try:
+        return parse_hhmm(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def at_least_one(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return n
 
 
 def setup_logging(level: str) -> None:
@@ -74,19 +128,23 @@ def ensure_demo(db_path: Path) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="roomrack-server",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = Parser(prog="roomrack-server", description=__doc__)
     p.add_argument(
         "--db",
         type=Path,
         default=None,
+        metavar="FILE",
         help=f"store file (default: {default_db_path()}; or set ROOMRACK_DB)",
     )
-    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="how much the server logs to standard error",
+    )
+    p.add_argument("--version", action="version", version=f"roomrack-server {version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     s = sub.add_parser("serve", help="start the server")
     s.add_argument(
@@ -95,10 +153,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on; 0.0.0.0 for every workstation on the LAN "
         "(default: 127.0.0.1, this PC only)",
     )
-    s.add_argument("--port", type=int, default=8765)
-    s.add_argument("--demo", action="store_true", help="load the demo hotel first if missing")
-    s.add_argument("--heartbeat-overview", type=float, default=60.0, metavar="SECONDS")
-    s.add_argument("--heartbeat-room", type=float, default=30.0, metavar="SECONDS")
+    s.add_argument(
+        "--port",
+        type=port_number,
+        default=8765,
+        help="TCP port for the workstations (0: any free port)",
+    )
+    s.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the demo hotel first if missing (creates the store if there is none)",
+    )
+    s.add_argument(
+        "--heartbeat-overview",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often the board's channel gets a heartbeat",
+    )
+    s.add_argument(
+        "--heartbeat-room",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how often a single room's channel gets a heartbeat",
+    )
     s.add_argument(
         "--retention-days",
         type=float,
@@ -111,7 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=20.0,
         help="commands per second per connection (0: no limit)",
     )
-    s.add_argument("--rate-burst", type=int, default=60)
+    s.add_argument(
+        "--rate-burst",
+        type=int,
+        default=60,
+        help="commands a connection may send at once before --rate-limit applies",
+    )
     s.add_argument(
         "--login-timeout",
         type=float,
@@ -125,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="FULL",
         help="FULL survives power loss; NORMAL survives a crash of the process",
     )
+    add_backup_options(s)
 
     sub.add_parser(
         "demo",
@@ -134,26 +219,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     h = sub.add_parser("create-hotel", help="add a hotel")
-    h.add_argument("slug")
-    h.add_argument("name")
-    h.add_argument("--timezone", default="UTC", help="e.g. Europe/Dublin")
+    h.add_argument("slug", help="short name in lower case, digits and dashes, e.g. seaview")
+    h.add_argument("name", help="the hotel's name as staff see it")
+    h.add_argument("--timezone", default="UTC", help="the hotel's time zone, e.g. Europe/Dublin")
 
     st = sub.add_parser("create-staff", help="add a staff account")
-    st.add_argument("login")
+    st.add_argument("login", help="the name the person logs in with")
     st.add_argument("--hotel", required=True, help="hotel slug")
-    st.add_argument("--name", required=True)
-    st.add_argument("--role", required=True, choices=[r.value for r in Role])
+    st.add_argument("--name", required=True, help="the person's name as others see it")
+    st.add_argument(
+        "--role", required=True, choices=[r.value for r in Role], help="what they may do"
+    )
     st.add_argument("--password", help="asked for if not given (safer)")
 
-    b = sub.add_parser("backup", help="copy the store to FILE; safe while the server runs")
-    b.add_argument("target", type=Path)
+    b = sub.add_parser(
+        "backup",
+        help="copy the store to a file or folder; safe while the server runs",
+        description="Copy the store with SQLite's online backup (the server goes on "
+        "meanwhile), check the copy and rename it into place. Refuses the store's own "
+        "files, a folder that does not exist (no folder is created) and an existing file "
+        "unless --force. The copy gets a new epoch.",
+    )
+    b.add_argument(
+        "target",
+        metavar="FILE|FOLDER",
+        help="the backup file, or an existing folder for a dated file in it "
+        "(roomrack-YYYY-MM-DD-HHMMSS.db, the server's local time)",
+    )
+    b.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     r = sub.add_parser(
         "restore",
         help="put the backup FILE in place of the store, under a new epoch (clients that "
         "knew the store get a fresh snapshot); stop the server first",
     )
-    r.add_argument("backup", type=Path)
+    r.add_argument("backup", type=Path, metavar="FILE", help="the backup to restore")
 
     hs = sub.add_parser(
         "hotel-settings",
@@ -188,6 +288,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def add_backup_options(s: argparse.ArgumentParser) -> None:
+    """`serve`'s daily backup; each option can also come from the environment."""
+    env = os.environ.get
+    s.add_argument(
+        "--backup-dir",
+        type=Path,
+        default=env("ROOMRACK_BACKUP_DIR") or None,
+        metavar="FOLDER",
+        help="back the store up once a day into this existing folder, as "
+        "roomrack-daily-YYYY-MM-DD-HHMM.db (or set ROOMRACK_BACKUP_DIR; default: no daily "
+        "backup)",
+    )
+    s.add_argument(
+        "--backup-keep",
+        type=at_least_one,
+        default=int(env("ROOMRACK_BACKUP_KEEP") or 14),
+        metavar="N",
+        help="keep the newest N daily backups, deleting older ones it made (never other "
+        "files; or set ROOMRACK_BACKUP_KEEP)",
+    )
+    s.add_argument(
+        "--backup-at",
+        type=time_of_day,
+        default=env("ROOMRACK_BACKUP_AT") or "04:00",
+        metavar="HH:MM",
+        help="when the daily backup is made, by this PC's clock and time zone; a day missed "
+        "while the server was off is made up at start (or set ROOMRACK_BACKUP_AT)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
@@ -201,10 +331,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.command == "backup":
+        return backup(args, db_path)
     try:
         if args.command == "serve":
             return serve(args, db_path)
-        m.open_db(db_path)
+        open_store(db_path)
         now = SystemClock().now()
         if args.command == "demo":
             load_demo(now)
@@ -228,14 +360,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Account '{args.login}' ({args.role}) created for {args.hotel}.")
         elif args.command == "audit":
             return audit(args, now)
-        elif args.command == "backup":
-            epoch = m.backup_to(args.target)
-            print(f"Backed up {db_path} to {args.target} (the copy's epoch is {epoch}).")
         elif args.command == "hotel-settings":
             return hotel_settings(args)
         return 0
-    except SetupError as exc:
+    except (SetupError, StartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except pw.DatabaseError as exc:  # found wanting after the start-up check
+        print(
+            f"error: the store {db_path} could not be used (SQLite says: {exc}).\n"
+            f"{startup.restore_hint(db_path, 'If it is damaged, restore')}",
+            file=sys.stderr,
+        )
         return 1
     finally:
         m.close_db()
@@ -245,7 +381,39 @@ def main(argv: list[str] | None = None) -> int:
 NEEDS_STORE = frozenset({"backup", "audit", "create-staff", "hotel-settings"})
 
 
+def open_store(db_path: Path) -> None:
+    """Open the store for a command, saying in words (StartError) what is wrong with its
+    folder or the file. A missing folder is created only for the per-user default place."""
+    startup.check_data_folder(db_path, create=db_path == per_user_db_path())
+    startup.check_store(db_path)
+    m.open_db(db_path)
+
+
+def backup(args: argparse.Namespace, db_path: Path) -> int:
+    try:
+        made = backup_store(db_path, args.target, SystemClock().now(), force=args.force)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Backed up {db_path} to {made.path} ({made.size_words}, checked). "
+        f"The copy's epoch is {made.epoch}."
+    )
+    if made.same_disk:
+        print(
+            "Note: the copy is on the same disk as the store; keep another one elsewhere "
+            "(a USB stick, another PC): a disk that fails takes both.",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def restore(backup: Path, db_path: Path) -> int:
+    try:
+        startup.check_data_folder(db_path, create=db_path == per_user_db_path())
+    except StartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     lock = m.StoreLock(db_path)
     try:
         lock.acquire()
@@ -257,16 +425,20 @@ def restore(backup: Path, db_path: Path) -> int:
         )
         return 1
     try:
-        was, epoch = m.restore_from(backup, db_path)
-    except (FileNotFoundError, ValueError, m.StoreInUse) as exc:
-        print(f"error: {exc} Nothing was changed.", file=sys.stderr)
+        done = restore_store(backup, db_path, SystemClock().now())
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         lock.release()
+    made = f" (made {done.made_at})" if done.made_at else ""
     print(
-        f"Restored {backup} into {db_path}. Its new epoch is {epoch} (the backup's was {was}): "
-        "workstations start again from a fresh board when they reconnect."
+        f"Restored {backup}{made} into {db_path}. Its new epoch is {done.epoch} (the "
+        f"backup's was {done.backup_epoch}): workstations start again from a fresh board when "
+        "they reconnect."
     )
+    if done.kept_aside is not None:
+        print(f"The store it replaced is kept as {done.kept_aside}.")
     return 0
 
 
@@ -327,15 +499,15 @@ def audit(args: argparse.Namespace, now: datetime) -> int:
 
 def serve(args: argparse.Namespace, db_path: Path) -> int:
     try:
+        check_serve(args, db_path)
         if args.demo and ensure_demo(db_path):
             log.info(
                 "demo hotel loaded; logins %s, password '%s'",
                 ", ".join(s[0] for s in DEMO_STAFF),
                 DEMO_PASSWORD,
             )
-    except m.StoreInUse as exc:
-        log.error("cannot start: %s", exc)
-        return 1
+    except (StartError, BackupError, m.StoreInUse) as exc:
+        return cannot_start(exc)
     config = Config(
         host=args.host,
         port=args.port,
@@ -348,6 +520,9 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         login_timeout=args.login_timeout,
         synchronous=args.synchronous,
         crash_after_commit=os.environ.get("ROOMRACK_CRASH_AFTER_COMMIT") == "1",
+        backup_dir=args.backup_dir,
+        backup_keep=args.backup_keep,
+        backup_at=args.backup_at,
     )
 
     async def run() -> None:
@@ -366,10 +541,35 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
 
     try:
         asyncio.run(run())
-    except (OSError, m.StoreInUse) as exc:
-        log.error("cannot start: %s", exc)
-        return 1
+    except (StartError, BackupError, m.StoreInUse) as exc:
+        return cannot_start(exc)
     return 0
+
+
+def check_serve(args: argparse.Namespace, db_path: Path) -> None:
+    """Everything `serve` needs, checked before anything is created: the store's folder, the
+    store (there is one unless --demo; not in use; not damaged), the backup folder, the
+    address and port. Raises StartError, BackupError or StoreInUse in words."""
+    startup.check_data_folder(db_path, create=db_path == per_user_db_path())
+    if not db_path.exists() and not args.demo:
+        raise StartError(
+            f"There is no store {db_path}. Create the hotel first (roomrack-server "
+            "create-hotel), or give the right store with --db or ROOMRACK_DB. "
+            "Nothing was created."
+        )
+    if db_path.exists():
+        lock = m.StoreLock(db_path)
+        lock.acquire()
+        lock.release()
+        startup.check_store(db_path)
+    if args.backup_dir is not None:
+        DailyBackup(db_path, args.backup_dir, args.backup_keep, args.backup_at).check()
+    startup.check_listen(args.host, args.port)
+
+
+def cannot_start(exc: Exception) -> int:
+    print(f"roomrack-server: cannot start: {exc}", file=sys.stderr, flush=True)
+    return 1
 
 
 if __name__ == "__main__":

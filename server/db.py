@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -305,25 +304,6 @@ def close_db() -> None:
         db.close()
 
 
-def backup_to(target: str | Path) -> str:
-    """Copy the live store to `target` with SQLite's online backup, and give the copy a new
-    epoch: a restored copy is another timeline, so clients must not resume into it."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        target.unlink()
-    src: sqlite3.Connection = db.connection()  # type: ignore[no-untyped-call]
-    dst = sqlite3.connect(str(target))
-    try:
-        src.backup(dst)
-        new_epoch = uuid.uuid4().hex
-        dst.execute("UPDATE meta SET value = ? WHERE key = 'epoch'", (new_epoch,))
-        dst.commit()
-    finally:
-        dst.close()
-    return new_epoch
-
-
 class StoreInUse(Exception):
     """Another process (a running server, a restore) holds the store."""
 
@@ -362,40 +342,3 @@ class StoreLock:
         fh, self._fh = self._fh, None
         if fh is not None:
             fh.close()  # closing the file lets go of the lock
-
-
-def restore_from(backup: str | Path, target: str | Path) -> tuple[str, str]:
-    """Put the backup in place of the store at `target` (which must not be in use: hold its
-    `StoreLock`) and give it a new epoch, so that clients that knew the store before resume
-    with a fresh snapshot instead of events that no longer exist. Returns (the backup's
-    epoch, the new epoch)."""
-    backup, target = Path(backup), Path(target)
-    if not backup.is_file():
-        raise FileNotFoundError(f"There is no backup {backup}.")
-    src = sqlite3.connect(str(backup))
-    try:
-        try:
-            row = src.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-        except sqlite3.DatabaseError:
-            row = None
-        if row is None:
-            raise ValueError(f"{backup} is not a Roomrack store.")
-        old_epoch = str(row[0])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        dst = sqlite3.connect(str(target), timeout=0)
-        try:
-            try:  # anyone else writing to it, per SQLite?
-                dst.execute("BEGIN IMMEDIATE")
-                dst.rollback()
-            except sqlite3.OperationalError:
-                raise StoreInUse(f"The store {target} is in use.") from None
-            src.backup(dst)
-            new_epoch = uuid.uuid4().hex
-            dst.execute("UPDATE meta SET value = ? WHERE key = 'epoch'", (new_epoch,))
-            dst.commit()
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    log.info("restored %s into %s (epoch %s, was %s)", backup, target, new_epoch, old_epoch)
-    return old_epoch, new_epoch

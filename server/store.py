@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from server import db as m
 from server.services import Outcome, Services, StoredEvent
+from server.startup import check_store
 from shared.clock import Clock
 
 log = logging.getLogger("roomrack.store")
@@ -51,9 +52,11 @@ class Store:
         self.largest_group = 0  # the most writes one commit has carried so far
 
     async def open(self) -> None:
-        """Open the store; raises `m.StoreInUse` if another server (or a restore) has it."""
+        """Open the store; raises `m.StoreInUse` if another server (or a restore) has it, and
+        `StartError` if the file is damaged or not a Roomrack store."""
         self.file_lock.acquire()
         try:
+            await self.call(check_store, self.path)  # damaged: StartError, in words
             self.epoch = await self.call(m.open_db, self.path, self.synchronous)
         except BaseException:
             self.file_lock.release()

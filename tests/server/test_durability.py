@@ -163,6 +163,7 @@ def test_backup_while_running_is_a_complete_copy_with_a_new_epoch(
 ) -> None:
     port = free_port()
     target = tmp_path / "backup" / "copy.db"
+    target.parent.mkdir()  # a backup never creates its folder
     with server_process(demo_db, port):
 
         async def login() -> str:
