@@ -4,13 +4,18 @@ real server process."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
 import signal
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server.backup import human_size
 from server.cli import main as cli_main
 from tests.server.test_durability import free_port, server_process
 from tests.support import SLUG, Peer
@@ -78,3 +83,210 @@ def test_a_backup_onto_the_live_store_is_refused_and_every_acknowledged_write_su
 
     with server_process(demo_db, port):
         asyncio.run(after_restart())
+
+
+# --- the store and its copies, as files --------------------------------------------------------
+
+
+def store_state(path: Path) -> tuple[str, int, list[int]]:
+    """What a store holds that a backup must never change: its epoch, its journal's length
+    and its hotels' head sequence numbers."""
+    con = sqlite3.connect(str(path))
+    try:
+        epoch = con.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()[0]
+        events = con.execute("SELECT count(*) FROM event").fetchone()[0]
+        heads = [r[0] for r in con.execute("SELECT head_seq FROM hotel ORDER BY id")]
+    finally:
+        con.close()
+    return str(epoch), int(events), heads
+
+
+def damaged_copies(store: Path, folder: Path) -> dict[str, Path]:
+    """Three ways a store file goes bad: random bytes, cut short, a page overwritten."""
+    data = store.read_bytes()
+    page = 4096
+    assert len(data) > 10 * page
+    bad = bytearray(data)
+    for n in range(4, 9):  # the start of pages 5-9: b-tree headers and cells
+        bad[n * page : n * page + 200] = b"\x5a" * 200
+    damaged = {
+        "random bytes": os.urandom(len(data)),
+        "truncated": data[: len(data) // 2],
+        "a damaged page": bytes(bad),
+    }
+    paths = {}
+    for kind, content in damaged.items():
+        path = folder / f"{kind.replace(' ', '-')}.db"
+        path.write_bytes(content)
+        paths[kind] = path
+    return paths
+
+
+def backup_cli(store: Path, *args: str) -> int:
+    return cli_main(["--db", str(store), "backup", *args])
+
+
+def test_every_name_of_the_live_store_is_refused_even_with_force(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = store_state(demo_db)
+    (tmp_path / "roomrack.db.lock").touch()
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "elsewhere" / "link.db"
+    link.symlink_to(demo_db)
+    hard = tmp_path / "elsewhere" / "hard.db"
+    os.link(demo_db, hard)
+    folder_link = tmp_path / "store-folder"
+    folder_link.symlink_to(tmp_path, target_is_directory=True)
+    names = [
+        str(demo_db),
+        str(tmp_path / "elsewhere" / ".." / "roomrack.db"),
+        os.path.relpath(demo_db),
+        str(link),
+        str(hard),
+        str(folder_link / "roomrack.db"),
+        f"{demo_db}-wal",
+        f"{demo_db}-shm",
+        f"{demo_db}.lock",
+    ]
+    for name in names:
+        for force in ([], ["--force"]):
+            assert backup_cli(demo_db, name, *force) == 1, name
+            err = capsys.readouterr().err
+            assert "is the live store" in err and "Nothing was written" in err, err
+    assert store_state(demo_db) == before
+    assert hard.read_bytes() == demo_db.read_bytes()
+    assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_a_missing_folder_is_refused_and_not_created(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usb = tmp_path / "media" / "usb"  # the stick is not plugged in
+    for target in (usb / "roomrack.db", f"{usb}/", usb / "sub" / "x.db"):
+        assert backup_cli(demo_db, str(target)) == 1
+        err = capsys.readouterr().err
+        assert "does not exist" in err and "mounted" in err and "Nothing was written" in err
+    assert not (tmp_path / "media").exists()
+    # a file where the folder should be
+    (tmp_path / "media").write_text("not a folder")
+    assert backup_cli(demo_db, str(tmp_path / "media" / "x.db")) == 1
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_an_existing_file_is_kept_unless_forced(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    target = usb / "monday.db"
+    target.write_text("last week's notes")
+    assert backup_cli(demo_db, str(target)) == 1
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err
+    assert target.read_text() == "last week's notes"
+    assert backup_cli(demo_db, str(target), "--force") == 0
+    out = capsys.readouterr().out
+    assert f"to {target} (" in out and " KB, checked)" in out
+    epoch, events, heads = store_state(target)
+    assert (events, heads) == store_state(demo_db)[1:] and epoch != store_state(demo_db)[0]
+    assert sorted(p.name for p in usb.iterdir()) == ["monday.db"]  # no temp file left
+
+
+def test_a_folder_gets_a_dated_file_that_says_where_and_how_big(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    assert backup_cli(demo_db, str(usb)) == 0
+    out = capsys.readouterr().out
+    (made,) = usb.iterdir()
+    assert re.fullmatch(r"roomrack-\d{4}-\d{2}-\d{2}-\d{6}\.db", made.name)
+    assert f"to {made} ({human_size(made.stat().st_size)}, checked)" in out
+    con = sqlite3.connect(str(made))
+    try:  # one self-contained, sound file
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        mark = json.loads(con.execute("SELECT value FROM meta WHERE key='backup'").fetchone()[0])
+    finally:
+        con.close()
+    assert mark["kind"] == "manual" and mark["source"] == str(demo_db.resolve())
+    assert not list(usb.glob("*-wal"))
+
+
+def test_a_damaged_store_gives_no_backup(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = damaged_copies(demo_db, tmp_path)["a damaged page"]
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    assert backup_cli(bad, str(usb)) == 1
+    err = capsys.readouterr().err
+    assert "failed its check" in err and "may be damaged" in err
+    assert list(usb.iterdir()) == []
+
+
+def test_sizes_read_as_people_write_them() -> None:
+    assert [human_size(n) for n in (0, 999, 1000, 204_800, 3_100_000, 7 * 10**9)] == [
+        "0 bytes",
+        "999 bytes",
+        "1.0 KB",
+        "204.8 KB",
+        "3.1 MB",
+        "7.0 GB",
+    ]
+
+
+# --- restore ------------------------------------------------------------------------------------
+
+
+def test_a_damaged_backup_is_refused_and_the_store_is_untouched(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = store_state(demo_db)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for kind, path in damaged_copies(demo_db, folder).items():
+        assert cli_main(["--db", str(demo_db), "restore", str(path)]) == 1, kind
+        err = capsys.readouterr().err
+        assert str(path) in err and "Nothing was changed" in err, err
+        assert "damaged" in err or "not a SQLite database" in err, err
+        assert "Traceback" not in err
+    not_ours = folder / "other.sqlite"
+    sqlite3.connect(str(not_ours)).execute("CREATE TABLE t (x)").connection.commit()
+    assert cli_main(["--db", str(demo_db), "restore", str(not_ours)]) == 1
+    assert "not a Roomrack store" in capsys.readouterr().err
+    assert cli_main(["--db", str(demo_db), "restore", str(demo_db)]) == 1
+    assert "is the store itself" in capsys.readouterr().err
+    assert store_state(demo_db) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("roomrack")) == [
+        "roomrack.db",
+        "roomrack.db.lock",
+    ]
+
+
+def test_restore_keeps_the_store_it_replaces(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    assert backup_cli(demo_db, str(usb / "copy.db")) == 0
+    replaced = store_state(demo_db)
+    assert cli_main(["--db", str(demo_db), "restore", str(usb / "copy.db")]) == 0
+    out = capsys.readouterr().out
+    (aside,) = tmp_path.glob("roomrack.db.before-restore-*")
+    assert f"kept as {aside}" in out and "(made 20" in out
+    assert store_state(aside) == replaced
+    restored = store_state(demo_db)
+    assert restored[1:] == replaced[1:] and restored[0] not in (
+        replaced[0],
+        store_state(usb / "copy.db")[0],
+    )
+    con = sqlite3.connect(str(demo_db))
+    try:  # the backup's own mark does not come back with it
+        assert con.execute("SELECT value FROM meta WHERE key='backup'").fetchone() is None
+    finally:
+        con.close()
+    # a second restore keeps the first restored store too
+    assert cli_main(["--db", str(demo_db), "restore", str(usb / "copy.db")]) == 0
+    assert len(list(tmp_path.glob("roomrack.db.before-restore-*"))) == 2
