@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
 import sqlite3
 import uuid
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.backup import human_size
+from server.backup import BackupError, DailyBackup, backup_store, human_size
 from server.cli import main as cli_main
+from shared.clock import ManualClock
+from shared.timeutil import from_iso
 from tests.server.test_durability import free_port, server_process
-from tests.support import SLUG, Peer
+from tests.support import SLUG, LiveServer, Peer, make_store
 
 pytestmark = pytest.mark.slow
 
@@ -290,3 +295,144 @@ def test_restore_keeps_the_store_it_replaces(
     # a second restore keeps the first restored store too
     assert cli_main(["--db", str(demo_db), "restore", str(usb / "copy.db")]) == 0
     assert len(list(tmp_path.glob("roomrack.db.before-restore-*"))) == 2
+
+
+# --- the daily backup ---------------------------------------------------------------------------
+
+DUBLIN = ZoneInfo("Europe/Dublin")
+
+
+def daily_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if "-daily-" in p.name)
+
+
+def daily(store: Path, folder: Path, keep: int = 3) -> DailyBackup:
+    return DailyBackup(store, folder, keep=keep, at=time(4, 0), tz=DUBLIN)
+
+
+@pytest.mark.parametrize(
+    ("now", "last_made", "due"),
+    [
+        ("2026-01-15T09:00Z", None, True),  # never made: at once
+        ("2026-01-15T09:00Z", "2026-01-15T04:00:05Z", False),  # today's is made
+        ("2026-01-15T09:00Z", "2026-01-14T04:00:05Z", True),  # a day was missed
+        ("2026-01-16T03:59Z", "2026-01-15T04:00:05Z", False),  # not yet time
+        ("2026-01-16T04:00Z", "2026-01-15T04:00:05Z", True),
+        ("2026-01-15T02:00Z", "2026-01-14T04:00Z", False),
+        # summer time: 04:00 in Dublin is 03:00 UTC
+        ("2026-07-15T03:00Z", "2026-07-14T03:00:01Z", True),
+        ("2026-07-15T02:59Z", "2026-07-14T03:00:01Z", False),
+    ],
+)
+def test_the_daily_backup_is_due_once_a_day_at_its_local_time(
+    tmp_path: Path, now: str, last_made: str | None, due: bool
+) -> None:
+    schedule = daily(tmp_path / "roomrack.db", tmp_path)
+    schedule.last_made = from_iso(last_made) if last_made else None
+    assert schedule.due(from_iso(now)) is due
+
+
+def test_a_daily_backup_that_failed_is_tried_again_an_hour_later(tmp_path: Path) -> None:
+    schedule = daily(tmp_path / "roomrack.db", tmp_path)
+    schedule.failed_at = from_iso("2026-01-15T04:00Z")
+    assert not schedule.due(from_iso("2026-01-15T04:59Z"))
+    assert schedule.due(from_iso("2026-01-15T05:00Z"))
+
+
+def test_the_server_backs_up_daily_keeps_the_newest_and_never_deletes_what_it_did_not_make(
+    demo_db: Path, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="roomrack")
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    # files that are not this server's daily backups, some with names like theirs
+    (usb / "notes.txt").write_text("tape rotation: Mondays")
+    (usb / "roomrack-daily-2020-01-01-0400.db").write_bytes(b"not a backup at all")
+    manual = backup_store(demo_db, usb, clock.now())
+    other_store = tmp_path / "other" / "roomrack.db"
+    other_store.parent.mkdir()
+    make_store(other_store, clock)
+    daily(other_store, usb, keep=1).run(clock.now() - timedelta(days=5))
+    strangers = sorted(p.name for p in usb.iterdir())
+    assert len(strangers) == 4
+
+    async def scenario() -> None:
+        config = {"backup_dir": usb, "backup_keep": 3, "backup_tz": DUBLIN}
+        async with LiveServer(demo_db, clock, **config) as srv:
+            await srv.server.backup_if_due()  # the first one at once, at start
+            assert daily_files(usb) == [
+                "roomrack-daily-2020-01-01-0400.db",  # not a backup
+                "roomrack-daily-2026-01-10-0900.db",  # the other store's
+                "roomrack-daily-2026-01-15-0900.db",  # this server's, at once
+            ]
+            clock.advance(3600)
+            await srv.server.backup_if_due()  # once a day
+            assert len(daily_files(usb)) == 3
+            for day in range(16, 21):
+                clock.set(datetime(2026, 1, day, 4, 0, 30, tzinfo=UTC))
+                await srv.server.backup_if_due()
+        ours = [n for n in daily_files(usb) if n not in strangers]
+        assert ours == [f"roomrack-daily-2026-01-{d}-0400.db" for d in (18, 19, 20)]
+        assert set(strangers) <= {p.name for p in usb.iterdir()}
+        assert manual.path.exists()
+        epoch, events, heads = store_state(usb / ours[-1])  # a snapshot of 04:00 that day
+        now_epoch, now_events, _ = store_state(demo_db)
+        assert epoch != now_epoch and 0 < events <= now_events and heads == [events]
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    wrote = [r.getMessage() for r in caplog.records if "daily backup: wrote" in r.getMessage()]
+    assert len(wrote) == 6 and " KB, checked" in wrote[-1]
+    assert any("removed 1 older: roomrack-daily-2026-01-15-0900.db" in w for w in wrote)
+
+
+def test_a_failed_daily_backup_is_logged_and_a_missed_day_is_made_up_at_start(
+    demo_db: Path, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="roomrack")
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    away = tmp_path / "unplugged"
+    config = {"backup_dir": usb, "backup_keep": 5, "backup_tz": DUBLIN}
+
+    async def first_run() -> None:
+        async with LiveServer(demo_db, clock, **config) as srv:
+            await srv.server.backup_if_due()
+            usb.rename(away)  # the stick is pulled out
+            clock.set(datetime(2026, 1, 16, 4, 0, 30, tzinfo=UTC))
+            await srv.server.backup_if_due()
+            clock.advance(30 * 60)
+            await srv.server.backup_if_due()  # not every minute: an hour later
+            away.rename(usb)
+            clock.advance(31 * 60)
+            await srv.server.backup_if_due()
+
+    asyncio.run(asyncio.wait_for(first_run(), 60))
+    failed = [r for r in caplog.records if "daily backup failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].levelno == logging.ERROR
+    assert "does not exist" in failed[0].getMessage()
+    assert daily_files(usb) == [
+        "roomrack-daily-2026-01-15-0900.db",
+        "roomrack-daily-2026-01-16-0501.db",
+    ]
+    clock.set(datetime(2026, 1, 19, 12, 0, tzinfo=UTC))  # the server was off for three days
+
+    async def second_run() -> None:
+        async with LiveServer(demo_db, clock, **config) as srv:
+            await srv.server.backup_if_due()
+
+    asyncio.run(asyncio.wait_for(second_run(), 60))
+    assert daily_files(usb)[-1] == "roomrack-daily-2026-01-19-1200.db"
+    assert len(daily_files(usb)) == 3  # one catch-up, not one per missed day
+
+
+def test_a_server_refuses_to_start_with_a_missing_backup_folder(
+    demo_db: Path, clock: ManualClock, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        with pytest.raises(BackupError, match="does not exist"):
+            async with LiveServer(demo_db, clock, backup_dir=tmp_path / "usb"):
+                pass
+        async with LiveServer(demo_db, clock):  # it let go of the store
+            pass
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
