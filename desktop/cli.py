@@ -26,6 +26,9 @@ from pathlib import Path
 
 import platformdirs
 
+from server.startup import port_number
+from server.version import version
+
 log = logging.getLogger("roomrack.desktop")
 
 
@@ -35,12 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--server", help="server address, e.g. reception-pc:8765 (remembered)")
     p.add_argument("--settings", type=Path, help="settings file (default: the platform's place)")
-    p.add_argument("--log-level", default="WARNING")
+    p.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="how much the program logs to standard error (default: WARNING)",
+    )
+    p.add_argument("--version", action="version", version=f"roomrack {version()}")
     sub = p.add_subparsers(dest="command")
     d = sub.add_parser("demo", help="start a local demo server and open the board")
     d.add_argument("--as", dest="login", default="manager", help="demo login (default: manager)")
     d.add_argument("--simulate", action="store_true", help="simulated staff move rooms")
-    d.add_argument("--port", type=int, default=0, help="port of the demo server (default: free)")
+    d.add_argument(
+        "--port", type=port_number, default=0, help="port of the demo server (default: free)"
+    )
     d.add_argument("--db", type=Path, help="demo store file (default: per user, fresh each time)")
     d.add_argument("--keep", action="store_true", help="keep the demo store of the last run")
     p.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)  # smoke tests
@@ -160,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
             "Roomrack cannot open its window: Qt needs these X11 libraries, which this PC does "
             f"not have. Install them once, then start Roomrack again:\n\n"
             f"    sudo apt install {' '.join(missing)}\n",
+            file=sys.stderr,
+        )
+        return 1
+    if args.settings is not None and not args.settings.parent.is_dir():
+        print(
+            f"Roomrack cannot keep its settings in {args.settings}: the folder "
+            f"{args.settings.parent} does not exist. Create it, or give another --settings.",
             file=sys.stderr,
         )
         return 1

@@ -36,6 +36,7 @@ from server.storefile import (
     epoch_of,
     fsync_file,
     fsync_folder,
+    open_quietly,
     problem_with,
     same_file,
     sqlite_problem,
@@ -274,7 +275,7 @@ def restore_store(backup: Path, db_path: Path, now: datetime) -> RestoreDone:
 
 def _restore_copy(backup: Path, tmp: Path) -> tuple[str, str, str | None]:
     try:
-        src = connect(backup, "ro")
+        src = open_quietly(backup)
         try:
             dst = sqlite3.connect(str(tmp))
             try:
@@ -424,7 +425,7 @@ class DailyBackup:
 
     def _made_at(self, path: Path) -> datetime | None:
         try:
-            con = connect(path, "ro")
+            con = open_quietly(path)
             try:
                 row = con.execute("SELECT value FROM meta WHERE key = 'backup'").fetchone()
             finally:

@@ -67,21 +67,25 @@ def per_user_db_path() -> Path:
     return Path(platformdirs.user_data_dir("roomrack", appauthor=False)) / "roomrack.db"
 
 
-class Parser(argparse.ArgumentParser):
-    """Help that keeps the description's layout and shows every option's default."""
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (unless it says one itself)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        super().__init__(*args, **kwargs)
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         shown = action.default not in (None, False, argparse.SUPPRESS)
-        if shown and action.option_strings and "%(default)" not in text:
+        if shown and action.option_strings and "default" not in text:
             text += " (default: %(default)s)"
         return text
+
+
+class RawHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """... and the description keeps its own layout (the module's docstring)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def time_of_day(text: str) -> Any:
@@ -128,7 +132,7 @@ def ensure_demo(db_path: Path) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="roomrack-server", description=__doc__)
+    p = Parser(prog="roomrack-server", description=__doc__, formatter_class=RawHelpFormatter)
     p.add_argument(
         "--db",
         type=Path,
@@ -144,9 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much the server logs to standard error",
     )
     p.add_argument("--version", action="version", version=f"roomrack-server {version()}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    sub = p.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        parser_class=Parser,
+        help="what to do; each command has its own --help",
+    )
 
-    s = sub.add_parser("serve", help="start the server")
+    s = sub.add_parser(
+        "serve",
+        help="start the server",
+        description="Start the server on the store. It refuses to start, saying why, if the "
+        "store is missing (unless --demo), damaged or in use by another server, or if the "
+        "address or port cannot be used; nothing is created then. With --backup-dir it "
+        "backs the store up once a day and keeps the newest --backup-keep of those copies.",
+    )
     s.add_argument(
         "--host",
         default="127.0.0.1",
@@ -182,18 +199,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--retention-days",
         type=float,
         default=7.0,
+        metavar="DAYS",
         help="how long the journal keeps events for resuming clients",
     )
     s.add_argument(
         "--rate-limit",
         type=float,
         default=20.0,
+        metavar="PER_SECOND",
         help="commands per second per connection (0: no limit)",
     )
     s.add_argument(
         "--rate-burst",
         type=int,
         default=60,
+        metavar="N",
         help="commands a connection may send at once before --rate-limit applies",
     )
     s.add_argument(
@@ -252,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
         "restore",
         help="put the backup FILE in place of the store, under a new epoch (clients that "
         "knew the store get a fresh snapshot); stop the server first",
+        description="Put the backup FILE in place of the store (stop the server first). "
+        "The backup is checked before anything changes: a damaged one is refused. The "
+        "restored store gets a new epoch, so workstations reload their board instead of "
+        "resuming into events that no longer exist. The store it replaces is kept beside it "
+        "as <store>.before-restore-YYYYMMDD-HHMMSS (delete it when you no longer need it).",
     )
     r.add_argument("backup", type=Path, metavar="FILE", help="the backup to restore")
 

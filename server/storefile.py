@@ -48,16 +48,25 @@ def connect(path: Path, mode: str = "ro", timeout: float = 10.0) -> sqlite3.Conn
     return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
 
 
+def open_quietly(path: Path) -> sqlite3.Connection:
+    """A connection for reading that leaves no -wal/-shm files behind when it closes (a
+    read-only connection cannot tidy up a store's WAL files; a read-write one, the last to
+    close, does). On a write-protected file SQLite opens it read-only."""
+    return connect(path, "rw")
+
+
 def sqlite_problem(con: sqlite3.Connection) -> str | None:
     """What SQLite's integrity check finds wrong with the database of `con` (None: sound)."""
     try:
         rows = con.execute("PRAGMA integrity_check(5)").fetchall()
     except sqlite3.DatabaseError as exc:
         return str(exc)
-    found = [str(r[0]).replace("*** in database main ***", "").strip() for r in rows]
-    if found == ["ok"]:
+    if [str(r[0]) for r in rows] == ["ok"]:
         return None
-    return "; ".join(f for f in found if f)[:300] or "the integrity check failed"
+    lines = [line.strip() for r in rows for line in str(r[0]).splitlines()]
+    found = [line for line in lines if line and not line.startswith("*** in database")]
+    more = f" and {len(found) - 2} more problems" if len(found) > 2 else ""
+    return "; ".join(found[:2])[:300] + more or "the integrity check failed"
 
 
 def epoch_of(con: sqlite3.Connection) -> str | None:
@@ -83,7 +92,7 @@ def problem_with(path: Path, what: str = "store") -> str | None:
     if head != SQLITE_HEADER:
         return f"the {what} {path} is not a SQLite database (it may be damaged or another file)"
     try:
-        con = connect(path, "ro")
+        con = open_quietly(path)
     except sqlite3.Error as exc:
         return f"the {what} {path} cannot be opened ({exc})"
     try:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import errno
+import importlib.metadata
+import json
+import shlex
+import socket
 import sqlite3
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from server import db as m
-from server.cli import main
+from server import startup
+from server.cli import build_parser, main
+from server.startup import StartError, listen_words
 from shared.clock import ManualClock
+from tests.server.test_backup import damaged_copies
+from tests.server.test_durability import free_port, server_process
 from tests.support import SLUG, LiveServer, Peer
 
 
@@ -158,3 +171,158 @@ def test_a_manager_configures_the_hotel_and_everyone_hears_of_it(
             assert ev["meta"]["actor"]["name"] == mgr.login["staff"]["name"]
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+# --- clear words for every failure at start (real processes: the exit message matters) ---------
+
+
+def server_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`roomrack-server ARGS` in a process of its own, as a person would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def plain_failure(proc: subprocess.CompletedProcess[str], lines: int = 2) -> list[str]:
+    """The words of a refused start: exit code 1, a line or two, no traceback."""
+    assert proc.returncode == 1, proc
+    assert "Traceback" not in proc.stderr, proc.stderr
+    said = proc.stderr.strip().splitlines()
+    assert 1 <= len(said) <= lines, said
+    return said
+
+
+@pytest.mark.slow
+def test_a_damaged_store_says_what_is_wrong_which_file_and_how_to_restore(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    for kind, path in damaged_copies(demo_db, tmp_path).items():
+        for command in (
+            ["serve", "--port", "0"],
+            ["audit", "--hotel", SLUG, "--since", "2026-01-01T00:00Z"],
+        ):
+            first, hint = plain_failure(server_cli("--db", str(path), *command))
+            assert str(path) in first, (kind, first)
+            assert "damaged" in first or "not a SQLite database" in first, (kind, first)
+            assert hint.endswith(f"roomrack-server --db {path} restore BACKUP"), hint
+
+
+@pytest.mark.slow
+def test_the_restore_that_a_damaged_store_asks_for_brings_the_server_back(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    assert main(["--db", str(demo_db), "backup", str(usb / "last-night.db")]) == 0
+    store = damaged_copies(demo_db, tmp_path)["a damaged page"]
+    _, hint = plain_failure(server_cli("--db", str(store), "serve", "--port", "0"))
+    command = hint.split(": ", 1)[1].replace("BACKUP", str(usb / "last-night.db"))
+    restored = server_cli(*shlex.split(command)[1:])
+    assert restored.returncode == 0, restored.stderr
+    assert "Restored" in restored.stdout and "kept as" in restored.stdout
+    port = free_port()
+    health = f"http://127.0.0.1:{port}/healthz"
+    with server_process(store, port), urllib.request.urlopen(health, timeout=5) as resp:
+        assert json.loads(resp.read())["epoch"] == epoch_of(store)
+
+
+@pytest.mark.slow
+def test_a_bad_port_or_address_is_said_plainly_and_leaves_no_store(tmp_path: Path) -> None:
+    new = tmp_path / "roomrack.db"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        (said,) = plain_failure(server_cli("--db", str(new), "serve", "--demo", "--port", port))
+        assert f"Port {port} on 127.0.0.1 is already in use" in said and "--port" in said
+    (said,) = plain_failure(
+        server_cli("--db", str(new), "serve", "--demo", "--host", "192.0.2.1", "--port", "0")
+    )
+    assert "192.0.2.1 is not an address of this PC" in said
+    (said,) = plain_failure(
+        server_cli("--db", str(new), "serve", "--demo", "--host", "no-such-host.invalid")
+    )
+    assert "'no-such-host.invalid' is not a known name or address" in said
+    out_of_range = server_cli("--db", str(new), "serve", "--demo", "--port", "70000")
+    assert out_of_range.returncode == 2 and "'70000' is not a port number" in out_of_range.stderr
+    assert list(tmp_path.iterdir()) == []  # no store, no lock file
+
+
+def test_a_port_this_account_may_not_open_is_said_plainly() -> None:
+    words = listen_words(PermissionError(errno.EACCES, "Permission denied"), "0.0.0.0", 80)
+    assert "may not listen on port 80" in words and "administrator" in words
+
+
+@pytest.mark.slow
+def test_a_missing_store_or_folder_is_said_plainly_and_nothing_is_created(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    typo = tmp_path / "roomrak.db"
+    (said,) = plain_failure(server_cli("--db", str(typo), "serve", "--port", "0"))
+    assert f"There is no store {typo}" in said and "create-hotel" in said
+    nowhere = tmp_path / "nowhere" / "roomrack.db"
+    for command in (["serve", "--demo", "--port", "0"], ["create-hotel", "x", "X"]):
+        (said,) = plain_failure(server_cli("--db", str(nowhere), *command))
+        assert f"The folder {nowhere.parent} does not exist" in said
+    (said,) = plain_failure(
+        server_cli("--db", str(demo_db), "serve", "--backup-dir", str(tmp_path / "usb"))
+    )
+    assert f"The backup folder {tmp_path / 'usb'} does not exist" in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roomrack.db", "roomrack.db.lock"]
+
+
+def test_a_folder_this_account_may_not_write_in_is_said_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(startup.os, "access", lambda *_: False)  # as for another account
+    with pytest.raises(StartError, match=f"may not write in the folder {tmp_path}"):
+        startup.check_data_folder(tmp_path / "roomrack.db")
+
+
+@pytest.mark.slow
+def test_a_store_in_use_is_said_plainly(demo_db: Path) -> None:
+    held = m.StoreLock(demo_db)  # as a running server holds it
+    held.acquire()
+    try:
+        (said,) = plain_failure(server_cli("--db", str(demo_db), "serve", "--port", "0"))
+    finally:
+        held.release()
+    assert f"The store {demo_db} is in use by a running server" in said
+
+
+def test_every_command_and_option_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in commands._choices_actions:
+        assert command.help, f"'{command.dest}' has no help text"
+    for name, sub in [("", parser), *commands.choices.items()]:
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                continue
+            what = f"{name} {'/'.join(action.option_strings) or action.dest}"
+            assert action.help, f"'{what}' has no help text"
+            if action.option_strings and action.default not in (None, False):
+                assert f"default: {action.default}" in " ".join(sub.format_help().split())
+        with pytest.raises(SystemExit):
+            parser.parse_args([*([name] if name else []), "--help"])
+        text = capsys.readouterr().out
+        for action in sub._actions:
+            for option in action.option_strings:
+                assert option in text
+
+
+@pytest.mark.slow
+def test_both_programs_say_their_version() -> None:
+    want = importlib.metadata.version("roomrack")
+    assert server_cli("--version").stdout.strip() == f"roomrack-server {want}"
+    desktop = subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert desktop.stdout.strip() == f"roomrack {want}"
