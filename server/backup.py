@@ -371,6 +371,12 @@ class DailyBackup:
             raise BackupError(f"The backup folder {self.folder} is a file of the store.")
         made = self.ours()
         self.last_made = made[-1][0] if made else None
+        if _device(self.folder) == _device(self.db_path.parent):
+            log.warning(
+                "the daily backups in %s are on the store's own disk: keep copies elsewhere "
+                "too (a disk that fails takes both)",
+                self.folder,
+            )
 
     def local(self, when: datetime) -> datetime:
         return when.astimezone(self.tz) if self.tz is not None else when.astimezone()

@@ -456,7 +456,7 @@ def restore(backup: Path, db_path: Path) -> int:
         return 1
     finally:
         lock.release()
-    made = f" (made {done.made_at})" if done.made_at else ""
+    made = f" (made {from_iso(done.made_at).astimezone():%Y-%m-%d %H:%M})" if done.made_at else ""
     print(
         f"Restored {backup}{made} into {db_path}. Its new epoch is {done.epoch} (the "
         f"backup's was {done.backup_epoch}): workstations start again from a fresh board when "
