@@ -392,9 +392,11 @@ class RoomrackServer:
                 close_timeout=3,
             )
         except OSError as exc:  # the port is taken, say: let go of the store
+            await self._backup_finished()
             await self.store.close()
             raise StartError(listen_words(exc, self.config.host, self.config.port)) from exc
         except BaseException:
+            await self._backup_finished()
             await self.store.close()
             raise
         sock = next(iter(self._server.sockets))
@@ -428,9 +430,7 @@ class RoomrackServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        if self._backup_task is not None:  # a backup under way finishes (or fails) first
-            with contextlib.suppress(Exception):
-                await self._backup_task
+        await self._backup_finished()
         await self.store.close()
         log.info("Roomrack server stopped")
 
@@ -455,6 +455,7 @@ class RoomrackServer:
                 "epoch": self.store.epoch,
                 "time": to_iso(self.clock.now()),
                 "connections": len(self.hub.clients),
+                "backup": self.backup_health(),
             }
             return _json_response(http.HTTPStatus.OK, head)
         if path == "/api/rooms/status":
@@ -1030,6 +1031,22 @@ class RoomrackServer:
         await self._start_backup_if_due()
         if self._backup_task is not None:
             await asyncio.shield(self._backup_task)
+
+    async def _backup_finished(self) -> None:
+        """Let a daily backup under way finish (or fail) before the store is let go of."""
+        if self._backup_task is not None:
+            with contextlib.suppress(Exception):
+                await self._backup_task
+
+    def backup_health(self) -> dict[str, Any] | None:
+        """The daily backup as `/healthz` reports it (None: there is none)."""
+        if self.backups is None:
+            return None
+        last, failed = self.backups.last_made, self.backups.failed_at
+        return {
+            "last_made": to_iso(last) if last else None,
+            "last_failed": to_iso(failed) if failed else None,
+        }
 
     async def _start_backup_if_due(self) -> int:
         """Start the daily backup in a thread of its own if it is due and none is running

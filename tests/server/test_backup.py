@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sqlite3
+import urllib.request
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -385,6 +386,16 @@ def test_the_server_backs_up_daily_keeps_the_newest_and_never_deletes_what_it_di
     assert any("removed 1 older: roomrack-daily-2026-01-15-0900.db" in w for w in wrote)
 
 
+async def health(srv: LiveServer) -> dict[str, Any]:
+    def get() -> dict[str, Any]:
+        url = f"http://127.0.0.1:{srv.server.port}/healthz"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            body: dict[str, Any] = json.loads(resp.read())
+            return body
+
+    return await asyncio.to_thread(get)
+
+
 def test_a_failed_daily_backup_is_logged_and_a_missed_day_is_made_up_at_start(
     demo_db: Path, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -397,14 +408,23 @@ def test_a_failed_daily_backup_is_logged_and_a_missed_day_is_made_up_at_start(
     async def first_run() -> None:
         async with LiveServer(demo_db, clock, **config) as srv:
             await srv.server.backup_if_due()
+            assert (await health(srv))["backup"] == {
+                "last_made": "2026-01-15T09:00:00Z",
+                "last_failed": None,
+            }
             usb.rename(away)  # the stick is pulled out
             clock.set(datetime(2026, 1, 16, 4, 0, 30, tzinfo=UTC))
             await srv.server.backup_if_due()
             clock.advance(30 * 60)
             await srv.server.backup_if_due()  # not every minute: an hour later
+            assert (await health(srv))["backup"] == {  # for a monitor to raise the alarm
+                "last_made": "2026-01-15T09:00:00Z",
+                "last_failed": "2026-01-16T04:00:30Z",
+            }
             away.rename(usb)
             clock.advance(31 * 60)
             await srv.server.backup_if_due()
+            assert (await health(srv))["backup"]["last_failed"] is None
 
     asyncio.run(asyncio.wait_for(first_run(), 60))
     failed = [r for r in caplog.records if "daily backup failed" in r.getMessage()]
