@@ -102,24 +102,31 @@ def backup_target(db_path: Path, target: str | Path, now: datetime) -> Path:
     target = Path(target)
     if target.is_dir():
         target = target / dated_name(db_path.stem, now.astimezone())
-    elif text.endswith(("/", os.sep)):
-        raise BackupError(
-            f"The folder {text} does not exist (is the USB stick or network drive "
-            "plugged in and mounted?). Nothing was written."
-        )
-    folder = target.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise BackupError(
-            f"The folder {folder} {what} (is the USB stick or network drive plugged in and "
-            "mounted?). Nothing was written; no folder was created."
-        )
+    elif text.endswith(("/", os.sep)):  # meant as a folder
+        if belongs_to_store(target, db_path):
+            raise _live_store(target)
+        raise _no_folder(target)
+    if not target.parent.is_dir():
+        raise _no_folder(target.parent)
     if belongs_to_store(target, db_path):
-        raise BackupError(
-            f"{target} is the live store (or one of its files), not a place for a backup of "
-            "it. Give a file or folder elsewhere, e.g. on a USB stick. Nothing was written."
-        )
+        raise _live_store(target)
     return target
+
+
+def _no_folder(folder: Path) -> BackupError:
+    if folder.exists():
+        return BackupError(f"{folder} is not a folder. Nothing was written.")
+    return BackupError(
+        f"The folder {folder} does not exist (is the USB stick or network drive plugged in "
+        "and mounted?). Nothing was written; no folder was created."
+    )
+
+
+def _live_store(target: Path) -> BackupError:
+    return BackupError(
+        f"{target} is the live store (or one of its files), not a place for a backup of it. "
+        "Give a file or folder elsewhere, e.g. on a USB stick. Nothing was written."
+    )
 
 
 def backup_store(

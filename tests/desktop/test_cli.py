@@ -88,3 +88,14 @@ def test_missing_x11_libraries_are_named_with_their_packages() -> None:
     assert missing_display_packages({}, "linux", find) == []
     assert missing_display_packages(x11, "win32", find) == []
     assert len(set(XCB_LIBRARIES.values())) == len(XCB_LIBRARIES)
+
+
+def test_a_settings_file_in_a_missing_folder_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main
+
+    assert main(["--settings", str(tmp_path / "nowhere" / "roomrack.ini")]) == 1
+    err = capsys.readouterr().err
+    assert f"the folder {tmp_path / 'nowhere'} does not exist" in err
+    assert not (tmp_path / "nowhere").exists()

@@ -10,6 +10,8 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
+import sys
 import urllib.request
 import uuid
 from datetime import UTC, datetime, time, timedelta
@@ -66,8 +68,9 @@ def test_a_backup_onto_the_live_store_is_refused_and_every_acknowledged_write_su
     with server_process(demo_db, port) as proc:
         epoch, seq = asyncio.run(first_view(url))
         asyncio.run(toggle_dnd(url, 5))
-        assert cli_main(["--db", str(demo_db), "backup", str(demo_db)]) == 1
-        assert "is the live store" in capsys.readouterr().err
+        for force in ([], ["--force"]):
+            assert cli_main(["--db", str(demo_db), "backup", str(demo_db), *force]) == 1
+            assert "is the live store" in capsys.readouterr().err
         asyncio.run(toggle_dnd(url, 5))  # the server goes on writing after the attempt
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
@@ -154,6 +157,7 @@ def test_every_name_of_the_live_store_is_refused_even_with_force(
         f"{demo_db}-wal",
         f"{demo_db}-shm",
         f"{demo_db}.lock",
+        f"{demo_db}/",
     ]
     for name in names:
         for force in ([], ["--force"]):
@@ -176,8 +180,9 @@ def test_a_missing_folder_is_refused_and_not_created(
     assert not (tmp_path / "media").exists()
     # a file where the folder should be
     (tmp_path / "media").write_text("not a folder")
-    assert backup_cli(demo_db, str(tmp_path / "media" / "x.db")) == 1
-    assert "is not a folder" in capsys.readouterr().err
+    for target in (tmp_path / "media" / "x.db", f"{tmp_path / 'media'}/"):
+        assert backup_cli(demo_db, str(target)) == 1
+        assert "media is not a folder" in capsys.readouterr().err
 
 
 def test_an_existing_file_is_kept_unless_forced(
@@ -269,6 +274,33 @@ def test_a_damaged_backup_is_refused_and_the_store_is_untouched(
         "roomrack.db",
         "roomrack.db.lock",
     ]
+
+
+def test_restore_keeps_a_store_aside_with_its_journal_as_it_was(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    assert backup_cli(demo_db, str(usb / "copy.db")) == 0
+    # a change still only in the store's -wal file, as after a power cut
+    code = (
+        "import os, sqlite3, sys\n"
+        "con = sqlite3.connect(sys.argv[1])\n"
+        "con.execute('PRAGMA wal_autocheckpoint = 0')\n"
+        "con.execute(\"UPDATE hotel SET name = 'Only in the WAL'\")\n"
+        "con.commit()\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(demo_db)], check=True, timeout=60)
+    assert Path(f"{demo_db}-wal").stat().st_size > 0
+    assert cli_main(["--db", str(demo_db), "restore", str(usb / "copy.db")]) == 0
+    (aside,) = tmp_path.glob("roomrack.db.before-restore-*[0-9]")
+    assert Path(f"{aside}-wal").exists() and not Path(f"{demo_db}-wal").exists()
+    con = sqlite3.connect(str(aside))
+    try:
+        assert con.execute("SELECT name FROM hotel").fetchone()[0] == "Only in the WAL"
+    finally:
+        con.close()
 
 
 def test_restore_keeps_the_store_it_replaces(
