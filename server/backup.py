@@ -4,7 +4,7 @@ A backup is made with SQLite's online backup API on a connection of its own, so 
 while a server runs on the store (which never waits for it). It is written to a temporary file
 in the target folder, checked (SQLite's integrity check) and only then renamed into place:
 whatever goes wrong, the target is either the old file or a complete, checked copy, and the
-store itself is only ever read.
+store's content is only ever read.
 
 Refused before anything is written: a target that is the live store or one of its files
 (however it is named: through `..`, a symlink, a hard link), a target folder that does not
@@ -137,7 +137,9 @@ def backup_store(
     kind: str = "manual",
 ) -> BackupMade:
     """Copy the store at `db_path` to `target` (a file, or a folder for a dated file), safely:
-    see the module's docstring. Never writes the store. Raises BackupError with the reason."""
+    see the module's docstring. Only reads the store's content (a connection of its own,
+    which SQLite may use to tidy up the -wal file when no server runs). Raises BackupError
+    with the reason."""
     if not db_path.is_file():
         raise BackupError(f"There is no store {db_path}. Nothing was written.")
     final = backup_target(db_path, target, now)

@@ -54,7 +54,7 @@ def check_store(db_path: Path) -> None:
     saying which file and how to restore it. A missing or empty file passes (a new store)."""
     if not db_path.exists():
         return
-    found = problem_with(db_path)
+    found = problem_with(db_path, check="quick_check")  # at every start: the faster one
     if found is None:
         return
     if NOT_A_STORE in found or "not a SQLite database" in found:
