@@ -60,8 +60,26 @@ async def first_view(url: str) -> tuple[str, int]:
     return str(p.login["epoch"]), int(snap["seq"])
 
 
+async def backup_while_writing(store: Path, url: str, target: Path) -> None:
+    """`roomrack-server backup TARGET` while 10 changes are being made."""
+    writes = asyncio.create_task(toggle_dnd(url, 10))
+    assert await asyncio.to_thread(cli_main, ["--db", str(store), "backup", str(target)]) == 0
+    await writes
+
+
+def assert_one_moment(copy: Path) -> None:
+    """A sound copy of one moment: its journal ends where its hotel's head says."""
+    con = sqlite3.connect(str(copy))
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        head = con.execute("SELECT head_seq FROM hotel").fetchone()[0]
+        assert con.execute("SELECT max(seq), count(*) FROM event").fetchone() == (head, head)
+    finally:
+        con.close()
+
+
 def test_a_backup_onto_the_live_store_is_refused_and_every_acknowledged_write_survives(
-    demo_db: Path, capsys: pytest.CaptureFixture[str]
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
     url = f"ws://127.0.0.1:{port}"
@@ -72,6 +90,8 @@ def test_a_backup_onto_the_live_store_is_refused_and_every_acknowledged_write_su
             assert cli_main(["--db", str(demo_db), "backup", str(demo_db), *force]) == 1
             assert "is the live store" in capsys.readouterr().err
         asyncio.run(toggle_dnd(url, 5))  # the server goes on writing after the attempt
+        asyncio.run(backup_while_writing(demo_db, url, tmp_path / "copy.db"))
+        assert_one_moment(tmp_path / "copy.db")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
 
@@ -79,16 +99,16 @@ def test_a_backup_onto_the_live_store_is_refused_and_every_acknowledged_write_su
         p = await Peer.open(url, "manager")
         assert p.login["epoch"] == epoch  # the same store, the same timeline
         ack = await p.subscribe(f"{SLUG}.rooms", since={"epoch": epoch, "seq": seq})
-        assert ack["result"]["mode"] == "resume" and ack["result"]["replayed"] == 10
+        assert ack["result"]["mode"] == "resume" and ack["result"]["replayed"] == 20
         seqs = [
             (await p.until(lambda f: f.get("type") == "room_updated"))["meta"]["seq"]
-            for _ in range(10)
+            for _ in range(20)
         ]
-        assert seqs == list(range(seq + 1, seq + 11))
+        assert seqs == list(range(seq + 1, seq + 21))
         # the next change gets the next number: none is used twice under one epoch
         await p.close()
         (more,) = await toggle_dnd(url, 1)
-        assert more["seq"] == seq + 11
+        assert more["seq"] == seq + 21
 
     with server_process(demo_db, port):
         asyncio.run(after_restart())
