@@ -328,7 +328,7 @@ def add_backup_options(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--backup-keep",
         type=at_least_one,
-        default=int(env("ROOMRACK_BACKUP_KEEP") or 14),
+        default=env("ROOMRACK_BACKUP_KEEP") or "14",
         metavar="N",
         help="keep the newest N daily backups, deleting older ones it made (never other "
         "files; or set ROOMRACK_BACKUP_KEEP)",

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import urllib.request
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,20 @@ def test_both_programs_say_their_version() -> None:
         timeout=60,
     )
     assert desktop.stdout.strip() == f"roomrack {want}"
+
+
+def test_the_daily_backup_is_set_by_options_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = build_parser().parse_args(["serve"])
+    assert (args.backup_dir, args.backup_keep, args.backup_at) == (None, 14, time(4, 0))
+    monkeypatch.setenv("ROOMRACK_BACKUP_DIR", str(tmp_path))
+    monkeypatch.setenv("ROOMRACK_BACKUP_KEEP", "30")
+    monkeypatch.setenv("ROOMRACK_BACKUP_AT", "23:15")
+    args = build_parser().parse_args(["serve"])
+    assert (args.backup_dir, args.backup_keep, args.backup_at) == (tmp_path, 30, time(23, 15))
+    args = build_parser().parse_args(["serve", "--backup-keep", "2", "--backup-at", "1:05"])
+    assert (args.backup_keep, args.backup_at) == (2, time(1, 5))
+    for bad in (["--backup-keep", "0"], ["--backup-at", "24:00"], ["--backup-at", "4h"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["serve", *bad])
