@@ -188,7 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         port = args.port or free_port()
         db = args.db or demo_db_path()
-        proc = start_demo_server(db, port, fresh=not args.keep)
+        try:
+            proc = start_demo_server(db, port, fresh=not args.keep)
+        except OSError as exc:
+            print(
+                f"The demo server cannot keep its store in {db}: {exc.strerror or exc}. "
+                "Give another with --db.",
+                file=sys.stderr,
+            )
+            return 1
         print(f"Starting the demo server on port {port} (store {db})…", flush=True)
         if not wait_healthy(port, proc):
             stop_process(proc)

@@ -99,3 +99,13 @@ def test_a_settings_file_in_a_missing_folder_is_said_plainly(
     err = capsys.readouterr().err
     assert f"the folder {tmp_path / 'nowhere'} does not exist" in err
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_demo_store_in_an_impossible_place_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main
+
+    (tmp_path / "a-file").write_text("not a folder")
+    assert main(["demo", "--db", str(tmp_path / "a-file" / "demo.db")]) == 1
+    assert "The demo server cannot keep its store in" in capsys.readouterr().err
