@@ -69,7 +69,7 @@ def clock_time(t: datetime, now: datetime, tz: tzinfo) -> str:
     hm = local.strftime("%H:%M")
     if local.date() == now.astimezone(tz).date():
         return hm
-    return f"{day_label(local, weekday=False)} {hm}"
+    return f"{day_label(local, weekday=False)} {hm}"  # the messages' shorter form of clock_text
 
 
 def duration(delta: timedelta) -> str:
