@@ -49,6 +49,7 @@ from desktop.board import Board, floor_title
 from desktop.controls import ControlsPanel
 from desktop.delegate import RoomCardDelegate, legend_marks
 from desktop.details import DetailsPanel
+from desktop.fitting import ElidedLabel, squeezable_combos
 from desktop.login import LoginDialog
 from desktop.model import RoomFilter, RoomModel, SortMode, status_label
 from desktop.notify import Note, ending_soon_notes, notes_for_event
@@ -57,6 +58,7 @@ from desktop.reservations import ReservationModel, ReservationsPanel
 from desktop.session import LoginError, Session, State, error_text
 from desktop.settings import CORNERS, Settings
 from desktop.theme import SHORT_LABELS, STATE_COLOURS, STATUS_COLOURS, STYLE, named
+from desktop.tiles import tile_words
 from desktop.toasts import ToastManager
 from shared import daybook
 from shared.clock import Clock, SystemClock
@@ -146,6 +148,7 @@ class Legend(QWidget):
         out.append(("", self._badge("free")))
         out.append(("", self._badge("occupied")))
         out.append(("booking ends within 15 min", self._badge("ending_soon")))
+        out.append(("guest past departure time", self._badge("overdue")))
         out.append(("repair needed, priority", self._maint()))
         out.extend(legend_marks(self.font()))
         return out
@@ -359,8 +362,8 @@ class MainWindow(QMainWindow):
         header = named(QFrame(), "header")
         lay = QHBoxLayout(header)
         lay.setContentsMargins(14, 6, 10, 6)
-        self.hotel_label = named(QLabel("Roomrack"), "hotelName")
-        self.who_label = named(QLabel(""), "who")
+        self.hotel_label = named(ElidedLabel("Roomrack", 12), "hotelName")
+        self.who_label = named(ElidedLabel("", 10), "who")
         lay.addWidget(self.hotel_label)
         lay.addSpacing(12)
         lay.addWidget(self.who_label)
@@ -370,7 +373,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.online_label)
         lay.addSpacing(12)
         self.conn_dot = QLabel("●")
-        self.conn_label = QLabel("Offline")
+        self.conn_label = ElidedLabel("Offline", 16)
         self.conn_label.setToolTip("Connection to the Roomrack server")
         lay.addWidget(self.conn_dot)
         lay.addWidget(self.conn_label)
@@ -460,7 +463,8 @@ class MainWindow(QMainWindow):
                 )
             )
         for key, label, accent, filt in specs:
-            tile = StatTile(label, accent)
+            label, tip = tile_words(key)  # short words, the meaning in the tooltip
+            tile = StatTile(label, accent, tip)
             tile.clicked.connect(lambda f=filt: self.apply_quick_filter(f))
             self.tiles[key] = tile
             lay.addWidget(tile, 1)
@@ -489,6 +493,7 @@ class MainWindow(QMainWindow):
             ("Free", "free"),
             ("Occupied", "occupied"),
             ("Ending soon", "ending_soon"),
+            ("Overdue departure", "overdue"),
         ):
             self.occ_combo.addItem(text, value)
         self.maint_combo = QComboBox()
@@ -534,6 +539,7 @@ class MainWindow(QMainWindow):
             self.filter.layoutChanged,
         ):
             sig.connect(self._update_shown)
+        squeezable_combos(frame)  # the row fits a 1280 px window
         return frame
 
     def _install_shortcuts(self) -> None:
