@@ -335,7 +335,8 @@ LegendMark = Callable[[QPainter, QRectF], float]  # draws at the left of a rect,
 
 
 def legend_marks(base: QFont) -> list[tuple[str, LegendMark]]:
-    """The legend's entries for the card's other marks: the rush border, DND, ★ yours."""
+    """The legend's entries for the card's other marks: the rush border, OOS (an
+    out-of-service block in force), DND, ★ yours."""
 
     def rush(p: QPainter, r: QRectF) -> float:
         box = QRectF(r.left() + 1, r.top() + 3, 22, r.height() - 6)
@@ -358,6 +359,7 @@ def legend_marks(base: QFont) -> list[tuple[str, LegendMark]]:
 
     return [
         ("rush: an arrival waits", rush),
+        ("out of service until … (still sellable)", word("OOS", "#283747", True)),
         ("do not disturb", word("DND", "#283747", True)),
         ("assigned to you", word("★ yours", "#566573", False)),
     ]

@@ -62,3 +62,16 @@ def moment_text(t: datetime, tz: tzinfo, seconds: bool = True) -> str:
     local = t.astimezone(tz)
     hm = local.strftime("%H:%M:%S" if seconds else "%H:%M")
     return f"{day_label(local.date())} {local.year}, {hm}"
+
+
+def duration_words(minutes: int) -> str:
+    """A length of time for staff, the same words everywhere: "45 min", "3 h 05 min", "3 h",
+    "2 days 4 h", "2 days"."""
+    minutes = max(0, int(minutes))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
