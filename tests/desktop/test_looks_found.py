@@ -1,0 +1,62 @@
+"""The looks found on the way: the window at 1280 px, whole guest names at 1366x768, the
+first rewind of a fresh demo, live discrepancy ages, the two maintenance tiles, the legend's
+marks, an overdue departure on the board, the chime, and a store that went back in time."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop.mainwindow import Legend, MainWindow
+from shared.clock import ManualClock
+from tests.desktop.conftest import act, login
+from tests.desktop.ops_support import advance_server, open_ops
+from tests.support import ServerThread
+
+pytestmark = pytest.mark.gui
+
+ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def test_the_first_rewind_of_a_fresh_demo_shows_a_board_and_no_iso_time(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock
+) -> None:
+    ops = open_ops(qtbot, window, server, "manager")
+    hist = ops.history
+    ops.show_tab("History")
+    # the picker's default is an hour ago, before this hotel (made just now) has any history
+    hist.load_board()
+    qtbot.waitUntil(lambda: hist.past.rowCount() == window.rooms.rowCount(), timeout=5000)
+    texts = [hist.banner.text(), hist.message.text()]
+    assert hist.banner.text().startswith("PAST — the board as at")
+    assert "09:00:00" in hist.banner.text()  # the first moment, on the hotel's clock
+    assert hist.message.text().startswith("Cannot rewind to 08:00: the history begins at 09:00")
+    # a change made later is on the room's timeline, in words and hotel times too
+    number = next(
+        r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
+    )
+    advance_server(server, 120)
+    version = window.rooms.room(number)["version"]
+    reply = act(
+        server,
+        "housekeeping",
+        "room.action",
+        room_number=number,
+        action="start_cleaning",
+        expected_version=version,
+    )
+    assert reply["type"] == "ack", reply
+    hist.board.select([number])
+    qtbot.waitUntil(lambda: hist.timeline.topLevelItemCount() > 0, timeout=5000)
+    assert hist.timeline.topLevelItem(0).text(0).startswith("later · 09:02")
+    texts += [
+        hist.timeline.topLevelItem(i).text(c)
+        for i in range(hist.timeline.topLevelItemCount())
+        for c in range(3)
+    ]
+    assert not [t for t in texts if ISO.search(t)], texts
+    ops.grab().save("/tmp/looks/rewind-fresh.png")
