@@ -55,6 +55,7 @@ from desktop.model import RoomFilter, RoomModel, SortMode, status_label
 from desktop.notify import Note, ending_soon_notes, notes_for_event
 from desktop.operations import make_operations, open_operations
 from desktop.reservations import ReservationModel, ReservationsPanel
+from desktop.restored import RestoredBanner
 from desktop.session import LoginError, Session, State, error_text
 from desktop.settings import CORNERS, Settings
 from desktop.theme import SHORT_LABELS, STATE_COLOURS, STATUS_COLOURS, STYLE, named
@@ -242,6 +243,9 @@ class MainWindow(QMainWindow):
         self.stale_banner = named(QLabel(""), "staleBanner")
         self.stale_banner.hide()
         outer.addWidget(self.stale_banner)
+        # the server's data went back to an earlier time (a restore): said until read
+        self.restored_banner = RestoredBanner(session, lambda: self.tz, self.clock.now)
+        outer.addWidget(self.restored_banner)
         outer.addWidget(self._build_stats())
         outer.addWidget(self._build_filters())
 

@@ -25,8 +25,9 @@ TILE_WORDS: dict[str, tuple[str, str]] = {
     ),
     RoomStatus.MAINTENANCE_REQUIRED.value: (
         "Unusable (repair)",
-        "Status Maintenance required: a reported problem makes the room unusable until"
-        " maintenance clears it. Each of these also counts in Repair reported.",
+        "Status Maintenance required (\"Maintenance\" on the cards): a reported problem makes"
+        " the room unusable until maintenance clears it. Each of these also counts in Repair"
+        " reported.",
     ),
 }
 

@@ -5,13 +5,14 @@ marks, an overdue departure on the board, the chime, and a store that went back 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 
 from desktop.mainwindow import Legend, MainWindow
+from server.cli import main as cli_main
 from shared.clock import ManualClock
 from tests.desktop.conftest import act, login
 from tests.desktop.ops_support import advance_server, open_ops
@@ -60,3 +61,57 @@ def test_the_first_rewind_of_a_fresh_demo_shows_a_board_and_no_iso_time(
     ]
     assert not [t for t in texts if ISO.search(t)], texts
     ops.grab().save("/tmp/looks/rewind-fresh.png")
+
+
+def test_after_a_restore_the_desktop_says_the_data_went_back_in_time(
+    qtbot: Any, window: MainWindow, server: ServerThread, tmp_path: Path
+) -> None:
+    login(qtbot, window, server, "manager")
+    db = server.config.db_path
+    backup = tmp_path / "backup.db"
+    stop(qtbot, window, server)  # the tests' server shares this process's store handle
+    assert cli_main(["--db", str(db), "backup", str(backup)]) == 0
+    start(qtbot, window, server)
+    assert not window.restored_banner.isVisibleTo(window)  # a reconnect to the same data
+    number = next(
+        r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
+    )
+    advance_server(server, 120)
+    reply = act(
+        server,
+        "housekeeping",
+        "room.action",
+        room_number=number,
+        action="start_cleaning",
+        expected_version=window.rooms.room(number)["version"],
+    )
+    assert reply["type"] == "ack", reply
+    qtbot.waitUntil(
+        lambda: window.rooms.room(number)["room_status"] == "CLEANING_IN_PROGRESS", timeout=5000
+    )
+    stop(qtbot, window, server)
+    assert cli_main(["--db", str(db), "restore", str(backup)]) == 0
+    start(qtbot, window, server)
+    banner = window.restored_banner
+    qtbot.waitUntil(lambda: banner.isVisibleTo(window) and window.session.is_live(), timeout=10000)
+    assert window.rooms.room(number)["room_status"] == "CHECKOUT_DIRTY"  # back in time
+    qtbot.waitUntil(lambda: "Its data is from 09:00" in banner.text.text(), timeout=5000)
+    assert banner.text.text().startswith("The server's data went back to an earlier time")
+    window.grab().save("/tmp/looks/restored.png")
+    # it stays until someone has read it
+    stop(qtbot, window, server)
+    start(qtbot, window, server)
+    assert banner.isVisibleTo(window)
+    qtbot.mouseClick(banner.read_button, Qt.MouseButton.LeftButton)
+    assert not banner.isVisibleTo(window)
+
+
+def stop(qtbot: Any, window: MainWindow, server: ServerThread) -> None:
+    server.stop()
+    qtbot.waitUntil(lambda: not window.session.is_live(), timeout=10000)
+
+
+def start(qtbot: Any, window: MainWindow, server: ServerThread) -> None:
+    server.start()
+    window.session.reconnect_now()
+    qtbot.waitUntil(window.session.is_live, timeout=10000)
