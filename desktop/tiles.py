@@ -25,7 +25,7 @@ TILE_WORDS: dict[str, tuple[str, str]] = {
     ),
     RoomStatus.MAINTENANCE_REQUIRED.value: (
         "Unusable (repair)",
-        "Status Maintenance required (\"Maintenance\" on the cards): a reported problem makes"
+        'Status Maintenance required ("Maintenance" on the cards): a reported problem makes'
         " the room unusable until maintenance clears it. Each of these also counts in Repair"
         " reported.",
     ),
