@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([990, 376])
+        self.splitter.setSizes([926, 440])  # at 1366 px: five cards a row, whole guest names
         side.setMinimumWidth(330)
         outer.addWidget(self.splitter, 1)
         legend_frame = named(QFrame(), "legend")
@@ -366,8 +366,9 @@ class MainWindow(QMainWindow):
         header = named(QFrame(), "header")
         lay = QHBoxLayout(header)
         lay.setContentsMargins(14, 6, 10, 6)
-        self.hotel_label = named(ElidedLabel("Roomrack", 12), "hotelName")
-        self.who_label = named(ElidedLabel("", 10), "who")
+        # the connection's words give way first; a name only when it is truly long
+        self.hotel_label = named(ElidedLabel("Roomrack", 24), "hotelName")
+        self.who_label = named(ElidedLabel("", 28), "who")
         lay.addWidget(self.hotel_label)
         lay.addSpacing(12)
         lay.addWidget(self.who_label)
@@ -480,7 +481,11 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(10, 5, 10, 5)
         lay.setSpacing(6)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search room, type, notes…  (Ctrl+F)")
+        self.search.setPlaceholderText("Search rooms, notes…  (Ctrl+F)")
+        self.search.setToolTip(
+            "Room number, type, status words, maintenance notes, section, attendant,"
+            " block reason, “rush” (Ctrl+F)"
+        )
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(180)
         self.search.textChanged.connect(lambda t: self.filter.set_filters(text=t))
@@ -502,9 +507,9 @@ class MainWindow(QMainWindow):
             self.occ_combo.addItem(text, value)
         self.maint_combo = QComboBox()
         for text, mvalue in (
-            ("Maintenance: any", ""),
-            ("Needs maintenance", "yes"),
-            ("No maintenance", "no"),
+            ("Repairs: any", ""),
+            ("Repair reported", "yes"),  # the maintenance flag, as the tile of that name
+            ("No repair reported", "no"),
         ):
             self.maint_combo.addItem(text, mvalue)
         self.type_combo = QComboBox()

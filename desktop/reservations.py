@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.fitting import fit_columns
 from desktop.occupancy_words import late_words
 from desktop.theme import OCCUPANCY_COLOURS
 from shared import daybook
@@ -287,8 +288,8 @@ class ReservationsPanel(QWidget):
             view.setSortingEnabled(True)
             view.sortByColumn(3, Qt.SortOrder.AscendingOrder)
             hh = view.horizontalHeader()
-            hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+            fit_columns(view, stretch=1)  # the other columns just fit: the name gets the rest
             view.selectionModel().selectionChanged.connect(self._update_buttons)
             self.views[kind] = view
             self.proxies[kind] = proxy

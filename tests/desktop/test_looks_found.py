@@ -115,3 +115,74 @@ def start(qtbot: Any, window: MainWindow, server: ServerThread) -> None:
     server.start()
     window.session.reconnect_now()
     qtbot.waitUntil(window.session.is_live, timeout=10000)
+
+
+def guest_cells_cut(window: MainWindow) -> list[str]:
+    """Names in the Today panel's Guest column that do not fit their cell."""
+    cut = []
+    for view in window.res_panel.views.values():
+        fm = view.fontMetrics()
+        width = view.columnWidth(1)
+        model = view.model()
+        for row in range(model.rowCount()):
+            name = str(model.index(row, 1).data() or "")
+            if fm.horizontalAdvance(name) + 8 > width:  # the cell's own margins
+                cut.append(f"{name} ({fm.horizontalAdvance(name)} px in {width})")
+    return cut
+
+
+def test_guest_names_are_whole_in_the_today_panel_at_1366x768(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    window.resize(1366, 768)
+    window.side_tabs.setCurrentIndex(1)
+    for i in range(3):
+        window.res_panel.tabs.setCurrentIndex(i)
+        qtbot.wait(20)
+        window.grab().save(f"/tmp/looks/today-{i}.png")
+    assert guest_cells_cut(window) == []
+
+
+def test_the_window_works_at_1280_by_720(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "manager")
+    # the longest the header gets: a reconnecting connection with its offline time
+    window.conn_label.setText("Reconnecting (attempt 3, next try in 4 s) · offline since 10:31:40")
+    assert window.minimumSizeHint().width() <= 1280
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.width() == 1280 and window.height() == 720, timeout=5000)
+    qtbot.wait(50)
+    window.grab().save("/tmp/looks/window-1280.png")
+    right = window.width()
+    header_widgets = [window.ops_button, window.reconnect_button, window.settings_button]
+    for w in [*header_widgets, window.logout_button, window.hotel_label, window.conn_label]:
+        assert w.isVisibleTo(window)
+        assert w.mapTo(window, w.rect().topRight()).x() <= right, w
+    for w in (window.ops_button, window.logout_button):  # buttons whole, never squeezed
+        assert w.width() >= w.sizeHint().width()
+    for tile in window.tiles.values():
+        assert tile.isVisibleTo(window)
+        assert tile.mapTo(window, tile.rect().topRight()).x() <= right
+        fm = tile.label.fontMetrics()
+        assert tile.label.width() >= fm.horizontalAdvance(tile.label.text()), tile.label.text()
+    # the legend wraps: every mark on a line of its own height, nothing below the window
+    legend = window.legend
+    assert legend.isVisibleTo(window) and legend.height() >= legend.minimumHeight()
+    assert legend.mapTo(window, legend.rect().bottomLeft()).y() <= window.height()
+    # an elided header label still says it whole when hovered
+    assert window.conn_label.is_elided() == (
+        window.conn_label.fontMetrics().horizontalAdvance(window.conn_label.text())
+        > window.conn_label.contentsRect().width()
+    )
+
+
+def test_the_legend_has_the_oos_and_overdue_marks(qapp: Any) -> None:
+    legend = Legend()
+    words = [text for text, _draw in legend._items()]
+    assert any(text.startswith("out of service") for text in words), words
+    assert "guest past departure time" in words
+    legend.resize(1280, 60)
+    image = legend.grab()
+    assert not image.isNull()
