@@ -96,7 +96,7 @@ class Roles(IntEnum):
     Group = Qt.ItemDataRole.UserRole + 24  # the board's section: "mine", or the floor
     # False on a rewound board: past room states carry no occupancy (no bookings count)
     OccupancyKnown = Qt.ItemDataRole.UserRole + 25
-    OverdueLine = Qt.ItemDataRole.UserRole + 26  # "45 min late · next 11:30", or ""
+    OverdueLine = Qt.ItemDataRole.UserRole + 26  # "45 min late · next waiting", or ""
 
 
 @functools.lru_cache(maxsize=65536)

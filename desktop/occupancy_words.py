@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from shared.timeutil import clock_text, from_iso
+from shared.timeutil import clock_text, duration_words, from_iso
 
 
 def _when(value: Any) -> datetime | None:
@@ -46,23 +46,21 @@ def next_arrival(room: dict[str, Any]) -> datetime | None:
 
 
 def late_words(minutes: int) -> str:
-    """'45 min late', '2 h 10 late', '3 days late'."""
-    if minutes < 60:
-        return f"{minutes} min late"
-    hours, rest = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {rest:02d} late" if rest else f"{hours} h late"
-    return f"{hours // 24} days late"
+    """'45 min late', '1 h 15 min late', '2 days 4 h late' (shared.timeutil's words)."""
+    return f"{duration_words(minutes)} late"
 
 
 def card_line(room: dict[str, Any], now: datetime, tz: tzinfo) -> str:
-    """The card's occupancy line of an overdue room: '45 min late · next 11:30' when a
-    booking waits (or follows today), else '45 min late · due 11:00'."""
+    """The card's occupancy line of an overdue room: '45 min late · next waiting' when the
+    next guests are due already, '45 min late · next 14:00' when they are due later today,
+    else '45 min late · due 11:00' (when the guest was due out)."""
     since = overdue_since(room, now)
     if since is None:
         return ""
     late = late_words(max(0, int((now - since).total_seconds() // 60)))
     nxt = next_arrival(room)
+    if nxt is not None and nxt <= now:
+        return f"{late} · next waiting"
     if nxt is not None and nxt.astimezone(tz).date() == now.astimezone(tz).date():
         return f"{late} · next {clock_text(nxt, tz, now)}"
     return f"{late} · due {clock_text(since, tz, now)}"

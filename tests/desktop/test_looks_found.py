@@ -5,15 +5,23 @@ marks, an overdue departure on the board, the chime, and a store that went back 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import QStyleOptionViewItem
 
+from desktop.board import GAP
+from desktop.delegate import RoomCardDelegate
 from desktop.mainwindow import Legend, MainWindow
+from desktop.model import Roles, RoomModel
 from server.cli import main as cli_main
 from shared.clock import ManualClock
+from shared.timeutil import to_iso
 from tests.desktop.conftest import act, login
 from tests.desktop.ops_support import advance_server, open_ops
 from tests.support import ServerThread
@@ -186,3 +194,133 @@ def test_the_legend_has_the_oos_and_overdue_marks(qapp: Any) -> None:
     legend.resize(1280, 60)
     image = legend.grab()
     assert not image.isNull()
+
+
+# --- an overdue departure on the board --------------------------------------------------
+
+DUBLIN = ZoneInfo("Europe/Dublin")
+T0 = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)  # 11:00 in Dublin in winter
+
+
+def overdue_room(**extra: Any) -> dict[str, Any]:
+    return {
+        "room_number": "101",
+        "floor": 1,
+        "room_status": "OCCUPIED_DIRTY",
+        "is_occupied": True,
+        "occupancy_status": "overdue",
+        "time_until_free": None,
+        "free_at": None,
+        "next_available": "",
+        "next_available_at": "",
+        "overdue_since": "2026-01-15T11:00:00Z",
+        "overdue_minutes": 0,
+        "next_arrival_at": "2026-01-15T11:30:00Z",
+        "current_attendees": 2,
+        "reservations_today": 2,
+        **extra,
+    }
+
+
+def board_of(rooms: list[dict[str, Any]], clock: ManualClock) -> RoomModel:
+    model = RoomModel(clock.now)
+    model.set_viewer(None, DUBLIN)
+    model.set_rooms(rooms)
+    return model
+
+
+def test_an_overdue_room_on_the_board_counts_up_and_names_who_waits(qapp: Any) -> None:
+    clock = ManualClock(T0 + timedelta(minutes=45))
+    model = board_of([overdue_room()], clock)
+    idx = model.index(0)
+    assert idx.data(Roles.Occupancy) == "overdue"
+    assert idx.data(Roles.MinutesToFree) == -1  # no countdown: nobody knows when
+    assert idx.data(Roles.OverdueLine) == "45 min late · next waiting"
+    tip = idx.data(Qt.ItemDataRole.ToolTipRole)
+    assert "Overdue: due out at 11:00 (45 min late), still checked in" in tip
+    assert "next guests were due at 11:30 and are waiting — the room is still occupied" in tip
+    assert "free in" not in tip.lower()
+    assert "2 guest(s) in the room" in tip  # never the two bookings added up
+    assert model.stats["overdue"] == 1 and model.stats["ending_soon"] == 0
+    clock.advance(30 * 60)
+    assert idx.data(Roles.OverdueLine) == "1 h 15 min late · next waiting"
+    later = board_of([overdue_room(next_arrival_at="2026-01-15T14:00:00Z")], clock)
+    assert later.index(0).data(Roles.OverdueLine) == "1 h 15 min late · next 14:00"
+
+
+def test_a_departure_passing_between_heartbeats_is_overdue_at_once(qapp: Any) -> None:
+    clock = ManualClock(T0 - timedelta(minutes=5))
+    ending = overdue_room(
+        occupancy_status="ending_soon",
+        time_until_free=5,
+        free_at="2026-01-15T11:00:00Z",
+        next_available="11:00",
+        overdue_since=None,
+        next_arrival_at=None,
+    )
+    model = board_of([ending], clock)
+    idx = model.index(0)
+    assert idx.data(Roles.Occupancy) == "ending_soon" and idx.data(Roles.MinutesToFree) == 5
+    clock.advance(5 * 60)  # 11:00: the guest has not left; the next heartbeat is a while off
+    assert idx.data(Roles.Occupancy) == "overdue"
+    assert idx.data(Roles.OverdueLine) == "0 min late · due 11:00"
+    # a booking that was not checked in ends instead: the room is not overdue
+    model2 = board_of([{**ending, "is_occupied": False}], clock)
+    assert model2.index(0).data(Roles.Occupancy) == "ending_soon"
+
+
+def test_an_overdue_card_says_overdue_in_words(qapp: Any) -> None:
+    clock = ManualClock(T0 + timedelta(minutes=45))
+    model = board_of([overdue_room()], clock)
+    d = RoomCardDelegate()
+    d.fit(936, GAP)
+    size = d.card_size()
+    image = QImage(size, QImage.Format.Format_ARGB32)
+    image.fill(QColor("#FFFFFF"))
+    painter = QPainter(image)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, size.width(), size.height())
+    option.font = QFont()
+    d.paint(painter, option, model.index(0))
+    painter.end()
+    image.save("/tmp/looks/overdue-card.png")
+    assert d.card_size().width() > 0
+
+
+# --- discrepancy ages ----------------------------------------------------------------------
+
+
+def test_a_discrepancys_age_is_live_and_said_once(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock
+) -> None:
+    ops = open_ops(qtbot, window, server, "frontdesk")
+    tab = ops.discrepancies
+    raised = clock.now() - timedelta(minutes=5)
+    tab.set_items(
+        [
+            {
+                "id": 9001,
+                "kind": "due_out_still_occupied",
+                "label": "Due out, still occupied",
+                "room_number": "101",
+                "message": "A. Byrne was due out of room 101 at 08:55 and is still checked in.",
+                "details": {"due_out": to_iso(raised)},
+                "roles": ["front_desk", "manager"],
+                "state": "open",
+                "raised_at": to_iso(raised),
+            }
+        ]
+    )
+    row = next(r for r in range(tab.table.rowCount()) if tab.table.item(r, 0).text() == "101")
+
+    def age() -> str:
+        return tab.table.item(row, 3).text()
+
+    assert age() == "5 min"
+    clock.advance(10 * 60)
+    ops._refresh_times()  # what its half-minute timer does
+    assert age() == "15 min"
+    clock.advance(60 * 60)
+    ops._refresh_times()
+    assert age() == "1 h 15 min"
+    assert "ago" not in tab.table.item(row, 4).text()  # no second, frozen age beside it
