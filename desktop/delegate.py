@@ -14,8 +14,13 @@ from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, sta
 # 170 px: at 1920 px eight cards a row, wide enough for "ENDS SOON", a block's end and the
 # attendant beside a repair badge; at 1366 px five a row, as before
 CARD_W, CARD_H = 170, 100
-BADGE_TEXT = {"free": "FREE", "occupied": "OCCUPIED", "ending_soon": "ENDS SOON"}
-SHORT_BADGE_TEXT = {"free": "FREE", "occupied": "IN USE", "ending_soon": "SOON"}
+BADGE_TEXT = {
+    "free": "FREE",
+    "occupied": "OCCUPIED",
+    "ending_soon": "ENDS SOON",
+    "overdue": "OVERDUE",
+}
+SHORT_BADGE_TEXT = {"free": "FREE", "occupied": "IN USE", "ending_soon": "SOON", "overdue": "LATE"}
 RUSH_COLOUR = "#C0392B"
 STALE_GREY = "#95A5A6"  # offline: every colour of the card, badges too, is mixed with it
 
@@ -175,7 +180,10 @@ class RoomCardDelegate(QStyledItemDelegate):
         # line 3: occupancy detail
         painter.setFont(f_small)
         painter.setPen(QColor("#283747"))
-        detail = occupancy_line(known, occ, today, minutes, str(nxt or ""))
+        if known and occ == "overdue":
+            detail = str(index.data(Roles.OverdueLine) or "") or "Overdue departure"
+        else:
+            detail = occupancy_line(known, occ, today, minutes, str(nxt or ""))
         painter.drawText(
             QRectF(left, y, width, line_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -242,12 +250,17 @@ class RoomCardDelegate(QStyledItemDelegate):
             painter.setBrush(colour)
         painter.drawRoundedRect(box, h / 2, h / 2)
         fg = colour if occ == "free" else QColor("#FFFFFF")
-        # the mark: hollow circle = free, person = occupied, hourglass = ending soon
+        # the mark: hollow circle = free, person = occupied, hourglass = ending soon,
+        # a clock = overdue (past the departure time)
         c = QPointF(box.left() + pad * 5 / 14 + icon / 2, box.center().y())
         painter.setPen(QPen(fg, 1.4 * s))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if occ == "free":
             painter.drawEllipse(c, icon * 0.38, icon * 0.38)
+        elif occ == "overdue":
+            painter.drawEllipse(c, icon * 0.42, icon * 0.42)
+            painter.drawLine(c, QPointF(c.x(), c.y() - icon * 0.3))
+            painter.drawLine(c, QPointF(c.x() + icon * 0.24, c.y()))
         elif occ == "ending_soon":
             q = icon * 0.4
             painter.drawLine(QPointF(c.x() - q, c.y() - q), QPointF(c.x() + q, c.y() - q))
@@ -322,7 +335,8 @@ LegendMark = Callable[[QPainter, QRectF], float]  # draws at the left of a rect,
 
 
 def legend_marks(base: QFont) -> list[tuple[str, LegendMark]]:
-    """The legend's entries for the card's other marks: the rush border, DND, ★ yours."""
+    """The legend's entries for the card's other marks: the rush border, OOS (an
+    out-of-service block in force), DND, ★ yours."""
 
     def rush(p: QPainter, r: QRectF) -> float:
         box = QRectF(r.left() + 1, r.top() + 3, 22, r.height() - 6)
@@ -345,6 +359,7 @@ def legend_marks(base: QFont) -> list[tuple[str, LegendMark]]:
 
     return [
         ("rush: an arrival waits", rush),
+        ("out of service until … (still sellable)", word("OOS", "#283747", True)),
         ("do not disturb", word("DND", "#283747", True)),
         ("assigned to you", word("★ yours", "#566573", False)),
     ]

@@ -21,9 +21,9 @@ from desktop.marks import attendant_name
 from desktop.model import (
     OCC_LABELS,
     RoomModel,
-    format_minutes,
     guests_of,
     occupancy_of,
+    occupancy_text,
     status_label,
 )
 from desktop.notify import who_asked
@@ -229,10 +229,7 @@ class DetailsPanel(QWidget):
             self.history.clear()
             self.history_label.setText("Select one room to see its details and history.")
             return
-        occ, minutes = occupancy_of(room, self.rooms.now())
-        occ_text = OCC_LABELS.get(occ, occ)
-        if occ != "free" and minutes is not None:
-            occ_text += f", free in {format_minutes(minutes)}"
+        occ_text = occupancy_text(room, self.rooms.now(), self.rooms.tz)
         maint = "No"
         if room.get("maintenance_required"):
             maint = f"Yes — {room.get('maintenance_priority') or 'MEDIUM'} priority"
@@ -267,6 +264,9 @@ class DetailsPanel(QWidget):
             "hk_occupancy": seen,
             "room_status": status_label(room.get("room_status")),
             "occupancy": occ_text,
+            "next_available": "when the guest checks out"
+            if occupancy_of(room, self.rooms.now())[0] == "overdue"
+            else room.get("next_available"),
             "guests": str(guests_of(room)),
             "maintenance": maint,
             "is_out_of_order": ooo,

@@ -49,14 +49,17 @@ from desktop.board import Board, floor_title
 from desktop.controls import ControlsPanel
 from desktop.delegate import RoomCardDelegate, legend_marks
 from desktop.details import DetailsPanel
+from desktop.fitting import ElidedLabel, squeezable_combos
 from desktop.login import LoginDialog
 from desktop.model import RoomFilter, RoomModel, SortMode, status_label
 from desktop.notify import Note, ending_soon_notes, notes_for_event
 from desktop.operations import make_operations, open_operations
 from desktop.reservations import ReservationModel, ReservationsPanel
+from desktop.restored import RestoredBanner
 from desktop.session import LoginError, Session, State, error_text
 from desktop.settings import CORNERS, Settings
 from desktop.theme import SHORT_LABELS, STATE_COLOURS, STATUS_COLOURS, STYLE, named
+from desktop.tiles import tile_words
 from desktop.toasts import ToastManager
 from shared import daybook
 from shared.clock import Clock, SystemClock
@@ -146,6 +149,7 @@ class Legend(QWidget):
         out.append(("", self._badge("free")))
         out.append(("", self._badge("occupied")))
         out.append(("booking ends within 15 min", self._badge("ending_soon")))
+        out.append(("guest past departure time", self._badge("overdue")))
         out.append(("repair needed, priority", self._maint()))
         out.extend(legend_marks(self.font()))
         return out
@@ -239,6 +243,9 @@ class MainWindow(QMainWindow):
         self.stale_banner = named(QLabel(""), "staleBanner")
         self.stale_banner.hide()
         outer.addWidget(self.stale_banner)
+        # the server's data went back to an earlier time (a restore): said until read
+        self.restored_banner = RestoredBanner(session, lambda: self.tz, self.clock.now)
+        outer.addWidget(self.restored_banner)
         outer.addWidget(self._build_stats())
         outer.addWidget(self._build_filters())
 
@@ -284,7 +291,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([990, 376])
+        self.splitter.setSizes([926, 440])  # at 1366 px: five cards a row, whole guest names
         side.setMinimumWidth(330)
         outer.addWidget(self.splitter, 1)
         legend_frame = named(QFrame(), "legend")
@@ -359,8 +366,9 @@ class MainWindow(QMainWindow):
         header = named(QFrame(), "header")
         lay = QHBoxLayout(header)
         lay.setContentsMargins(14, 6, 10, 6)
-        self.hotel_label = named(QLabel("Roomrack"), "hotelName")
-        self.who_label = named(QLabel(""), "who")
+        # the connection's words give way first; a name only when it is truly long
+        self.hotel_label = named(ElidedLabel("Roomrack", 24), "hotelName")
+        self.who_label = named(ElidedLabel("", 28), "who")
         lay.addWidget(self.hotel_label)
         lay.addSpacing(12)
         lay.addWidget(self.who_label)
@@ -370,7 +378,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.online_label)
         lay.addSpacing(12)
         self.conn_dot = QLabel("●")
-        self.conn_label = QLabel("Offline")
+        self.conn_label = ElidedLabel("Offline", 16)
         self.conn_label.setToolTip("Connection to the Roomrack server")
         lay.addWidget(self.conn_dot)
         lay.addWidget(self.conn_label)
@@ -460,7 +468,8 @@ class MainWindow(QMainWindow):
                 )
             )
         for key, label, accent, filt in specs:
-            tile = StatTile(label, accent)
+            label, tip = tile_words(key)  # short words, the meaning in the tooltip
+            tile = StatTile(label, accent, tip)
             tile.clicked.connect(lambda f=filt: self.apply_quick_filter(f))
             self.tiles[key] = tile
             lay.addWidget(tile, 1)
@@ -472,7 +481,11 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(10, 5, 10, 5)
         lay.setSpacing(6)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search room, type, notes…  (Ctrl+F)")
+        self.search.setPlaceholderText("Search rooms, notes…  (Ctrl+F)")
+        self.search.setToolTip(
+            "Room number, type, status words, maintenance notes, section, attendant,"
+            " block reason, “rush” (Ctrl+F)"
+        )
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(180)
         self.search.textChanged.connect(lambda t: self.filter.set_filters(text=t))
@@ -489,13 +502,14 @@ class MainWindow(QMainWindow):
             ("Free", "free"),
             ("Occupied", "occupied"),
             ("Ending soon", "ending_soon"),
+            ("Overdue departure", "overdue"),
         ):
             self.occ_combo.addItem(text, value)
         self.maint_combo = QComboBox()
         for text, mvalue in (
-            ("Maintenance: any", ""),
-            ("Needs maintenance", "yes"),
-            ("No maintenance", "no"),
+            ("Repairs: any", ""),
+            ("Repair reported", "yes"),  # the maintenance flag, as the tile of that name
+            ("No repair reported", "no"),
         ):
             self.maint_combo.addItem(text, mvalue)
         self.type_combo = QComboBox()
@@ -534,6 +548,7 @@ class MainWindow(QMainWindow):
             self.filter.layoutChanged,
         ):
             sig.connect(self._update_shown)
+        squeezable_combos(frame)  # the row fits a 1280 px window
         return frame
 
     def _install_shortcuts(self) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 )
 
 from desktop.marks import assigned_to_me, attendant_name, block_mark, mine_first
+from desktop.occupancy_words import card_line, overdue_since, sentence
 from shared.rules import PRIORITY_RANK, STATUS_LABELS, Priority, RoomStatus, RoomView
 from shared.timeutil import from_iso
 
@@ -41,8 +42,16 @@ OCCUPANCY_FIELDS = (
     "next_available_at",
     "reservations_today",
     "current_attendees",
+    "overdue_since",
+    "overdue_minutes",
+    "next_arrival_at",
 )
-OCC_LABELS = {"free": "Free", "occupied": "Occupied", "ending_soon": "Ending soon"}
+OCC_LABELS = {
+    "free": "Free",
+    "occupied": "Occupied",
+    "ending_soon": "Ending soon",
+    "overdue": "Overdue departure",
+}
 STATUS_ORDER = {
     s: i
     for i, s in enumerate(
@@ -87,6 +96,7 @@ class Roles(IntEnum):
     Group = Qt.ItemDataRole.UserRole + 24  # the board's section: "mine", or the floor
     # False on a rewound board: past room states carry no occupancy (no bookings count)
     OccupancyKnown = Qt.ItemDataRole.UserRole + 25
+    OverdueLine = Qt.ItemDataRole.UserRole + 26  # "45 min late · next waiting", or ""
 
 
 @functools.lru_cache(maxsize=65536)
@@ -100,13 +110,17 @@ def natural_key(number: str) -> tuple[tuple[int, int, str], ...]:
 
 
 def occupancy_of(room: dict[str, Any], now: datetime) -> tuple[str, int | None]:
-    """(free / occupied / ending_soon, minutes until free) as of `now`: the server's word,
-    with the countdown kept running between heartbeats."""
+    """(free / occupied / ending_soon / overdue, minutes until free) as of `now`: the server's
+    word, with the countdown kept running between heartbeats. An overdue room has no minutes
+    until free (nobody knows when the guest leaves); one whose checked-in guest's departure
+    passes between two heartbeats is overdue at once (see occupancy_words.overdue_since)."""
     status = room.get("occupancy_status")
     if status is None:
         status = "occupied" if room.get("is_occupied") else "free"
     if status == "free":
         return "free", None
+    if overdue_since(room, now) is not None:
+        return "overdue", None
     minutes: int | None = None
     free_at = room.get("free_at")
     if free_at:
@@ -247,6 +261,8 @@ class RoomModel(QAbstractListModel):
             return attendant_name(room)
         if role == Roles.OccupancyKnown:
             return self.occupancy_known
+        if role == Roles.OverdueLine:
+            return card_line(room, self._now(), self.tz)
         if role == Roles.Group:
             return "mine" if assigned_to_me(room, self.staff_id) else int(room.get("floor") or 0)
         return None
@@ -273,14 +289,10 @@ class RoomModel(QAbstractListModel):
         return sorted({str(r.get("room_type") or "") for r in self._rooms} - {""})
 
     def describe(self, room: dict[str, Any]) -> str:
-        occ, minutes = occupancy_of(room, self._now())
         parts = [f"Room {room['room_number']} ({room.get('room_type') or 'room'})"]
         parts.append(status_label(room.get("room_status")))
         if self.occupancy_known:
-            text = OCC_LABELS.get(occ, occ)
-            if occ != "free" and minutes is not None:
-                text += f", free in {format_minutes(minutes)}"
-            parts.append(text)
+            parts.append(occupancy_text(room, self._now(), self.tz))
         else:
             parts.append(in_house_words(bool(room.get("is_occupied"))))
         if guests_of(room):
@@ -392,10 +404,12 @@ class RoomModel(QAbstractListModel):
 
     def tick(self) -> None:
         """Repaint the cards whose countdown runs (once a minute or so)."""
-        rows = [i for i, r in enumerate(self._rooms) if r.get("free_at")]
+        rows = [i for i, r in enumerate(self._rooms) if r.get("free_at") or r.get("overdue_since")]
         for lo, hi in _runs(rows):
             self.dataChanged.emit(
-                self.index(lo), self.index(hi), [int(Roles.MinutesToFree), int(Roles.Occupancy)]
+                self.index(lo),
+                self.index(hi),
+                [int(Roles.MinutesToFree), int(Roles.Occupancy), int(Roles.OverdueLine)],
             )
         if rows:
             self._recount()
@@ -458,6 +472,18 @@ class RoomModel(QAbstractListModel):
         self.stats_changed.emit(self.stats)
 
 
+def occupancy_text(room: dict[str, Any], now: datetime, tz: ZoneInfo) -> str:
+    """The occupancy of a room in words, the same in tooltips and the room's details:
+    'Occupied, free in 2 h 10', or the overdue departure and who waits for the room."""
+    occ, minutes = occupancy_of(room, now)
+    if occ == "overdue":
+        return sentence(room, now, tz)
+    text = OCC_LABELS.get(occ, occ)
+    if occ != "free" and minutes is not None:
+        text += f", free in {format_minutes(minutes)}"
+    return text
+
+
 def occupancy_fields(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: entry.get(k) for k in OCCUPANCY_FIELDS if k in entry}
 
@@ -485,7 +511,7 @@ def format_minutes(minutes: int) -> str:
 
 def compute_stats(rooms: Iterable[dict[str, Any]], now: datetime) -> dict[str, int]:
     stats = {s.value: 0 for s in RoomStatus}
-    stats.update(total=0, available=0, occupied=0, ending_soon=0, free=0, maintenance=0)
+    stats.update(total=0, available=0, occupied=0, ending_soon=0, overdue=0, free=0, maintenance=0)
     for r in rooms:
         stats["total"] += 1
         status = r.get("room_status")
@@ -496,8 +522,8 @@ def compute_stats(rooms: Iterable[dict[str, Any]], now: datetime) -> dict[str, i
             stats["free"] += 1
         else:
             stats["occupied"] += 1
-            if occ == "ending_soon":
-                stats["ending_soon"] += 1
+            if occ in ("ending_soon", "overdue"):
+                stats[occ] += 1
         if r.get("maintenance_required"):
             stats["maintenance"] += 1
         if (
@@ -535,7 +561,8 @@ class RoomFilter(QSortFilterProxyModel):
         self.text = ""
         self.status: str | None = None
         self.floor: int | None = None
-        self.occupancy: str | None = None  # free / occupied (incl. ending soon) / ending_soon
+        # free / occupied (incl. ending soon and overdue) / ending_soon / overdue
+        self.occupancy: str | None = None
         self.maintenance: bool | None = None
         self.room_type: str | None = None
         self.sort_mode = SortMode.FLOOR

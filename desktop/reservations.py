@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,10 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.fitting import fit_columns
+from desktop.occupancy_words import late_words
+from desktop.theme import OCCUPANCY_COLOURS
 from shared import daybook
 from shared.occupancy import local_day_bounds
 from shared.rules import RoomView, check_reservation_action
-from shared.timeutil import day_label, from_iso
+from shared.timeutil import clock_text, day_label, from_iso
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Room", "Guest", "Pax", "Stay", "State")
@@ -103,10 +106,34 @@ class ReservationModel(QAbstractTableModel):
             if col == 3:
                 return self.time_text(r)
             if col == 4:
+                if self.is_overdue(r):
+                    return "Overdue"
                 return STATE_LABELS.get(r.get("state", ""), r.get("state"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tip = f"{r.get('guest_name')} · room {r.get('room_number')} · {self.time_text(r)}"
+            if self.is_overdue(r):
+                end = self.local(r.get("end"))
+                assert end is not None
+                late = late_words(int((self._now() - end).total_seconds() // 60))
+                tip += (
+                    f"\nOverdue: due out at {clock_text(end, self.tz, self._now())} "
+                    f"({late}), still checked in"
+                )
+            return tip
         if role == Qt.ItemDataRole.ForegroundRole and r.get("state") == "cancelled":
             return QColor("#99A3A4")
+        if role == Qt.ItemDataRole.ForegroundRole and col == 4 and self.is_overdue(r):
+            return QColor(OCCUPANCY_COLOURS["overdue"])
+        if role == Qt.ItemDataRole.FontRole and col == 4 and self.is_overdue(r):
+            font = QFont()
+            font.setBold(True)
+            return font
         return None
+
+    def is_overdue(self, r: dict[str, Any]) -> bool:
+        """Checked in and past the departure time (the board's "overdue")."""
+        end = self.local(r.get("end"))
+        return r.get("state") == "checked_in" and end is not None and end <= self._now()
 
     def local(self, iso: str | None) -> datetime | None:
         if not iso:
@@ -261,8 +288,8 @@ class ReservationsPanel(QWidget):
             view.setSortingEnabled(True)
             view.sortByColumn(3, Qt.SortOrder.AscendingOrder)
             hh = view.horizontalHeader()
-            hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+            fit_columns(view, stretch=1)  # the other columns just fit: the name gets the rest
             view.selectionModel().selectionChanged.connect(self._update_buttons)
             self.views[kind] = view
             self.proxies[kind] = proxy

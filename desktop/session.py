@@ -93,6 +93,9 @@ class Session(QObject):
     event_received = Signal(dict)
     heartbeat_received = Signal(dict)
     resumed = Signal(int)  # events replayed after a reconnect
+    # the server's store is another timeline (restored from a backup, or replaced) than the
+    # one this board followed: {"head_seq", "reason"} of the fresh snapshot that follows
+    store_replaced = Signal(dict)
     presence_changed = Signal(list)  # who is online where, and which room each one views
     command_done = Signal(str, str, bool, dict)  # request id, label, ok, reply
 
@@ -466,7 +469,11 @@ class Session(QObject):
         if reply.get("type") != "ack":
             raise LoginError(str(reply.get("code")), error_text(reply))
         result = reply["result"]
-        self.epoch = self._hello_epoch
+        followed, self.epoch = self.epoch, self._hello_epoch
+        if "since" in fields and followed != self.epoch:
+            self.store_replaced.emit(
+                {"head_seq": result.get("head_seq"), "reason": result.get("reason")}
+            )
         if result.get("mode") == "resume":
             self.resumed.emit(int(result.get("replayed", 0)))
 

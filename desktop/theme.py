@@ -39,6 +39,7 @@ OCCUPANCY_COLOURS = {
     "free": "#1E8449",
     "occupied": "#B03A2E",
     "ending_soon": "#B9770E",
+    "overdue": "#1B2631",  # past the departure time: near-black, unlike any other badge
 }
 PRIORITY_COLOURS = {
     "LOW": "#5D6D7E",

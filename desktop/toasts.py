@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.sound import Player, choose_player
 from desktop.theme import TOAST_COLOURS
 
 RESOURCES = Path(__file__).with_name("resources")
@@ -118,7 +119,7 @@ class ToastManager(QObject):
         self.sound = sound
         self.toasts: list[Toast] = []
         self.history: list[tuple[str, str, str]] = []
-        self._player = _make_player()
+        self._player: Player | None = None  # chosen at the first chime (see desktop/sound.py)
         self.current = host  # where the toasts are now
         self._front: QWidget | None = None  # the last of our windows that was active
         host.installEventFilter(self)
@@ -197,10 +198,9 @@ class ToastManager(QObject):
         return toast
 
     def play(self) -> None:
-        if self._player is not None:
-            self._player.play()
-        else:
-            QApplication.beep()
+        if self._player is None:
+            self._player = choose_player(SOUND_FILE)
+        self._player.play()
 
     def clear(self) -> None:
         for t in list(self.toasts):
@@ -240,19 +240,6 @@ class ToastManager(QObject):
         if watched is self.current and event.type() == QEvent.Type.Resize:
             self.place()
         return False
-
-
-def _make_player() -> Any:
-    """QSoundEffect when Qt Multimedia is installed; else None (QApplication.beep)."""
-    try:
-        from PySide6.QtCore import QUrl
-        from PySide6.QtMultimedia import QSoundEffect
-    except ImportError:
-        return None
-    effect = QSoundEffect()
-    effect.setSource(QUrl.fromLocalFile(str(SOUND_FILE)))
-    effect.setVolume(0.6)
-    return effect
 
 
 def write_alert_wav(path: Path = SOUND_FILE) -> None:

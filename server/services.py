@@ -50,7 +50,7 @@ from shared.rules import (
 from shared.rules import (
     HK as HK_ROLES,
 )
-from shared.timeutil import from_iso, to_iso
+from shared.timeutil import from_iso, moment_text, to_iso
 
 T = TypeVar("T")
 MAX_STAY = timedelta(days=366)  # longest reservation or block
@@ -1707,7 +1707,8 @@ class Services:
             if at < earliest:
                 raise ProtocolError(
                     ErrorCode.HISTORY_UNAVAILABLE,
-                    f"The journal goes back to {to_iso(earliest)} only.",
+                    f"The history goes back to {moment_text(earliest, self.tz(hotel_id))} "
+                    "(hotel time) only.",
                     {"earliest": to_iso(earliest)},
                 )
             when = m.db_time(at)

@@ -46,6 +46,8 @@ def describe(event: dict[str, Any]) -> str:
             f"{r.get('start', '')} to {r.get('end', '')}: {r.get('state', '')}"
         )
     if kind == "room.update":
+        if p.get("occupancy_status") == "overdue":
+            return f"occupancy overdue since {p.get('overdue_since')}"
         return f"occupancy {p.get('occupancy_status')}, free in {p.get('time_until_free')} min"
     return ""
 

@@ -9,8 +9,9 @@
 
 Each finding has a `key` that names this very occurrence (the reservation, the moment DND was
 set, the observation): the same key is raised once, and a new occurrence gets a new key. Its
-`message` is for a person (times in the hotel's time zone, statuses in words); `details` keep
-the exact values for programs.
+`message` is for a person (times in the hotel's time zone, statuses in words) and holds no
+age ("5 min ago" would be stale the minute after it is raised: a client shows how long it has
+been open, live, from `raised_at`); `details` keep the exact values for programs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from shared.rules import Role, RoomStatus
-from shared.timeutil import day_label, to_iso
+from shared.timeutil import day_label, duration_words, to_iso
 
 DUE_OUT = "due_out_still_occupied"
 ARRIVAL_NOT_READY = "arrival_room_not_ready"
@@ -69,19 +70,12 @@ def clock_time(t: datetime, now: datetime, tz: tzinfo) -> str:
     hm = local.strftime("%H:%M")
     if local.date() == now.astimezone(tz).date():
         return hm
-    return f"{day_label(local, weekday=False)} {hm}"
+    return f"{day_label(local, weekday=False)} {hm}"  # the messages' shorter form of clock_text
 
 
 def duration(delta: timedelta) -> str:
-    """ "45 min", "3 h 05 min", "2 days 4 h"."""
-    minutes = _minutes(delta)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
+    """ "45 min", "3 h 05 min", "2 days 4 h" (timeutil.duration_words)."""
+    return duration_words(_minutes(delta))
 
 
 @dataclass(frozen=True)
@@ -142,7 +136,7 @@ def find(
                     s.room_number,
                     f"{DUE_OUT}:{s.reservation_id}",
                     f"{s.guest_name} was due out of room {s.room_number} at {at(s.end)} "
-                    f"({duration(now - s.end)} ago) and is still checked in.",
+                    "and is still checked in.",
                     {"reservation_id": s.reservation_id, "due_out": to_iso(s.end)},
                 )
             )
@@ -172,7 +166,7 @@ def find(
                     room.room_number,
                     f"{DND_TOO_LONG}:{room.room_number}:{to_iso(room.dnd_since)}",
                     f"Room {room.room_number} has had do-not-disturb on since "
-                    f"{at(room.dnd_since)} ({duration(now - room.dnd_since)}).",
+                    f"{at(room.dnd_since)}.",
                     {"since": to_iso(room.dnd_since)},
                 )
             )

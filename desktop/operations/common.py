@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from shared.timeutil import from_iso
+from shared.timeutil import duration_words, from_iso
 
 ROLE_NAMES = {
     "housekeeping": "Housekeeping",
@@ -79,12 +79,8 @@ def minutes_between(start: Any, end: datetime) -> int:
 
 
 def duration_text(minutes: int) -> str:
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
-    return f"{hours // 24} days {hours % 24} h"
+    """How long, in the same words as everywhere else (shared.timeutil.duration_words)."""
+    return duration_words(minutes)
 
 
 def to_qdatetime(dt: datetime, tz: ZoneInfo) -> QDateTime:

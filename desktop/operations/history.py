@@ -27,7 +27,6 @@ from desktop.details import describe_event
 from desktop.model import RoomFilter, RoomModel
 from desktop.operations.common import (
     from_qdatetime,
-    local_text,
     parse,
     picker,
     role_name,
@@ -36,7 +35,8 @@ from desktop.operations.common import (
 from desktop.session import error_text
 from desktop.theme import named
 from shared.audit import to_csv
-from shared.timeutil import to_iso
+from shared.errors import ErrorCode
+from shared.timeutil import clock_text, moment_text, to_iso
 
 if TYPE_CHECKING:
     from desktop.operations.window import OperationsWindow
@@ -215,18 +215,32 @@ class HistoryTab(QWidget):
 
     def load_board(self) -> None:
         when = from_qdatetime(self.moment.dateTime(), self.ops.tz)
+        self._ask_board(when, asked=None)
+
+    def _ask_board(self, when: datetime, asked: datetime | None) -> None:
+        """Ask for the board at `when`; `asked` is the moment the person chose when that
+        was before the history begins and `when` is its first moment instead."""
         self.message.setText("Loading the board as it was…")
         self.ops.spawner.spawn(
             self.ops.session.call("board.at", at=to_iso(when)),
-            lambda reply: self._board_reply(when, reply),
+            lambda reply: self._board_reply(when, reply, asked),
         )
 
-    def _board_reply(self, when: datetime, reply: dict[str, Any]) -> None:
+    def _board_reply(
+        self, when: datetime, reply: dict[str, Any], asked: datetime | None = None
+    ) -> None:
         if reply.get("type") != "ack":
+            earliest = parse((reply.get("details") or {}).get("earliest"))
+            if (
+                reply.get("code") == ErrorCode.HISTORY_UNAVAILABLE.value
+                and earliest
+                and asked is None
+            ):
+                # before the history begins (a hotel created an hour ago, as a fresh demo):
+                # show its first moment rather than nothing
+                self._ask_board(max(earliest, when), asked=when)
+                return
             text = error_text(reply)
-            earliest = (reply.get("details") or {}).get("earliest")
-            if earliest:
-                text += f" The history reaches back to {local_text(earliest, self.ops.tz)}."
             self.message.setText(f"Cannot rewind: {text}")
             return
         result = reply["result"]
@@ -235,16 +249,26 @@ class HistoryTab(QWidget):
         self.past.set_rooms(result.get("rooms") or [])
         if selected:
             self.board.select(selected)
-        stamp = local_text(self.at, self.ops.tz, "%A %d %B %Y, %H:%M:%S")
+        tz, now = self.ops.tz, self.ops.now()
+        stamp = moment_text(self.at, tz)
         self.banner.setText(
             f"PAST — the board as at {stamp} (hotel time). This is history, not the live "
             "board: nothing can be changed here."
         )
         self.banner.show()
-        self.message.setText(
+        earliest = parse(result.get("earliest"))
+        reach = clock_text(earliest, tz, now) if earliest else "–"
+        text = (
             f"{self.past.rowCount()} rooms as they were after change #{result.get('seq')}; "
-            f"history reaches back to {local_text(result.get('earliest'), self.ops.tz)}."
+            f"history reaches back to {reach}."
         )
+        if asked is not None:
+            text = (
+                f"Cannot rewind to {clock_text(asked, tz, now)}: the history begins at {reach}, "
+                f"so this is the board at its first moment. {text}"
+            )
+            self.moment.setDateTime(to_qdatetime(self.at, tz))
+        self.message.setText(text)
         if self.room:
             self.load_timeline(self.room)
 
@@ -284,7 +308,7 @@ class HistoryTab(QWidget):
                 who += f" at {actor['workstation']}"
             ts = parse(meta.get("ts"))
             later = self.at is not None and ts is not None and ts > self.at
-            when = local_text(ts, self.ops.tz, "%d %b %H:%M:%S")
+            when = clock_text(ts, self.ops.tz, self.ops.now(), seconds=True) if ts else "–"
             what = describe(ev)
             item = QTreeWidgetItem([("later · " if later else "") + when, what, who])
             item.setToolTip(1, what)

@@ -72,7 +72,9 @@ def test_each_discrepancy_is_raised_listed_and_resolved(tmp_path: Path) -> None:
             clock.advance(12 * 3600)
             await srv.server.discrepancies_now()
             dnd = await sup.until(raised("dnd_too_long", quiet["room_number"]))
-            assert "12 h" in dnd["payload"]["discrepancy"]["message"]
+            message = dnd["payload"]["discrepancy"]["message"]
+            assert "has had do-not-disturb on since" in message
+            assert dnd["payload"]["discrepancy"]["details"]["since"]  # the age: from this, live
 
             listed = (await desk.request("discrepancies.list"))["result"]["discrepancies"]
             ids = {x["id"] for x in listed}
