@@ -575,8 +575,8 @@ class Services:
 
     def staff_for_token(self, token: str, workstation: str | None) -> StaffInfo | None:
         sess = m.Session.get_or_none(m.Session.token_hash == _hash_token(token))
-        if sess is None or sess.expires_at < self.clock.now():
-            return None
+        if sess is None or sess.expires_at < self.clock.now() or sess.ended_at is not None:
+            return None  # (server.accounts says why, to the desks)
         s = m.Staff.get_or_none(m.Staff.id == sess.staff_id)
         if s is None or not s.active:
             return None
