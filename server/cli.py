@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import platformdirs
 
 from server import db as m
+from server import staff_admin
 from server.app import Config, RoomrackServer
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
 from server.services import Services
@@ -180,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="an arrival whose room is not ready this long before it is a discrepancy",
     )
 
+    staff_admin.add_commands(sub)
+
     a = sub.add_parser("audit", help="who did what between two times, as CSV")
     a.add_argument("--hotel", required=True, help="hotel slug")
     a.add_argument("--since", required=True, help="ISO time, e.g. 2026-01-15T06:00+00:00")
@@ -224,10 +227,16 @@ def main(argv: list[str] | None = None) -> int:
                 if getpass.getpass("Again: ") != password:
                     print("The passwords differ; nothing was created.", file=sys.stderr)
                     return 1
+            weak = staff_admin.policy_refusal(password, args.login, args.name)
+            if weak is not None:
+                print(f"error: {weak} Nothing was created.", file=sys.stderr)
+                return 1
             create_staff(args.hotel, args.login, args.name, args.role, password, now)
             print(f"Account '{args.login}' ({args.role}) created for {args.hotel}.")
         elif args.command == "audit":
             return audit(args, now)
+        elif args.command in staff_admin.COMMANDS:
+            return staff_admin.run(args, now)
         elif args.command == "backup":
             epoch = m.backup_to(args.target)
             print(f"Backed up {db_path} to {args.target} (the copy's epoch is {epoch}).")
@@ -242,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # commands that read or change an existing store (a mistyped --db must not create one)
-NEEDS_STORE = frozenset({"backup", "audit", "create-staff", "hotel-settings"})
+NEEDS_STORE = (
+    frozenset({"backup", "audit", "create-staff", "hotel-settings"}) | staff_admin.COMMANDS
+)
 
 
 def restore(backup: Path, db_path: Path) -> int:
@@ -316,6 +327,8 @@ def audit(args: argparse.Namespace, now: datetime) -> int:
         if not page["truncated"]:
             break
         after = events[-1]["meta"]["seq"]
+    events += staff_admin.security_events(hotel.id, since, until)  # logins, lockouts, accounts
+    events.sort(key=lambda e: str(e["meta"]["ts"]))
     text = to_csv(events, ZoneInfo(hotel.timezone))
     if args.out:
         args.out.write_text(text, encoding="utf-8")

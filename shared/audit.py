@@ -45,6 +45,8 @@ def describe(event: dict[str, Any]) -> str:
             f"reservation {p.get('reservation_id')} ({r.get('guest_name', '')}) "
             f"{r.get('start', '')} to {r.get('end', '')}: {r.get('state', '')}"
         )
+    if kind.startswith("staff."):  # the security log (logins, lockouts, account changes)
+        return str(p.get("detail", ""))
     if kind == "room.update":
         return f"occupancy {p.get('occupancy_status')}, free in {p.get('time_until_free')} min"
     return ""
