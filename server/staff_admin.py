@@ -149,7 +149,9 @@ def list_staff(accounts: Accounts, hotel_id: int | None) -> int:
     hotels = m.Hotel.select().order_by(m.Hotel.slug)
     if hotel_id is not None:
         hotels = hotels.where(m.Hotel.id == hotel_id)
-    rows = [("HOTEL", "LOGIN", "NAME", "ROLE", "ENABLED", "LAST LOGIN", "SESSIONS", "LOCKED")]
+    rows: list[tuple[str, ...]] = [
+        ("HOTEL", "LOGIN", "NAME", "ROLE", "ENABLED", "LAST LOGIN", "SESSIONS", "LOCKED")
+    ]
     for hotel in hotels:
         for a in accounts.accounts(hotel.id):
             rows.append(
@@ -173,7 +175,7 @@ def list_sessions(accounts: Accounts, hotel_id: int | None, login: str | None) -
     hotels = m.Hotel.select().order_by(m.Hotel.slug)
     if hotel_id is not None:
         hotels = hotels.where(m.Hotel.id == hotel_id)
-    rows = [("ID", "LOGIN", "WORKSTATION", "ADDRESS", "SINCE", "LAST USED")]
+    rows: list[tuple[str, ...]] = [("ID", "LOGIN", "WORKSTATION", "ADDRESS", "SINCE", "LAST USED")]
     for hotel in hotels:
         for s in accounts.sessions(hotel.id, staff_id):
             rows.append(
