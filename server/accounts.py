@@ -541,7 +541,7 @@ class Accounts:
             m.Session.select(m.Session, m.Staff)
             .join(m.Staff)
             .where(where)
-            .order_by(m.Session.created_at.desc(), m.Session.id.desc())
+            .order_by(m.Session.created_at.desc(), m.Session.id.desc())  # type: ignore[attr-defined]
         )
         return [
             {
