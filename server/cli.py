@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="FULL",
         help="FULL survives power loss; NORMAL survives a crash of the process",
     )
+    staff_admin.add_serve_options(s)
 
     sub.add_parser(
         "demo",
@@ -361,6 +362,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         login_timeout=args.login_timeout,
         synchronous=args.synchronous,
         crash_after_commit=os.environ.get("ROOMRACK_CRASH_AFTER_COMMIT") == "1",
+        **staff_admin.serve_config(args),
     )
 
     async def run() -> None:

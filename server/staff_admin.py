@@ -67,6 +67,34 @@ def add_commands(sub: Any) -> None:
     es.add_argument("session_id", type=int)
 
 
+def add_serve_options(serve: Any) -> None:
+    """The session and login-limit options of `roomrack-server serve`."""
+    serve.add_argument(
+        "--session-idle-minutes",
+        type=float,
+        default=720.0,
+        metavar="MINUTES",
+        help="a session no workstation has used for this long expires (default: 720, "
+        "12 hours; 0: never). A workstation that stays connected keeps its session.",
+    )
+    serve.add_argument(
+        "--lockout-minutes",
+        type=float,
+        default=15.0,
+        metavar="MINUTES",
+        help="how long an account stays locked after failed logins from several addresses "
+        "(default: 15; a manager or `unlock` lifts it sooner)",
+    )
+
+
+def serve_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The `Config` fields those options set."""
+    return {
+        "session_idle_minutes": args.session_idle_minutes,
+        "lockout_minutes": args.lockout_minutes,
+    }
+
+
 def read_new_password(login: str, from_stdin: bool, stdin: TextIO | None = None) -> str | None:
     """The new password, asked twice (or the first line of standard input); None if the two
     differ."""
