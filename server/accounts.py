@@ -180,7 +180,8 @@ class Accounts:
             audit(
                 "staff.locked",
                 now,
-                f"locked until {to_iso(until)} after failed logins from several addresses",
+                f"locked for {round(lock_for.total_seconds() / 60)} min after failed logins "
+                "from several addresses",
                 hotel_id=staff.hotel_id,
                 staff=staff,
                 actor=Actor("system", None, "system"),
