@@ -245,7 +245,7 @@ class Accounts:
         """Refuse an ended, expired or idle session (ending it as expired on the way)."""
         now = self.now()
         if sess.ended_at is None:
-            seen = sess.last_seen_at or sess.created_at
+            seen = sess.last_seen_at or now  # (a session from before the idle time was kept)
             if sess.expires_at <= now or (self.idle is not None and seen + self.idle <= now):
                 self._end([sess], EndReason.EXPIRED, Actor("system", None, "system"))
                 sess.end_reason = EndReason.EXPIRED.value
@@ -258,6 +258,7 @@ class Accounts:
         raise ProtocolError(code, words, {"reason": sess.end_reason})
 
     def logout(self, session_id: int | None) -> None:
+        """The person logged out of this session."""
         if session_id is None:
             return
         sess = m.Session.get_or_none(m.Session.id == session_id)
@@ -265,7 +266,11 @@ class Accounts:
             return
         s = m.Staff.get_or_none(m.Staff.id == sess.staff_id)
         with m.db.atomic():
-            sess.delete_instance()
+            # the token is forgotten (it is `token_invalid` from now on); the row stays a
+            # while, so the address it came from is still known to this account (lockout)
+            sess.token_hash = "logged-out:" + secrets.token_hex(16)
+            sess.ended_at, sess.end_reason = self.now(), EndReason.LOGGED_OUT.value
+            sess.save(only=[m.Session.token_hash, m.Session.ended_at, m.Session.end_reason])
             if s is not None:
                 audit(
                     "staff.session_ended",

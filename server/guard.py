@@ -72,7 +72,7 @@ class LoginLimits:
     per_account_address: int = 5  # ...and of one login name from one address
     refill: float = 30.0  # then one more try every `refill` seconds, for both
     lock_addresses: int = 3  # an account locks when this many addresses...
-    lock_failures: int = 10  # ...failed it this many times in all...
+    lock_failures: int = 10  # ...failed it this many times in all (at most 4 from each)...
     lock_window: float = 900.0  # ...within this many seconds
     lock_seconds: float = 900.0  # for this long, or until a manager unlocks it
 
@@ -110,11 +110,23 @@ class LoginGuard:
             seen.popleft()
         while len(self.recent) > self.size:
             del self.recent[next(iter(self.recent))]
-        lim = self.limits
-        if len(seen) >= lim.lock_failures and len({a for _, a in seen}) >= lim.lock_addresses:
+        if self.counted(seen) >= self.limits.lock_failures:
             del self.recent[key]
             return True
         return False
+
+    def counted(self, seen: deque[tuple[float, str]]) -> int:
+        """The failures that count towards a lockout: none unless they come from at least
+        `lock_addresses` addresses, and at most lock_failures / lock_addresses (rounded up)
+        from any one address, so one noisy address plus a colleague's typo is not enough."""
+        lim = self.limits
+        per: dict[str, int] = {}
+        for _, address in seen:
+            per[address] = per.get(address, 0) + 1
+        if len(per) < lim.lock_addresses:
+            return 0
+        cap = -(-lim.lock_failures // max(1, lim.lock_addresses))
+        return sum(min(cap, n) for n in per.values())
 
     def forget(self, login: str) -> None:
         """A manager unlocked the account: its failures start again from none."""

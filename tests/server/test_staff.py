@@ -109,6 +109,7 @@ def test_failures_from_several_addresses_lock_the_account_until_a_manager_unlock
         async with LiveServer(demo_db, clock, lockout_addresses=3, lockout_failures=6) as srv:
             # the supervisor's own desk, where the account logged in before
             own = await from_address(srv.url, "127.0.0.9", "supervisor")
+            assert (await own.request("auth.logout"))["type"] == "ack"  # as after every shift
             await own.close()
             manager = await from_address(srv.url, "127.0.0.8", "manager")
             for address in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
