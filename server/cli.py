@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             if weak is not None:
                 print(f"error: {weak} Nothing was created.", file=sys.stderr)
                 return 1
-            create_staff(args.hotel, args.login, args.name, args.role, password, now)
+            staff = create_staff(args.hotel, args.login, args.name, args.role, password, now)
+            staff_admin.log_created(staff, now)
             print(f"Account '{args.login}' ({args.role}) created for {args.hotel}.")
         elif args.command == "audit":
             return audit(args, now)

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from server import db as m
-from server.accounts import CLI_ACTOR, Accounts, entry_dict, staff_by_login
+from server.accounts import CLI_ACTOR, Accounts, audit, entry_dict, staff_by_login
 from shared.accounts import EndReason, password_problem
 from shared.clock import SystemClock
 from shared.errors import ErrorCode, ProtocolError
@@ -109,6 +109,18 @@ def read_new_password(login: str, from_stdin: bool, stdin: TextIO | None = None)
 def policy_refusal(password: str, login: str, name: str) -> str | None:
     """For `create-staff`: why the password may not be used, or None."""
     return password_problem(password, login, name)
+
+
+def log_created(staff: m.Staff, now: datetime) -> None:
+    """`create-staff` made an account: into the security log."""
+    audit(
+        "staff.created",
+        now,
+        f"account created ({staff.role})",
+        hotel_id=staff.hotel_id,
+        staff=staff,
+        actor=CLI_ACTOR,
+    )
 
 
 def run(args: argparse.Namespace, now: datetime) -> int:

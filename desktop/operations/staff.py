@@ -231,6 +231,10 @@ class StaffTab(QWidget):
 
     # --- the lists -------------------------------------------------------------------------
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.reload()  # who logged in since, and the newest of the log
+
     def allowed(self) -> bool:
         return self.ops.role in STAFF_ADMIN_ROLES
 
