@@ -113,6 +113,10 @@ def staff_by_login(login: str) -> m.Staff:
     return s
 
 
+def _never_seen() -> Any:
+    return m.Session.last_seen_at.is_null()
+
+
 def _open_sessions(now: datetime) -> Any:
     return (m.Session.ended_at.is_null()) & (m.Session.expires_at > now)
 
@@ -297,24 +301,30 @@ class Accounts:
             if sid not in found:  # logged out (the row is gone)
                 code, words = end_words(EndReason.LOGGED_OUT)
                 over[sid] = (code.value, EndReason.LOGGED_OUT.value, words)
+        staff_ids = list({sess.staff_id for sess in rows})
+        enabled = {
+            st.id
+            for st in m.Staff.select(m.Staff.id).where(
+                m.Staff.id.in_(staff_ids) & (m.Staff.active == True)  # type: ignore[attr-defined]  # noqa: E712
+            )
+        }
         fresh = []
         for sess in rows:
             if sess.ended_at is None and sess.expires_at > now:
-                s = m.Staff.get_or_none(m.Staff.id == sess.staff_id)
-                if s is not None and s.active:
+                if sess.staff_id in enabled:
                     fresh.append(sess.id)
                     continue
+                # disabled while the session was open (not through `set_enabled`)
+                self._end([sess], EndReason.DISABLED, Actor("system", None, "system"))
+                sess.end_reason = EndReason.DISABLED.value
             try:
-                if sess.ended_at is None and sess.expires_at > now:
-                    self._end([sess], EndReason.DISABLED, Actor("system", None, "system"))
-                    sess.end_reason = EndReason.DISABLED.value
                 self._check_open(sess)
             except ProtocolError as exc:
                 over[sess.id] = (exc.code.value, str(exc.details.get("reason")), exc.message)
-        if fresh:
+        if fresh:  # in use: their idle time starts again (written at most once a minute)
             m.Session.update(last_seen_at=now).where(
                 m.Session.id.in_(fresh)  # type: ignore[attr-defined]
-                & (m.Session.last_seen_at < now - TOUCH_EVERY)
+                & ((m.Session.last_seen_at < now - TOUCH_EVERY) | _never_seen())
             ).execute()
         return over
 
