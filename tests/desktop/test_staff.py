@@ -16,7 +16,7 @@ from desktop.account import ChangePasswordDialog
 from desktop.mainwindow import MainWindow
 from desktop.operations.staff import PasswordDialog
 from shared.clock import ManualClock
-from tests.desktop.conftest import logged_in, login, run
+from tests.desktop.conftest import logged_in, login, make_window, run
 from tests.desktop.ops_support import advance_server, open_ops
 from tests.support import ServerThread
 
@@ -194,3 +194,18 @@ def test_a_colleague_disabled_on_the_command_line_returns_to_login(
     assert done.returncode == 0, done.stderr
     advance_server(server, 5)  # the server's next look at its live sessions
     assert "manager ended your session" in returned_to_login(qtbot, window)
+
+
+def test_a_session_unused_past_the_idle_time_asks_for_a_login_saying_so(
+    qtbot: Any, window: MainWindow, server: ServerThread, clock: ManualClock, tmp_path: Path
+) -> None:
+    login(qtbot, window, server, "frontdesk")
+    token = window.settings.token
+    run(qtbot, window.session.stop())  # the workstation is switched off for the night
+    window.close()
+    advance_server(server, 13 * 3600)  # longer than the idle time (12 h)
+    again = make_window(clock, tmp_path)  # the same settings file: the next morning
+    qtbot.addWidget(again)
+    again.session.resume(again.settings.server_url, token or "")
+    words = returned_to_login(qtbot, again)
+    assert "expired" in words
