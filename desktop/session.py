@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from desktop.backoff import Backoff
 from shared import protocol
-from shared.accounts import SESSION_OVER_CODES
+from shared.accounts import CLOSE_SESSION_ENDED, SESSION_OVER_CODES
 from shared.clock import Clock, SystemClock
 from shared.errors import EXPLANATIONS, ErrorCode
 
@@ -34,7 +34,6 @@ log = logging.getLogger("roomrack.desktop")
 OFFLINE_CODE = "offline"
 TIMEOUT_CODE = "timeout"
 REQUEST_TIMEOUT = 20.0
-CLOSE_SESSION_ENDED = 4003  # the server ended this session (its reason is the error code)
 
 
 class State(StrEnum):

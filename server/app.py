@@ -42,7 +42,6 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_RESUME_AGAIN = 4009
 CLOSE_LOGGED_OUT = 4001
 CLOSE_LOGIN_TIMEOUT = 4002
-CLOSE_SESSION_ENDED = 4003  # revoked, disabled, password reset or expired (server.staff_commands)
 SERIAL_COMMANDS = frozenset(
     {
         "auth.login",

@@ -21,7 +21,7 @@ from server.accounts import Actor, LoginFacts
 from server.passwords import verify_password
 from server.services import StaffInfo
 from shared import protocol
-from shared.accounts import EndReason, end_words
+from shared.accounts import CLOSE_SESSION_ENDED, EndReason, end_words
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import check_account_command
 from shared.timeutil import to_iso
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("roomrack.server")
 
-CLOSE_SESSION_ENDED = 4003
 
 Handler = Callable[["Client", Any], Awaitable[dict[str, Any] | None]]
 

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from shared.errors import ErrorCode
 
+# the close code of a connection whose session the server ended (its reason: the error code)
+CLOSE_SESSION_ENDED = 4003
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
 
