@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.account import ChangePasswordDialog, changed_words
 from desktop.actions import CONTROLS
 from desktop.board import Board, floor_title
 from desktop.controls import ControlsPanel
@@ -432,6 +433,9 @@ class MainWindow(QMainWindow):
         self.sound_action.toggled.connect(self.set_sound)
         menu.addAction(self.sound_action)
         menu.addSeparator()
+        self.password_action = menu.addAction("Change password…")
+        self.password_action.triggered.connect(self.change_password)
+        menu.addSeparator()
         printing = menu.addAction("Print the board…  (Ctrl+P)")
         printing.triggered.connect(lambda: self.print_board())
         bigger = menu.addAction("Larger cards  (Ctrl+=)")
@@ -717,8 +721,21 @@ class MainWindow(QMainWindow):
             self.show()
 
     def _on_auth_lost(self, message: str) -> None:
+        """The server no longer takes this session (ended by a manager, the account disabled,
+        the password reset or changed elsewhere, expired): forget the token, clear the board
+        and ask for a login at once, saying why."""
         self.settings.token = None
-        self.show_login(message)
+        self._clear_board()
+        self.show_login(message or "Your session has ended; please log in again.")
+
+    def _clear_board(self) -> None:
+        """Nothing of the last person stays on screen: toasts, selection, rooms, bookings."""
+        self._had_live = False
+        self.toasts.clear()
+        self.board.clear_selection()
+        self.rooms.clear()
+        self.reservations.set_reservations([])
+        self.hide()
 
     def _on_state(self, state: str) -> None:
         self.rooms.set_stale(state != State.LIVE.value)
@@ -997,18 +1014,22 @@ class MainWindow(QMainWindow):
             return False
         return True
 
+    def change_password(self) -> ChangePasswordDialog:
+        """The person's own password (the current one is asked); their other sessions end."""
+        dialog = ChangePasswordDialog(self.session, self)
+        dialog.changed.connect(
+            lambda n: self.toasts.show("success", "Password changed", changed_words(n))
+        )
+        dialog.show()
+        return dialog
+
     def logout(self) -> None:
         self._spawn(self._logout())
 
     async def _logout(self) -> None:
         await self.session.logout()
         self.settings.token = None
-        self._had_live = False
-        self.toasts.clear()
-        self.board.clear_selection()
-        self.rooms.clear()
-        self.reservations.set_reservations([])
-        self.hide()
+        self._clear_board()
         self.show_login()
 
     def closeEvent(self, event: QCloseEvent) -> None:

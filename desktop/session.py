@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from desktop.backoff import Backoff
 from shared import protocol
+from shared.accounts import CLOSE_SESSION_ENDED, SESSION_OVER_CODES
 from shared.clock import Clock, SystemClock
 from shared.errors import EXPLANATIONS, ErrorCode
 
@@ -50,6 +51,14 @@ class LoginError(Exception):
 
 
 class _AuthLost(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _SessionOver(Exception):
+    """The server ended this session (a manager, a password change, the idle time)."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -145,6 +154,7 @@ class Session(QObject):
         self._seen_head: int | None = None
         self._resync = False
         self._retry_now = False
+        self._session_over: str | None = None  # why the server ended the session, if it did
 
     # --- public API ------------------------------------------------------------------------
 
@@ -165,6 +175,7 @@ class Session(QObject):
         await self.stop()
         # a password login starts a new board (the window has emptied its own): never resume
         self.forget_stream()
+        self._session_over = None
         self.url = normalise_url(url)
         self._set_state(State.CONNECTING)
         try:
@@ -401,7 +412,8 @@ class Session(QObject):
                         ws, "auth.token", token=self.token, workstation=self.workstation
                     )
                     if reply.get("type") != "ack":
-                        if reply.get("code") in (ErrorCode.TOKEN_INVALID, ErrorCode.AUTH_FAILED):
+                        code = reply.get("code")
+                        if code in SESSION_OVER_CODES or code == ErrorCode.AUTH_FAILED:
                             raise _AuthLost(error_text(reply))
                         raise LoginError(str(reply.get("code")), error_text(reply))
                     self._accept_login(reply["result"], fresh=False)
@@ -417,8 +429,11 @@ class Session(QObject):
                     await reader
                 finally:
                     watchdog.cancel()
+                if self._session_over is not None:  # ended by the server: back to the login
+                    raise _AuthLost(self._session_over)
                 resync, self._resync = self._resync, False
             except _AuthLost as exc:
+                self._session_over = None
                 await self._close(ws, reader)
                 self._ws = None
                 self.token = None
@@ -544,11 +559,17 @@ class Session(QObject):
                     self._resync = True
                     await ws.close(1000, "resync")
                     return
+                except _SessionOver as over:
+                    self._session_over = over.message
+                    await ws.close(1000, "session ended")
+                    return
                 except Exception:
                     log.exception("error while handling a %s frame", msg.get("type"))
         except ConnectionClosed:
             pass
         finally:
+            if ws.close_code == CLOSE_SESSION_ENDED and self._session_over is None:
+                self._session_over = error_text({"code": ws.close_reason})  # no frame came
             self._fail_pending()
 
     def _on_frame(self, msg: dict[str, Any]) -> None:
@@ -572,6 +593,8 @@ class Session(QObject):
             else:
                 self._seen_head = None
             self.heartbeat_received.emit(msg)
+        elif kind == "session.ended":
+            raise _SessionOver(error_text(msg))
         elif kind == "presence":
             self.presence = list(msg.get("online") or [])
             self.presence_changed.emit(self.presence)

@@ -26,9 +26,11 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from server.accounts import Accounts
 from server.backup import BackupError, DailyBackup
-from server.passwords import verify_password
+from server.guard import LoginGuard, LoginLimits, TokenBucket
 from server.services import Outcome, StaffInfo, StoredEvent
+from server.staff_commands import StaffCommands, address_of
 from server.startup import StartError, listen_words
 from server.store import Store
 from shared import protocol
@@ -43,7 +45,15 @@ CLOSE_RESUME_AGAIN = 4009
 CLOSE_LOGGED_OUT = 4001
 CLOSE_LOGIN_TIMEOUT = 4002
 SERIAL_COMMANDS = frozenset(
-    {"auth.login", "auth.token", "auth.logout", "subscribe", "unsubscribe", "presence.viewing"}
+    {
+        "auth.login",
+        "auth.token",
+        "auth.logout",
+        "auth.change_password",
+        "subscribe",
+        "unsubscribe",
+        "presence.viewing",
+    }
 )
 REPLAY_PAGE = 1000  # journal rows read per store call while resuming
 
@@ -61,8 +71,15 @@ class Config:
     rate_per_second: float = 20.0  # commands per connection; 0 turns the limit off
     rate_burst: int = 60
     login_attempts: int = 5  # per connection, refilled one per `login_refill` seconds
-    login_failures: int = 10  # failed logins per login name and per address, likewise
+    login_failures: int = 10  # failed logins per address, likewise (server.guard)
     login_refill: float = 30.0
+    login_failures_account: int = 5  # failed logins per login name and address, likewise
+    lockout_addresses: int = 3  # an account locks after failures from this many addresses
+    lockout_failures: int = 10  # ...this many in all, within `lockout_window` seconds
+    lockout_window: float = 900.0
+    lockout_minutes: float = 15.0  # how long a lockout lasts (a manager lifts it sooner)
+    session_idle_minutes: float = 720.0  # a session unused this long expires; 0: never
+    session_check: float = 5.0  # seconds between checks of live sessions against the store
     max_inflight: int = 32  # commands of one connection being processed at once
     max_buffer: int = 4 * 1024 * 1024  # bytes waiting for a slow client before it is dropped
     hard_max_frame: int = 1024 * 1024  # larger frames close the connection (1009)
@@ -76,55 +93,6 @@ class Config:
     backup_tz: tzinfo | None = None  # None: the server PC's own time zone
 
 
-class TokenBucket:
-    def __init__(self, clock: Clock, rate: float, burst: int) -> None:
-        self.clock, self.rate, self.burst = clock, rate, burst
-        self.tokens = float(burst)
-        self.at = clock.monotonic()
-
-    def _refill(self) -> None:
-        now = self.clock.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-
-    def ready(self) -> bool:
-        """Is there a token, without taking it?"""
-        if self.rate <= 0:
-            return True
-        self._refill()
-        return self.tokens >= 1
-
-    def take(self) -> bool:
-        if not self.ready():
-            return False
-        if self.rate > 0:
-            self.tokens -= 1
-        return True
-
-
-class FailureLimiter:
-    """Failed logins per login name and per address, across connections: a few tries, then
-    one more now and then. Bounded: the oldest entries are forgotten past `size`."""
-
-    def __init__(self, clock: Clock, burst: int, every: float, size: int = 10_000) -> None:
-        self.clock, self.burst, self.every, self.size = clock, burst, every, size
-        self.buckets: dict[str, TokenBucket] = {}
-
-    def _bucket(self, key: str) -> TokenBucket:
-        bucket = self.buckets.pop(key, None) or TokenBucket(self.clock, 1 / self.every, self.burst)
-        self.buckets[key] = bucket  # most recent last
-        while len(self.buckets) > self.size:
-            del self.buckets[next(iter(self.buckets))]
-        return bucket
-
-    def allowed(self, *keys: str) -> bool:
-        return all(self._bucket(k).ready() for k in keys)
-
-    def failed(self, *keys: str) -> None:
-        for k in keys:
-            self._bucket(k).take()
-
-
 @dataclass(eq=False)
 class Client:
     ws: ServerConnection
@@ -133,6 +101,7 @@ class Client:
     logins: TokenBucket
     staff: StaffInfo | None = None
     token: str | None = None
+    session_id: int | None = None  # the store's row of its session (to end it at once)
     channels: set[str] = field(default_factory=set)
     # while a subscribe is being answered, events wait here (in order), at most `max_buffer`
     # bytes of them (`pending_bytes`): past that the client is dropped like a slow reader
@@ -317,7 +286,20 @@ class RoomrackServer:
         self.store.on_commit = self.hub.publish
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.failures = FailureLimiter(self.clock, config.login_failures, config.login_refill)
+        self.guard = LoginGuard(
+            self.clock,
+            LoginLimits(
+                per_address=config.login_failures,
+                per_account_address=config.login_failures_account,
+                refill=config.login_refill,
+                lock_addresses=config.lockout_addresses,
+                lock_failures=config.lockout_failures,
+                lock_window=config.lockout_window,
+                lock_seconds=config.lockout_minutes * 60,
+            ),
+        )
+        idle = config.session_idle_minutes
+        self.accounts = Accounts(self.clock.now, timedelta(minutes=idle) if idle > 0 else None)
         self._scrypt = asyncio.Semaphore(2)
         self._background: set[asyncio.Task[None]] = set()
         self.port = config.port
@@ -367,6 +349,8 @@ class RoomrackServer:
         for cls in protocol.COMMANDS.values():
             if issubclass(cls, protocol.ReservationCommand):
                 self._handlers[cls] = self._write(lambda s, st, c: s.reservation_action(st, c))
+        self.staff_commands = StaffCommands(self)
+        self._handlers.update(self.staff_commands.handlers())
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -603,47 +587,27 @@ class RoomrackServer:
         }
 
     async def _login(self, client: Client, cmd: protocol.Login) -> dict[str, Any]:
-        keys = (f"login:{cmd.login[:100].lower()}", f"ip:{client.peer.rsplit(':', 1)[0]}")
-        if not self.failures.allowed(*keys) or not client.logins.take():
+        address = address_of(client.peer)
+        if not self.guard.allowed(cmd.login, address) or not client.logins.take():
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, "Too many login attempts; wait a little and try again."
             )
-        services = self.store.services
-        staff_id, stored = await self.store.call(services.staff_for_login, cmd.login)
-        async with self._scrypt:  # a flood of logins cannot take every core
-            ok = await asyncio.to_thread(verify_password, cmd.password, stored)
-        if staff_id is None or not ok:
-            self.failures.failed(*keys)
-            log.warning("failed login for %r from %s", cmd.login[:60], client.peer)
-            raise ProtocolError(ErrorCode.AUTH_FAILED)
-        staff, token, expires = await self.store.call(
-            services.create_session,
-            staff_id,
-            cmd.workstation,
-            timedelta(days=self.config.token_ttl_days),
-        )
-        self._bind(client, staff, token)
-        log.info("%s logged in (%s)", client.label(), staff.role.value)
-        return protocol.ack(cmd.request_id, self._session_result(staff, token, to_iso(expires)))
+        return await self.staff_commands.login(client, cmd, address)
 
     async def _token_login(self, client: Client, cmd: protocol.TokenLogin) -> dict[str, Any]:
         if not client.logins.take():
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, "Too many login attempts; wait a little and try again."
             )
-        staff = await self.store.call(
-            self.store.services.staff_for_token, cmd.token, cmd.workstation
-        )
-        if staff is None:
-            raise ProtocolError(ErrorCode.TOKEN_INVALID)
-        self._bind(client, staff, cmd.token)
+        staff, session_id = await self.store.call(self.accounts.resume, cmd.token, cmd.workstation)
+        self._bind(client, staff, cmd.token, session_id)
         log.info("%s resumed a session (%s)", client.label(), staff.role.value)
         return protocol.ack(cmd.request_id, self._session_result(staff, cmd.token, None))
 
-    def _bind(self, client: Client, staff: StaffInfo, token: str) -> None:
+    def _bind(self, client: Client, staff: StaffInfo, token: str, session_id: int) -> None:
         previous = client.staff
         self._end_stream(client)  # a new session starts a new stream (seqs are per hotel)
-        client.staff, client.token = staff, token
+        client.staff, client.token, client.session_id = staff, token, session_id
         client.online_since = to_iso(self.clock.now())
         if previous is not None and previous.hotel_slug != staff.hotel_slug:
             self._announce(previous.hotel_slug)
@@ -664,15 +628,16 @@ class RoomrackServer:
         self.hub.announce(slug, lambda: to_iso(self.clock.now()))
 
     async def _logout(self, client: Client, cmd: protocol.Logout) -> dict[str, Any]:
-        await self.store.call(self.store.services.logout, client.token)
+        await self.store.call(self.accounts.logout, client.session_id)
         self._end_stream(client)
         log.info("%s logged out", client.label())
         for other in list(self.hub.clients):  # the token stops working everywhere
             if other is not client and other.token is not None and other.token == client.token:
-                other.staff = other.token = None
+                other.staff = other.token = other.session_id = None
                 self.hub.remove(other)  # it is closed: its stream ends with it
                 self._spawn(other.ws.close(CLOSE_LOGGED_OUT, "logged out elsewhere"))
         staff, client.staff, client.token = client.staff, None, None
+        client.session_id = None
         if staff is not None:
             self._announce(staff.hotel_slug)
         return protocol.ack(cmd.request_id, {})
@@ -974,9 +939,17 @@ class RoomrackServer:
         return sent
 
     async def _clock_loop(self) -> None:
+        """Live sessions are checked against the store every `session_check` seconds (an
+        account disabled from the command line ends its desks at once); the clock's round
+        runs every 60 s."""
+        every = min(60.0, self.config.session_check) if self.config.session_check > 0 else 60.0
+        last_round = self.clock.monotonic()
         while True:
-            await self.clock.sleep(60)
-            await self.clock_round()
+            await self.clock.sleep(every)
+            await self.staff_commands.check_sessions()
+            if self.clock.monotonic() - last_round >= 60:
+                last_round = self.clock.monotonic()
+                await self.clock_round()
 
     async def clock_round(self) -> None:
         """What the server's clock drives, once a minute and once before serving: the night

@@ -39,7 +39,7 @@ import peewee as pw
 import platformdirs
 
 from server import db as m
-from server import startup
+from server import staff_admin, startup
 from server.app import Config, RoomrackServer
 from server.backup import BackupError, DailyBackup, backup_store, parse_hhmm, restore_store
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
@@ -230,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="FULL survives power loss; NORMAL survives a crash of the process",
     )
     add_backup_options(s)
+    staff_admin.add_serve_options(s)
 
     sub.add_parser(
         "demo",
@@ -304,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="an arrival whose room is not ready this long before it is a discrepancy",
     )
+
+    staff_admin.add_commands(sub)
 
     a = sub.add_parser("audit", help="who did what between two times, as CSV")
     a.add_argument("--hotel", required=True, help="hotel slug")
@@ -381,10 +384,17 @@ def main(argv: list[str] | None = None) -> int:
                 if getpass.getpass("Again: ") != password:
                     print("The passwords differ; nothing was created.", file=sys.stderr)
                     return 1
-            create_staff(args.hotel, args.login, args.name, args.role, password, now)
+            weak = staff_admin.policy_refusal(password, args.login, args.name)
+            if weak is not None:
+                print(f"error: {weak} Nothing was created.", file=sys.stderr)
+                return 1
+            staff = create_staff(args.hotel, args.login, args.name, args.role, password, now)
+            staff_admin.log_created(staff, now)
             print(f"Account '{args.login}' ({args.role}) created for {args.hotel}.")
         elif args.command == "audit":
             return audit(args, now)
+        elif args.command in staff_admin.COMMANDS:
+            return staff_admin.run(args, now)
         elif args.command == "hotel-settings":
             return hotel_settings(args)
         return 0
@@ -403,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # commands that read or change an existing store (a mistyped --db must not create one)
-NEEDS_STORE = frozenset({"backup", "audit", "create-staff", "hotel-settings"})
+NEEDS_STORE = (
+    frozenset({"backup", "audit", "create-staff", "hotel-settings"}) | staff_admin.COMMANDS
+)
 
 
 def open_store(db_path: Path) -> None:
@@ -513,6 +525,8 @@ def audit(args: argparse.Namespace, now: datetime) -> int:
         if not page["truncated"]:
             break
         after = events[-1]["meta"]["seq"]
+    events += staff_admin.security_events(hotel.id, since, until)  # logins, lockouts, accounts
+    events.sort(key=lambda e: str(e["meta"]["ts"]))
     text = to_csv(events, ZoneInfo(hotel.timezone))
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -548,6 +562,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         backup_dir=args.backup_dir,
         backup_keep=args.backup_keep,
         backup_at=args.backup_at,
+        **staff_admin.serve_config(args),
     )
 
     async def run() -> None:

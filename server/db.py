@@ -86,6 +86,9 @@ class Staff(Base):
     password_hash = pw.TextField()
     active = pw.BooleanField(default=True)
     created_at = UTCField()
+    last_login_at = UTCField(null=True)
+    password_changed_at = UTCField(null=True)
+    locked_until = UTCField(null=True)  # locked after failed logins from many addresses
 
 
 class Room(Base):
@@ -208,6 +211,31 @@ class Session(Base):
     workstation = pw.CharField(null=True)
     created_at = UTCField()
     expires_at = UTCField()
+    address = pw.CharField(null=True)  # where it logged in from
+    last_seen_at = UTCField(null=True)  # last used by a connection (for the idle time)
+    ended_at = UTCField(null=True)  # ended early (kept a while, so its token says why)
+    end_reason = pw.CharField(null=True)  # shared.accounts.EndReason
+
+
+class AuditEntry(Base):
+    """The security log: logins, failures, lockouts and account changes. Not journal
+    events: they are not part of the room rack's stream, and no desk needs them live."""
+
+    hotel_id: int | None
+    hotel = pw.ForeignKeyField(Hotel, null=True, on_delete="CASCADE")  # null: unknown login
+    ts = UTCField()
+    kind = pw.CharField()  # staff.login, staff.login_failed, staff.locked, ...
+    staff_id = pw.IntegerField(null=True)  # the account concerned
+    login = pw.CharField(null=True)
+    actor = pw.CharField(null=True)  # who did it (a name, or "command line")
+    actor_role = pw.CharField(null=True)
+    source = pw.CharField()  # login | manager | command line | system
+    workstation = pw.CharField(null=True)
+    address = pw.CharField(null=True)
+    detail = pw.TextField(default="")
+
+    class Meta:
+        indexes = ((("hotel", "ts"), False),)
 
 
 class Event(Base):
@@ -251,6 +279,7 @@ MODELS: list[type[Base]] = [
     Session,
     Event,
     AppliedRequest,
+    AuditEntry,
 ]
 
 

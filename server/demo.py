@@ -134,6 +134,8 @@ def load_demo(now: datetime, spec: DemoSpec | None = None) -> m.Hotel:
         types = {n: m.RoomType.create(hotel=hotel, name=n, max_occupancy=c) for n, c in ROOM_TYPES}
         meeting = m.RoomType.create(hotel=hotel, name="Meeting Room", max_occupancy=20)
         if spec.with_staff:
+            # the demo's own password, outside the password rule (shared.accounts), which
+            # create-staff and the staff commands apply to every real account
             shared_hash = hash_password(DEMO_PASSWORD)
             for login, name, role in DEMO_STAFF:
                 suffix = "" if spec.slug == DEMO_SLUG else f"@{spec.slug}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import sqlite3
 import uuid
 from collections import defaultdict
@@ -22,7 +21,6 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from server import db as m
-from server.passwords import DUMMY_HASH
 from shared import assignment, daybook, discrepancies, occupancy, protocol, rollover
 from shared.clock import Clock
 from shared.errors import ErrorCode, ProtocolError
@@ -540,14 +538,7 @@ class Services:
             )
         return Outcome(protocol.ack(request_id, result), journal.events)
 
-    # --- auth ------------------------------------------------------------------------
-
-    def staff_for_login(self, login: str) -> tuple[int | None, str]:
-        """(staff id or None, password hash to check): unknown logins check a dummy hash."""
-        s = m.Staff.get_or_none((m.Staff.login == login) & (m.Staff.active == True))  # noqa: E712
-        if s is None:
-            return None, DUMMY_HASH
-        return s.id, s.password_hash
+    # --- auth (logging in, sessions and accounts: server.accounts) ---------------------
 
     def _staff_info(self, staff_id: int, workstation: str | None) -> StaffInfo:
         s = m.Staff.get_by_id(staff_id)
@@ -556,35 +547,14 @@ class Services:
             s.id, h.id, h.slug, h.name, h.timezone, s.login, s.name, Role(s.role), workstation
         )
 
-    def create_session(
-        self, staff_id: int, workstation: str | None, ttl: timedelta
-    ) -> tuple[StaffInfo, str, datetime]:
-        token = secrets.token_urlsafe(32)
-        now = self.clock.now()
-        expires = now + ttl
-        with m.db.atomic():
-            m.Session.create(
-                token_hash=_hash_token(token),
-                staff=staff_id,
-                workstation=workstation,
-                created_at=now,
-                expires_at=expires,
-            )
-            m.Session.delete().where(m.Session.expires_at < now).execute()
-        return self._staff_info(staff_id, workstation), token, expires
-
     def staff_for_token(self, token: str, workstation: str | None) -> StaffInfo | None:
         sess = m.Session.get_or_none(m.Session.token_hash == _hash_token(token))
-        if sess is None or sess.expires_at < self.clock.now():
-            return None
+        if sess is None or sess.expires_at < self.clock.now() or sess.ended_at is not None:
+            return None  # (server.accounts says why, to the desks)
         s = m.Staff.get_or_none(m.Staff.id == sess.staff_id)
         if s is None or not s.active:
             return None
         return self._staff_info(s.id, workstation or sess.workstation)
-
-    def logout(self, token: str | None) -> None:
-        if token:
-            m.Session.delete().where(m.Session.token_hash == _hash_token(token)).execute()
 
     # --- room actions ------------------------------------------------------------------
 

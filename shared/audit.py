@@ -45,6 +45,8 @@ def describe(event: dict[str, Any]) -> str:
             f"reservation {p.get('reservation_id')} ({r.get('guest_name', '')}) "
             f"{r.get('start', '')} to {r.get('end', '')}: {r.get('state', '')}"
         )
+    if kind.startswith("staff."):  # the security log (logins, lockouts, account changes)
+        return str(p.get("detail", ""))
     if kind == "room.update":
         if p.get("occupancy_status") == "overdue":
             return f"occupancy overdue since {p.get('overdue_since')}"

@@ -26,6 +26,12 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     HISTORY_UNAVAILABLE = "history_unavailable"
     RATE_LIMITED = "rate_limited"
+    SESSION_EXPIRED = "session_expired"
+    SESSION_REVOKED = "session_revoked"
+    ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_LOCKED = "account_locked"
+    WEAK_PASSWORD = "weak_password"
+    UNKNOWN_STAFF = "unknown_staff"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -50,6 +56,12 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.CONFLICT: "This conflicts with another reservation or record.",
     ErrorCode.HISTORY_UNAVAILABLE: "The journal does not reach back that far.",
     ErrorCode.RATE_LIMITED: "Too many requests at once; please wait a moment.",
+    ErrorCode.SESSION_EXPIRED: "Your session expired after a long time unused; log in again.",
+    ErrorCode.SESSION_REVOKED: "Your session was ended; please log in again.",
+    ErrorCode.ACCOUNT_DISABLED: "This account is disabled; ask a manager.",
+    ErrorCode.ACCOUNT_LOCKED: "This account is locked after many failed logins; ask a manager.",
+    ErrorCode.WEAK_PASSWORD: "That password is too easy to guess; choose another.",
+    ErrorCode.UNKNOWN_STAFF: "There is no such staff member in this hotel.",
     ErrorCode.INTERNAL_ERROR: "The server hit an unexpected problem; nothing was changed.",
 }
 

@@ -343,6 +343,84 @@ class Ping(Command):
     pass
 
 
+# --- Staff accounts (who may send each: shared.rules.ACCOUNT_COMMANDS) -----------------------
+
+
+@command("auth.change_password")
+@dataclass(frozen=True)
+class ChangePassword(Command):
+    """The person logged in changes their own password; their other sessions end."""
+
+    old_password: str
+    new_password: str
+
+
+@command("staff.accounts")
+@dataclass(frozen=True)
+class StaffAccounts(Command):
+    """Every account of the hotel, enabled or not, with its sessions and lockout."""
+
+
+@command("staff.sessions")
+@dataclass(frozen=True)
+class StaffSessions(Command):
+    staff_id: int | None = None  # None: every open session of the hotel
+
+
+@command("staff.create")
+@dataclass(frozen=True)
+class StaffCreate(Command):
+    login: str
+    name: str
+    role: str
+    password: str
+
+
+@command("staff.disable")
+@dataclass(frozen=True)
+class StaffDisable(Command):
+    staff_id: int
+
+
+@command("staff.enable")
+@dataclass(frozen=True)
+class StaffEnable(Command):
+    staff_id: int
+
+
+@command("staff.reset_password")
+@dataclass(frozen=True)
+class StaffResetPassword(Command):
+    staff_id: int
+    password: str
+
+
+@command("staff.unlock")
+@dataclass(frozen=True)
+class StaffUnlock(Command):
+    staff_id: int
+
+
+@command("staff.end_sessions")
+@dataclass(frozen=True)
+class StaffEndSessions(Command):
+    staff_id: int
+
+
+@command("session.end")
+@dataclass(frozen=True)
+class SessionEnd(Command):
+    session_id: int
+
+
+@command("staff.audit")
+@dataclass(frozen=True)
+class StaffAudit(Command):
+    """The newest entries of the hotel's security log (logins, lockouts, account changes)."""
+
+    limit: int = 200
+
+
 AUTH_COMMANDS = frozenset({"auth.login", "auth.token", "ping"})
 
 
@@ -562,6 +640,7 @@ SERVER_FRAMES: dict[str, frozenset[str]] = {
     "room.status": frozenset({"channel", "seq", "timestamp", "status"}),
     "reservations.status": frozenset({"channel", "seq", "timestamp", "reservations", "date"}),
     "presence": frozenset({"hotel_slug", "server_time", "online"}),
+    "session.ended": frozenset({"code", "reason", "message"}),
 }
 EVENT_META = frozenset({"hotel_slug", "event_id", "ts", "scope", "seq", "source", "actor"})
 

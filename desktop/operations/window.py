@@ -26,6 +26,7 @@ from desktop.operations.discrepancies import DiscrepanciesTab
 from desktop.operations.history import HistoryTab
 from desktop.operations.presence import OnlineTab
 from desktop.operations.rush import RushTab
+from desktop.operations.staff import StaffTab
 from desktop.session import Session, State, error_text
 from desktop.theme import STYLE, named
 from desktop.toasts import ToastManager
@@ -81,6 +82,7 @@ class OperationsWindow(QWidget):
         self.attendants = AttendantsTab(self)
         self.history = HistoryTab(self)
         self.online = OnlineTab(self)
+        self.staff_tab = StaffTab(self)  # a manager's only (shown at login)
         self._titles: dict[QWidget, str] = {}
         for tab, title in (
             (self.discrepancies, "Discrepancies"),
@@ -89,6 +91,7 @@ class OperationsWindow(QWidget):
             (self.attendants, "Attendants"),
             (self.history, "History"),
             (self.online, "Online"),
+            (self.staff_tab, "Staff"),
         ):
             self.tabs.addTab(tab, title)
             self._titles[tab] = title
@@ -160,6 +163,7 @@ class OperationsWindow(QWidget):
             else "Who has which room; print sheets",
         )
         self.history.start_times((hotel.get("slug"), staff.get("id")))
+        self.tabs.setTabVisible(self.tabs.indexOf(self.staff_tab), self.staff_tab.allowed())
 
     def _on_state(self, state: str) -> None:
         if state == State.LIVE.value:
@@ -186,6 +190,8 @@ class OperationsWindow(QWidget):
         self.blocks_tab.set_blocks([])
         self.online.set_presence([])
         self.history.clear()
+        self.staff_tab.set_accounts([])
+        self.staff_tab.set_log([])
         self._waiting.clear()
 
     def reload(self) -> None:
@@ -202,6 +208,7 @@ class OperationsWindow(QWidget):
             self.session.call("staff.list"),
             self._list_reply(lambda r: self.attendants.set_staff(r.get("staff") or [])),
         )
+        self.staff_tab.reload()  # (a manager's only)
 
     def _list_reply(self, apply: Callable[[dict[str, Any]], None]) -> Done:
         """Fill a list from its reply, then apply again the events that are newer than it (they

@@ -187,7 +187,7 @@ def test_cli_creates_hotels_and_staff(tmp_path: Path, capsys: pytest.CaptureFixt
         return cli_main(["--db", str(db), *shlex.split(line)])
 
     assert cli("create-hotel seaview 'Seaview Inn' --timezone Europe/Lisbon") == 0
-    maria = "create-staff maria --hotel seaview --name Maria --role supervisor --password s3cret"
+    maria = "create-staff maria --hotel seaview --name Maria --role supervisor --password tide-pool"
     assert cli(maria) == 0
     assert cli(maria) == 1
     assert "taken" in capsys.readouterr().err
@@ -198,7 +198,7 @@ def test_cli_creates_hotels_and_staff(tmp_path: Path, capsys: pytest.CaptureFixt
     m.open_db(db)
     try:
         staff = m.Staff.get(m.Staff.login == "maria")
-        assert staff.role == "supervisor" and "s3cret" not in staff.password_hash
+        assert staff.role == "supervisor" and "tide-pool" not in staff.password_hash
         assert m.Hotel.select().count() == 2
     finally:
         m.close_db()

@@ -65,6 +65,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "server_time": "2026-01-15T09:01:00Z",
         "online": [],
     },
+    "session.ended": {
+        "type": "session.ended",
+        "code": "account_disabled",
+        "reason": "disabled",
+        "message": "Your account has been disabled, so you were logged out. Ask a manager.",
+    },
 }
 
 
@@ -155,6 +161,10 @@ def test_every_frame_of_a_working_session_has_its_documented_shape(
             assert await srv.server.heartbeat("room") >= 1
             await desk.until(lambda f: f["type"] == "heartbeat" and "status" in f)
             await desk.until(lambda f: f["type"] == "reservation.created")
+            # last: a manager ends the desk's session, which is told so before it is closed
+            ended = await other.request("staff.end_sessions", staff_id=desk.login["staff"]["id"])
+            assert ended["type"] == "ack", ended
+            await desk.until(lambda f: f["type"] == "session.ended")
             await other.close()
             kinds = {protocol.check_server_frame(f) for f in [desk.hello, *desk.frames]}
             assert set(protocol.SERVER_FRAMES) <= kinds

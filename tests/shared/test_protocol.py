@@ -76,6 +76,17 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "hotel.configure": {"rollover_hour": 4, "dnd_limit_minutes": 600},
     "ping": {},
+    "auth.change_password": {"old_password": "old one", "new_password": "a new one"},
+    "staff.accounts": {},
+    "staff.sessions": {"staff_id": 5},
+    "staff.create": {"login": "eva", "name": "Eva Roe", "role": "front_desk", "password": "pw"},
+    "staff.disable": {"staff_id": 5},
+    "staff.enable": {"staff_id": 5},
+    "staff.reset_password": {"staff_id": 5, "password": "pw"},
+    "staff.unlock": {"staff_id": 5},
+    "staff.end_sessions": {"staff_id": 5},
+    "session.end": {"session_id": 12},
+    "staff.audit": {"limit": 50},
 }
 
 
