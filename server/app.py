@@ -26,6 +26,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from server import rooms_admin
 from server.passwords import verify_password
 from server.services import Outcome, StaffInfo, StoredEvent
 from server.store import Store
@@ -68,6 +69,10 @@ class Config:
     crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
     presence_interval: float = 1.0  # "who is online" at most this often per hotel (seconds)
     login_timeout: float = 60.0  # a connection that has not logged in by then is closed; 0: never
+    # how often to look for commits of other processes (the command line), in seconds of real
+    # time (a look at a file, like a socket's keep-alive, not the hotel's clock); 0: only at
+    # each write and each clock round (server/tail.py)
+    external_poll: float = 1.0
 
 
 class TokenBucket:
@@ -348,6 +353,10 @@ class RoomrackServer:
             protocol.HotelConfigure: self._write(lambda s, st, c: s.hotel_configure(st, c)),
             protocol.Ping: self._ping,
         }
+        # setting the hotel up: room types and rooms (server/rooms_admin.py)
+        for cls in rooms_admin.WORK:
+            self._handlers[cls] = self._write(rooms_admin.write)
+        self._handlers[protocol.RoomTypesList] = self._room_types
         for cls in protocol.COMMANDS.values():
             if issubclass(cls, protocol.ReservationCommand):
                 self._handlers[cls] = self._write(lambda s, st, c: s.reservation_action(st, c))
@@ -382,6 +391,8 @@ class RoomrackServer:
             asyncio.create_task(self._prune_loop()),
             asyncio.create_task(self._clock_loop()),
         ]
+        if self.config.external_poll > 0:
+            self._tasks.append(asyncio.create_task(self._external_loop()))
         log.info(
             "Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
             self.config.host,
@@ -893,6 +904,12 @@ class RoomrackServer:
         )
         return protocol.ack(cmd.request_id, found)
 
+    async def _room_types(self, client: Client, cmd: protocol.RoomTypesList) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        found = await self.store.call(rooms_admin.room_types, self.store.services, staff, cmd)
+        return protocol.ack(cmd.request_id, found)
+
     async def _ping(self, client: Client, cmd: protocol.Ping) -> dict[str, Any]:
         return protocol.ack(cmd.request_id, {"server_time": to_iso(self.clock.now())})
 
@@ -955,6 +972,7 @@ class RoomrackServer:
         """What the server's clock drives, once a minute and once before serving: the night
         roll-over, blocks starting and ending, discrepancies raised and cleared."""
         for what, step in (
+            ("publishing commits of other processes", self.external_now),
             ("night roll-over", self.rollover_now),
             ("starting or ending blocks", self.blocks_now),
             ("looking for discrepancies", self.discrepancies_now),
@@ -963,6 +981,18 @@ class RoomrackServer:
                 await step()
             except Exception:
                 log.exception("%s failed", what)
+
+    async def external_now(self) -> int:
+        """Publish what other processes (the command line) committed; returns how many."""
+        return await self.store.notice_external()
+
+    async def _external_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.external_poll)  # real time on purpose: see Config
+            try:
+                await self.external_now()
+            except Exception:
+                log.exception("looking for commits of other processes failed")
 
     async def blocks_now(self) -> int:
         """Start and end the blocks whose time has come; returns how many hotels had some."""

@@ -123,7 +123,7 @@ _SQL_SEEN = "SELECT reply, digest FROM applied_request WHERE staff_id = ? AND re
 _SQL_REMEMBER = (
     "INSERT INTO applied_request (staff_id, request_id, reply, ts, digest) VALUES (?, ?, ?, ?, ?)"
 )
-_SQL_ROOM = "SELECT * FROM room WHERE hotel_id = ? AND number = ?"
+_SQL_ROOM = "SELECT * FROM room WHERE hotel_id = ? AND number = ? AND retired_at IS NULL"
 _SQL_LAST_CHANGE_UNTIL = (
     "SELECT e.room_number, e.frame FROM event e JOIN (SELECT MAX(seq) AS seq FROM event"
     " WHERE hotel_id = ? AND type = 'room_updated' AND ts <= ? GROUP BY room_number) x"
@@ -291,7 +291,8 @@ def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, 
         "last_inspected_at": to_iso(room.last_inspected_at),
         "changed_fields": list(changed_fields),
         "room_type": rt.name,
-        "max_occupancy": rt.max_occupancy,
+        "max_occupancy": room.max_occupancy or rt.max_occupancy,
+        "own_max_occupancy": room.max_occupancy,  # None: the room type's
         "guests_in_room": room.guests_in_room,
         "room_id": room.id,
         "floor": room.floor,
@@ -465,6 +466,15 @@ class Services:
         if rt is None:
             rt = self._room_types[type_id] = m.RoomType.get_by_id(type_id)
         return rt
+
+    def forget_room_type(self, type_id: int) -> None:
+        """A room type changed: read it afresh next time."""
+        self._room_types.pop(type_id, None)
+
+    def forget_cached(self) -> None:
+        """Another process changed the store: read hotels and room types afresh."""
+        self._hotels.clear()
+        self._room_types.clear()
 
     def tz(self, hotel_id: int) -> ZoneInfo:
         return ZoneInfo(self.hotel(hotel_id).timezone)
@@ -1475,7 +1485,11 @@ class Services:
         return {room.id: occupancy.compute(stays.get(room.id, ()), now, tz) for room in rooms}
 
     def _rooms(self, hotel_id: int, number: str | None = None) -> list[m.Room]:
-        q = m.Room.select(m.Room, m.RoomType).join(m.RoomType).where(m.Room.hotel == hotel_id)
+        q = (
+            m.Room.select(m.Room, m.RoomType)
+            .join(m.RoomType)
+            .where((m.Room.hotel == hotel_id) & m.Room.retired_at.is_null())
+        )
         if number is not None:
             q = q.where(m.Room.number == number)
         return list(q.order_by(m.Room.floor, m.Room.number))
@@ -1658,7 +1672,9 @@ class Services:
         found = {
             r.number
             for r in m.Room.select(m.Room.number).where(
-                (m.Room.hotel == hotel_id) & (m.Room.number.in_(list(numbers)))
+                (m.Room.hotel == hotel_id)
+                & (m.Room.number.in_(list(numbers)))
+                & m.Room.retired_at.is_null()
             )
         }
         return [n for n in numbers if n not in found]
