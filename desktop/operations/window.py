@@ -25,6 +25,7 @@ from desktop.operations.common import (
 from desktop.operations.discrepancies import DiscrepanciesTab
 from desktop.operations.history import HistoryTab
 from desktop.operations.presence import OnlineTab
+from desktop.operations.rooms import ROOM_ADMIN_ROLES, RoomsTab
 from desktop.operations.rush import RushTab
 from desktop.session import Session, State, error_text
 from desktop.theme import STYLE, named
@@ -81,6 +82,7 @@ class OperationsWindow(QWidget):
         self.attendants = AttendantsTab(self)
         self.history = HistoryTab(self)
         self.online = OnlineTab(self)
+        self.rooms_tab = RoomsTab(self)  # a manager's (hidden for the others)
         self._titles: dict[QWidget, str] = {}
         for tab, title in (
             (self.discrepancies, "Discrepancies"),
@@ -89,6 +91,7 @@ class OperationsWindow(QWidget):
             (self.attendants, "Attendants"),
             (self.history, "History"),
             (self.online, "Online"),
+            (self.rooms_tab, "Rooms"),
         ):
             self.tabs.addTab(tab, title)
             self._titles[tab] = title
@@ -153,6 +156,7 @@ class OperationsWindow(QWidget):
         self.rush.set_role(role)
         self.blocks_tab.set_role(role)
         self.attendants.set_role(role)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.rooms_tab), role in ROOM_ADMIN_ROLES)
         self.tabs.setTabToolTip(
             self.tabs.indexOf(self.attendants),
             "Assign rooms and print sheets"
@@ -186,6 +190,7 @@ class OperationsWindow(QWidget):
         self.blocks_tab.set_blocks([])
         self.online.set_presence([])
         self.history.clear()
+        self.rooms_tab.clear()
         self._waiting.clear()
 
     def reload(self) -> None:
@@ -202,6 +207,11 @@ class OperationsWindow(QWidget):
             self.session.call("staff.list"),
             self._list_reply(lambda r: self.attendants.set_staff(r.get("staff") or [])),
         )
+        if self.role in ROOM_ADMIN_ROLES:
+            self.spawner.spawn(
+                self.session.call("room_types.list"),
+                self._list_reply(lambda r: self.rooms_tab.set_types(r.get("room_types") or [])),
+            )
 
     def _list_reply(self, apply: Callable[[dict[str, Any]], None]) -> Done:
         """Fill a list from its reply, then apply again the events that are newer than it (they
@@ -226,7 +236,7 @@ class OperationsWindow(QWidget):
         p = msg.get("payload") or {}
         if self._own_rooms:
             self.rooms.apply_event(msg)
-        if kind.startswith(("block.", "discrepancy.")):
+        if kind.startswith(("block.", "discrepancy.", "room_type_")):
             seq = (msg.get("meta") or {}).get("seq")
             if isinstance(seq, int):
                 self._list_events.append((seq, msg))
@@ -257,6 +267,8 @@ class OperationsWindow(QWidget):
             self.discrepancies.raised(p["discrepancy"])
         elif kind == "discrepancy.resolved" and p.get("discrepancy"):
             self.discrepancies.resolved(p["discrepancy"])
+        elif kind.startswith("room_type_"):
+            self.rooms_tab.type_event(kind, p)
         elif kind.startswith("block.") and p.get("block"):
             b = p["block"]
             if kind == "block.ended" and b.get("state") not in ("ended", "cancelled"):
@@ -271,10 +283,12 @@ class OperationsWindow(QWidget):
     def _rooms_settled(self) -> None:
         self.rush.refresh_view()
         self._render_later(self.attendants)
+        self._render_later(self.rooms_tab)
 
     def _on_rooms_reset(self) -> None:
         self.rush.refresh_view()
         self._render_later(self.attendants)
+        self._render_later(self.rooms_tab)
 
     def _render_later(self, tab: Any) -> None:
         if self.isVisible() and self.tabs.currentIndex() == self.tabs.indexOf(tab):
