@@ -134,6 +134,10 @@ _SQL_FIRST_CHANGE_AFTER = (
     " WHERE hotel_id = ? AND type = 'room_updated' AND ts > ? GROUP BY room_number) x"
     " ON e.seq = x.seq WHERE e.hotel_id = ?"
 )
+_SQL_ROOM_LIFE = (
+    "SELECT room_number, type, ts FROM event WHERE hotel_id = ?"
+    " AND type IN ('room_created', 'room_retired') ORDER BY seq"
+)
 _SQL_SEQ_AT = "SELECT MAX(seq) FROM event WHERE hotel_id = ? AND ts <= ?"
 _SQL_RANGE = (
     "SELECT frame FROM event WHERE hotel_id = ? AND ts >= ? AND ts < ? AND seq > ?"
@@ -1738,10 +1742,40 @@ class Services:
             }
             seq = _one(_SQL_SEQ_AT, (hotel_id, when)) or hotel.pruned_seq
             rooms = []
-            for room in self._rooms(hotel_id):
+            for room in self._rooms_at(hotel_id, when):
                 state = last_before.get(room.number) or first_after.get(room.number)
                 rooms.append({**(state or room_payload(room)), "changed_fields": []})
         return {"at": to_iso(at), "seq": int(seq), "earliest": to_iso(earliest), "rooms": rooms}
+
+    def _rooms_at(self, hotel_id: int, when: str) -> list[m.Room]:
+        """The rooms that were in service at `when` (db time): a room added later is left
+        out, a room retired later is in."""
+        life: dict[str, tuple[str | None, str | None]] = {}  # number -> (last until, first after)
+        for number, kind, ts in _exec(_SQL_ROOM_LIFE, (hotel_id,)):
+            until, after = life.get(number, (None, None))
+            if ts <= when:
+                until = kind
+            elif after is None:
+                after = kind
+            life[number] = (until, after)
+        q = (
+            m.Room.select(m.Room, m.RoomType)
+            .join(m.RoomType)
+            .where(m.Room.hotel == hotel_id)
+            .order_by(m.Room.floor, m.Room.number)
+        )
+        rooms = []
+        for room in q:
+            until, after = life.get(room.number, (None, None))
+            if until is not None:
+                alive = until == "room_created"
+            elif after is not None:
+                alive = after == "room_retired"
+            else:
+                alive = room.retired_at is None
+            if alive:
+                rooms.append(room)
+        return rooms
 
     def journal_range(
         self, hotel_id: int, since: datetime, until: datetime, limit: int, after_seq: int = 0

@@ -396,3 +396,32 @@ def test_the_running_server_looks_for_command_line_commits_by_itself(
             assert ev["type"] == "room_created" and ev["meta"]["seq"] == head + 1
 
     run(scenario)
+
+
+def test_the_rewound_board_has_the_rooms_that_were_in_service_then(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            boss = await Peer.open(srv.url, "manager")
+            moments = []
+            for step in (
+                add_room(boss, "909"),
+                boss.request("room.retire", room_number="909", expected_version=1),
+            ):
+                clock.advance(120)
+                moments.append(clock.now())
+                assert (await step)["type"] == "ack"
+            clock.advance(120)
+
+            async def numbers_at(when: Any) -> set[str]:
+                board = await boss.request("board.at", at=to_iso(when))
+                return {r["room_number"] for r in board["result"]["rooms"]}
+
+            added, retired = moments
+            assert "909" not in await numbers_at(added - timedelta(seconds=60))
+            assert "909" in await numbers_at(added + timedelta(seconds=60))
+            assert "909" not in await numbers_at(retired + timedelta(seconds=60))
+            assert "101" in await numbers_at(added - timedelta(seconds=60))
+
+    run(scenario)
