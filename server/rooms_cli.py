@@ -77,7 +77,7 @@ class Refused(Exception):
 
 def _room_options(p: argparse.ArgumentParser, creating: bool) -> None:
     p.add_argument("--type", dest="room_type", required=creating, help="its room type's name")
-    p.add_argument("--floor", type=int, required=creating)
+    p.add_argument("--floor", type=int, required=creating, help="-5 to 200")
     p.add_argument("--building", help="default: Main" if creating else None)
     p.add_argument("--section", help="a wing or corridor, e.g. East")
     p.add_argument("--capacity", type=int, help="beds or seats" + (" (default 2)" * creating))
@@ -102,11 +102,16 @@ def add_parsers(sub: Any) -> None:
 
     p = hotel(sub.add_parser("add-room-type", help="add a room type (or bring a retired one back)"))
     p.add_argument("name")
-    p.add_argument("--max-occupancy", type=int, default=ROOM_TYPE_DEFAULTS["max_occupancy"])
+    p.add_argument(
+        "--max-occupancy",
+        type=int,
+        default=ROOM_TYPE_DEFAULTS["max_occupancy"],
+        help="most guests in a room of this type (default 2)",
+    )
     p = hotel(sub.add_parser("edit-room-type", help="rename a room type or change its occupancy"))
     p.add_argument("name")
     p.add_argument("--name", dest="new_name", help="its new name")
-    p.add_argument("--max-occupancy", type=int)
+    p.add_argument("--max-occupancy", type=int, help="most guests in a room of this type")
     p = hotel(sub.add_parser("retire-room-type", help="retire a room type no room has"))
     p.add_argument("name")
 
@@ -132,7 +137,7 @@ def add_parsers(sub: Any) -> None:
             "building, section, capacity, max_occupancy); all or nothing",
         )
     )
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="the CSV file (UTF-8; commas, semicolons or tabs)")
     p.add_argument("--dry-run", action="store_true", help="say what it would do; change nothing")
     p.add_argument("--new-only", action="store_true", help="refuse rows whose room exists already")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from desktop.model import RoomFilter, RoomModel
 from shared.clock import ManualClock
-from tests.desktop.conftest import act, logged_in
+from tests.desktop.conftest import logged_in
 from tests.desktop.test_model import make_rooms
 from tests.support import ServerThread
 
@@ -101,11 +101,25 @@ def test_a_room_added_from_one_desktop_appears_on_another_and_leaves_when_retire
     edit.submit()
     qtbot.waitUntil(lambda: (desk.rooms.room("950") or {}).get("capacity") == 4, timeout=5000)
 
-    # retired from another workstation: it leaves both boards and the tab's list
-    version = int(desk.rooms.room("950")["version"])  # type: ignore[index]
-    reply = act(server, "manager", "room.retire", room_number="950", expected_version=version)
-    assert reply["type"] == "ack", reply
+    # the same number again: the server's refusal, in words, in the form
+    again = tab.open_room_dialog()
+    again.number.setText("950")
+    again.submit()
+    qtbot.waitUntil(lambda: "already" in again.error.text(), timeout=5000)
+    assert again.isVisible() and again.error.text() == "There is a room 950 already."
+    again.reject()
+
+    # retired from the tab while the other desk has it selected: it leaves both boards
+    desk.board.select(["950"])
+    tab.select("950")
+    tab.retire_room(confirm=False)
     qtbot.waitUntil(lambda: desk.rooms.room("950") is None, timeout=5000)
     qtbot.waitUntil(lambda: boss.rooms.room("950") is None, timeout=5000)
     assert desk.rooms.rowCount() == before
     qtbot.waitUntil(lambda: tab.row_of("950") is None, timeout=5000)
+    assert "Done: Retire room 950" in tab.status.text()
+    # only a manager has the tab
+    desk.open_operations()
+    tabs = desk.operations.tabs
+    assert not tabs.isTabVisible(tabs.indexOf(desk.operations.rooms_tab))
+    assert ops.tabs.isTabVisible(ops.tabs.indexOf(tab))
