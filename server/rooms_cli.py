@@ -101,7 +101,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--all", action="store_true", help="retired room types too")
 
     p = hotel(sub.add_parser("add-room-type", help="add a room type (or bring a retired one back)"))
-    p.add_argument("name")
+    p.add_argument("name", help="e.g. 'Standard Double'")
     p.add_argument(
         "--max-occupancy",
         type=int,
@@ -109,17 +109,17 @@ def add_parsers(sub: Any) -> None:
         help="most guests in a room of this type (default 2)",
     )
     p = hotel(sub.add_parser("edit-room-type", help="rename a room type or change its occupancy"))
-    p.add_argument("name")
+    p.add_argument("name", help="its name now")
     p.add_argument("--name", dest="new_name", help="its new name")
     p.add_argument("--max-occupancy", type=int, help="most guests in a room of this type")
     p = hotel(sub.add_parser("retire-room-type", help="retire a room type no room has"))
-    p.add_argument("name")
+    p.add_argument("name", help="its name")
 
     p = hotel(sub.add_parser("add-room", help="add a room (or bring a retired one back)"))
-    p.add_argument("number")
+    p.add_argument("number", help="the room's number, e.g. 101 (it stays the room's)")
     _room_options(p, creating=True)
     p = hotel(sub.add_parser("edit-room", help="change a room's type, place or size"))
-    p.add_argument("number")
+    p.add_argument("number", help="the room's number")
     _room_options(p, creating=False)
     p = hotel(
         sub.add_parser(
@@ -128,7 +128,7 @@ def add_parsers(sub: Any) -> None:
             "guest is in house or bookings or blocks are to come",
         )
     )
-    p.add_argument("number")
+    p.add_argument("number", help="the room's number")
 
     p = hotel(
         sub.add_parser(
