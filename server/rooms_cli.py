@@ -6,8 +6,9 @@ committed to every board (server/tail.py). Each command is one transaction: all 
 
 The CSV file (`import-rooms`): a header row, then one room a row. Columns (any order, case
 and spaces do not matter): number (needed), type, floor, building, section, capacity,
-max_occupancy. UTF-8 (with or without the BOM that Excel writes), separated by commas or
-semicolons (LibreOffice and Excel in many countries), or tabs. A room whose number exists is
+max_occupancy. UTF-8 (with or without the BOM that Excel writes; UTF-16 with its BOM, as
+Excel's "Unicode Text" is, too), separated by commas or semicolons (LibreOffice and Excel in
+many countries), or tabs. A room whose number exists is
 updated from its row; a new number is created (then type and floor are needed); room types
 named in the file that the hotel lacks are created, with the largest max occupancy of their
 rooms in the file (2 if none is given). An empty cell means the default (building Main, no
@@ -307,6 +308,8 @@ def decode(data: bytes) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise Refused(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
     try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text"
+            return data.decode("utf-16")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Refused(

@@ -425,3 +425,27 @@ def test_the_rewound_board_has_the_rooms_that_were_in_service_then(
             assert "101" in await numbers_at(added - timedelta(seconds=60))
 
     run(scenario)
+
+
+def test_csv_exports_of_every_kind_are_read_line_by_line() -> None:
+    from server.rooms_cli import decode, read_rows
+
+    tabs = EXAMPLE_CSV.read_text(encoding="utf-8").replace(",", "\t")
+    rows, errors = read_rows(decode(tabs.encode("utf-16")))  # Excel's "Unicode Text"
+    assert len(rows) == 30 and not errors
+    assert rows[0].values == {
+        "room_number": "101",
+        "room_type": "Standard Double",
+        "floor": 1,
+        "building": "Main",
+        "section": "East",
+        "capacity": 2,
+        "max_occupancy": 2,
+    }
+    text = 'Number;Room Type;FLOOR\r\n101;"Suite; big";1\r\n\r\n102;Suite;2;\r\n103;Suite;3;x\r\n'
+    rows, errors = read_rows(decode(text.encode()))
+    assert [(r.line, r.values["room_type"]) for r in rows] == [(2, "Suite; big"), (4, "Suite")]
+    assert errors == ["line 5: more cells than columns"]
+    assert read_rows("")[1] == ["The file is empty: it needs a header row (number,type,floor,...)."]
+    with pytest.raises(Exception, match="not UTF-8"):
+        decode("número\n".encode("cp1252"))
