@@ -1,7 +1,9 @@
 """The store thread: every database call runs here, one at a time, in submission order.
 
 One writer means no lock contention inside SQLite and a simple guarantee: journal events
-are handed to the publisher in exactly the order they were committed.
+are handed to the publisher in exactly the order they were committed. What another process
+(the command line) commits to the same file is handed over too, in order, before this
+thread's later events: see server/tail.py.
 """
 
 from __future__ import annotations

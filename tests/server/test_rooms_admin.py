@@ -449,3 +449,43 @@ def test_csv_exports_of_every_kind_are_read_line_by_line() -> None:
     assert read_rows("")[1] == ["The file is empty: it needs a header row (number,type,floor,...)."]
     with pytest.raises(Exception, match="not UTF-8"):
         decode("número\n".encode("cp1252"))
+
+
+@pytest.mark.slow
+def test_a_room_imported_on_the_command_line_reaches_a_server_process_live(
+    tmp_path: Path,
+) -> None:
+    """Real processes: a server serving a hotel with no rooms, a board subscribed to it, and
+    `roomrack-server import-rooms` run beside it; the board gets the 30 rooms in seq order."""
+    import asyncio
+    import subprocess
+    import sys
+
+    from tests.server.test_durability import free_port, server_process
+
+    db = tmp_path / "hotel.db"
+    assert cli(db, "create-hotel", SLUG, "Hotel Killarney") == 0
+    assert cli(db, "create-staff", "desk", "--hotel", SLUG, "--name", "D", "--role",
+               "front_desk", "--password", "desk-pass") == 0  # fmt: skip
+    m.close_db()
+    port = free_port()
+    url = f"ws://127.0.0.1:{port}"
+
+    async def watch() -> None:
+        desk = await Peer.open(url, "desk", "desk-pass")
+        snap = await overview(desk)
+        assert snap["rooms"] == []
+        command = [sys.executable, "-m", "server.cli", "--db", str(db), "--log-level", "WARNING",
+                   "import-rooms", str(EXAMPLE_CSV), "--hotel", SLUG]  # fmt: skip
+        done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        kinds = []
+        for n in range(34):  # 4 room types, then 30 rooms
+            ev = await desk.until(lambda f: "meta" in f)
+            assert ev["meta"]["seq"] == snap["seq"] + n + 1 and ev["meta"]["source"] == "cli"
+            kinds.append(ev["type"])
+        assert kinds == ["room_type_created"] * 4 + ["room_created"] * 30
+        assert len((await overview(await Peer.open(url, "desk", "desk-pass")))["rooms"]) == 30
+
+    with server_process(db, port):
+        asyncio.run(watch())
