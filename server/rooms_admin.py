@@ -216,12 +216,14 @@ def update_room_type(
     journal.emit(
         "rooms", "room_type_updated", {"room_type": found, "changed_fields": changed}, None
     )
+    cards = 0
     for room in rooms:  # every card of this type shows the new name or occupancy
         before = befores[room.id]
         room_changed = changed_fields(before, room_payload(room))
         if room_changed:
             Services._commit_room(journal, room, before, room_changed)
-    return {"room_type": found, "rooms_changed": len(rooms)}
+            cards += 1
+    return {"room_type": found, "rooms_changed": cards}
 
 
 def retire_room_type(
