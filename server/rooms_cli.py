@@ -98,6 +98,11 @@ def add_parsers(sub: Any) -> None:
 
     p = hotel(sub.add_parser("list-rooms", help="list a hotel's rooms"))
     p.add_argument("--all", action="store_true", help="retired rooms too")
+    p.add_argument(
+        "--csv",
+        action="store_true",
+        help="as a CSV file that import-rooms reads back (to edit in a spreadsheet)",
+    )
     p = hotel(sub.add_parser("list-room-types", help="list a hotel's room types"))
     p.add_argument("--all", action="store_true", help="retired room types too")
 
@@ -164,7 +169,11 @@ def run(args: argparse.Namespace, db_path: Path) -> int:
         if args.command == "import-rooms":
             return import_file(sv, hotel, args.file, args.dry_run, args.new_only)
         if args.command == "list-rooms":
-            print_rooms(admin.list_rooms(sv, hotel.id, args.all))
+            rooms = admin.list_rooms(sv, hotel.id, args.all)
+            if args.csv:
+                write_csv(rooms, sys.stdout)
+            else:
+                print_rooms(rooms)
         elif args.command == "list-room-types":
             print_room_types(admin.list_room_types(hotel.id, args.all))
         else:
@@ -264,6 +273,28 @@ def print_rooms(rooms: list[dict[str, Any]]) -> None:
     ]
     _table(head, rows)
     print(f"{len(rooms)} room(s).")
+
+
+EXPORT_COLUMNS = ("number", "type", "floor", "building", "section", "capacity", "max_occupancy")
+
+
+def write_csv(rooms: list[dict[str, Any]], out: Any) -> None:
+    """The rooms as the import reads them (max_occupancy empty: the room type's)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for r in rooms:
+        own = r["own_max_occupancy"]
+        writer.writerow(
+            [
+                r["room_number"],
+                r["room_type"],
+                r["floor"],
+                r["building"],
+                r["section"],
+                r["capacity"],
+                "" if own is None else own,
+            ]
+        )
 
 
 def print_room_types(types: list[dict[str, Any]]) -> None:

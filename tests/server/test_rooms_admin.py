@@ -325,7 +325,7 @@ def test_a_csv_with_bad_rows_is_refused_with_every_error_and_nothing_written(
 
 
 def test_room_commands_on_the_command_line(
-    demo_db: Path, capsys: pytest.CaptureFixture[str]
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli(demo_db, "add-room-type", "Loft", "--hotel", SLUG, "--max-occupancy", "4") == 0
     assert cli(demo_db, "add-room", "905", "--hotel", SLUG, "--type", "Loft", "--floor", "9") == 0
@@ -346,6 +346,20 @@ def test_room_commands_on_the_command_line(
     )
     assert cli(demo_db, "list-room-types", "--hotel", SLUG, "--all") == 0
     assert "Attic" in capsys.readouterr().out
+    # the rooms as a CSV file, edited in a spreadsheet and read back: only the edit changes
+    assert cli(demo_db, "list-rooms", "--hotel", SLUG, "--csv") == 0
+    exported = capsys.readouterr().out
+    assert exported.startswith("number,type,floor,building,section,capacity,max_occupancy\n")
+    edited = tmp_path / "rooms.csv"
+    lines = exported.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("102,"))
+    cells = lines[row].split(",")
+    cells[4] = "Sea view"
+    lines[row] = ",".join(cells)
+    edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(demo_db, "import-rooms", str(edited), "--hotel", SLUG, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "room 102: update (section)" in out and f"{len(lines) - 2} unchanged" in out
     m.close_db()
 
 
