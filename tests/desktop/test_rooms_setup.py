@@ -91,6 +91,11 @@ def test_a_room_added_from_one_desktop_appears_on_another_and_leaves_when_retire
     qtbot.waitUntil(lambda: desk.rooms.room("950") is not None, timeout=5000)
     assert desk.rooms.rowCount() == before + 1
     assert desk.rooms.room("950")["section"] == "Roof"  # type: ignore[index]
+
+    def floor_nine() -> list[Any]:
+        return [sec for sec in desk.board.sections if sec.title == "Floor 9"]
+
+    qtbot.waitUntil(lambda: bool(floor_nine()) and floor_nine()[0].proxy.rowCount() == 1)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
 
     # an edit from the tab: the other desk's card follows
@@ -116,6 +121,7 @@ def test_a_room_added_from_one_desktop_appears_on_another_and_leaves_when_retire
     qtbot.waitUntil(lambda: desk.rooms.room("950") is None, timeout=5000)
     qtbot.waitUntil(lambda: boss.rooms.room("950") is None, timeout=5000)
     assert desk.rooms.rowCount() == before
+    assert not floor_nine()  # its floor's section went with it
     qtbot.waitUntil(lambda: tab.row_of("950") is None, timeout=5000)
     assert "Done: Retire room 950" in tab.status.text()
     # only a manager has the tab
