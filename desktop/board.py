@@ -227,6 +227,9 @@ class Board(QScrollArea):
             self.select(selected)
 
     def _regroup(self) -> None:
+        if self.proxy.source().floors() != self._floors:  # a floor came or went
+            self.rebuild()
+            return
         if self.proxy.sort_mode == SortMode.FLOOR:
             for sec in self.sections:
                 sec.proxy.regroup()

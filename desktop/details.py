@@ -74,6 +74,11 @@ EVENT_WORDS = {
     "discrepancy.raised": "Discrepancy found",
     "discrepancy.resolved": "Discrepancy resolved",
     "hotel.rollover": "Night roll-over",
+    "room_created": "Room added",
+    "room_retired": "Room retired",
+    "room_type_created": "Room type added",
+    "room_type_updated": "Room type changed",
+    "room_type_retired": "Room type retired",
 }
 
 
@@ -107,6 +112,13 @@ FIELD_WORDS = {
     "hk_occupancy": "housekeeping's look",
     "hk_observed_at": "looked at",
     "dnd_since": "do not disturb since",
+    "room_type": "room type",
+    "floor": "floor",
+    "building": "building",
+    "section": "section",
+    "capacity": "beds or seats",
+    "max_occupancy": "max occupancy",
+    "own_max_occupancy": "own max occupancy",
 }
 
 Fetch = Callable[[str], Awaitable[list[dict[str, Any]] | None]]

@@ -332,6 +332,8 @@ class MainWindow(QMainWindow):
         self.reservations.changed.connect(self.controls.refresh)
         self.rooms.rooms_changed.connect(lambda _numbers: self.res_panel.refresh())
         self.rooms.modelReset.connect(self.res_panel.refresh)
+        # rooms added, retired, moved to another floor or type: the filter lists follow
+        self.rooms.groups_changed.connect(self._refresh_filter_choices)
 
         self._history_timer = QTimer(self)
         self._history_timer.setSingleShot(True)

@@ -149,7 +149,8 @@ class RoomModel(QAbstractListModel):
 
     stats_changed = Signal(dict)
     rooms_changed = Signal(list)  # room numbers changed by the last flush
-    groups_changed = Signal()  # whose rooms are whose changed: the board regroups
+    # whose rooms are whose, a floor or a type changed, a room came or went: the board regroups
+    groups_changed = Signal()
 
     def __init__(
         self,
@@ -164,6 +165,7 @@ class RoomModel(QAbstractListModel):
         self._rooms: list[dict[str, Any]] = []
         self._row: dict[str, int] = {}
         self._pending: dict[str, dict[str, Any]] = {}
+        self._retiring: set[str] = set()  # rooms to take off at the next flush
         self._stale = False
         # the rooms carry occupancy (bookings today, time until free); a rewound board's
         # past room states do not, and must not show "0 bookings today" for them
@@ -336,6 +338,7 @@ class RoomModel(QAbstractListModel):
         """A snapshot: the one time the model is reset."""
         self._timer.stop()
         self._pending.clear()
+        self._retiring.clear()
         self._recent.clear()
         self.beginResetModel()
         self._rooms = [self._fresh(dict(r)) for r in rooms]
@@ -382,6 +385,16 @@ class RoomModel(QAbstractListModel):
             fields = {k: v for k, v in payload.items() if k != "changed_fields"}
             fields["changed_fields"] = payload.get("changed_fields") or []
             self.queue(number, fields)
+        elif kind == "room_created":  # a new card (or a retired room back)
+            self._retiring.discard(number)
+            fields = {k: v for k, v in payload.items() if k != "reinstated"}
+            fields["changed_fields"] = []
+            self.queue(number, fields)
+        elif kind == "room_retired":  # the card leaves the board
+            self._pending.pop(number, None)
+            self._retiring.add(number)
+            if not self._timer.isActive():
+                self._timer.start()
         elif kind == "room.update":
             self.queue(number, occupancy_fields(payload))
         else:
@@ -417,8 +430,9 @@ class RoomModel(QAbstractListModel):
     def flush(self) -> list[str]:
         """Apply every queued change: one dataChanged per run of adjacent changed rows."""
         self._timer.stop()
-        if not self._pending:
+        if not self._pending and not self._retiring:
             return []
+        removed = self._remove_retired()
         pending, self._pending = self._pending, {}
         changed_rows: list[int] = []
         new_rooms: list[dict[str, Any]] = []
@@ -433,8 +447,11 @@ class RoomModel(QAbstractListModel):
         changed_rows.sort()
         for lo, hi in _runs(changed_rows):
             self.dataChanged.emit(self.index(lo), self.index(hi))
-        if any("assigned_to" in fields for fields in pending.values()):
-            self.groups_changed.emit()
+        regroup = any(
+            "assigned_to" in fields
+            or {"floor", "room_type"} & set(fields.get("changed_fields") or ())
+            for fields in pending.values()
+        )
         if new_rooms:
             first = len(self._rooms)
             self.beginInsertRows(QModelIndex(), first, first + len(new_rooms) - 1)
@@ -442,17 +459,37 @@ class RoomModel(QAbstractListModel):
                 self._row[room["room_number"]] = len(self._rooms)
                 self._rooms.append(room)
             self.endInsertRows()
+        if regroup or removed or new_rooms:
+            self.groups_changed.emit()
         if len(pending) <= 50:  # a few changes glow for a moment; a reload does not
             for number in pending:
                 self._recent[number] = 3
             if not self._fade.isActive():
                 self._fade.start()
         self.flushes += 1
-        self.rows_changed += len(changed_rows) + len(new_rooms)
+        self.rows_changed += len(changed_rows) + len(new_rooms) + len(removed)
         self._recount()
-        numbers = list(pending)
+        numbers = [*removed, *pending]
         self.rooms_changed.emit(numbers)
         return numbers
+
+    def _remove_retired(self) -> list[str]:
+        """Take the retired rooms off, one row at a time; the number -> row index follows."""
+        retiring, self._retiring = self._retiring, set()
+        removed = []
+        for number in sorted(retiring, key=natural_key):
+            row = self._row.get(number)
+            if row is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rooms[row]
+            del self._row[number]
+            for later in self._rooms[row:]:
+                self._row[later["room_number"]] -= 1
+            self.endRemoveRows()
+            self._recent.pop(number, None)
+            removed.append(number)
+        return removed
 
     def _fade_tick(self) -> None:
         done = []

@@ -26,6 +26,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from server import rooms_admin
 from server.accounts import Accounts
 from server.backup import BackupError, DailyBackup
 from server.guard import LoginGuard, LoginLimits, TokenBucket
@@ -91,6 +92,10 @@ class Config:
     backup_keep: int = 14  # how many of its daily backups it keeps
     backup_at: time = time(4, 0)  # when, by the clock of `backup_tz`
     backup_tz: tzinfo | None = None  # None: the server PC's own time zone
+    # how often to look for commits of other processes (the command line), in seconds of real
+    # time (a look at a file, like a socket's keep-alive, not the hotel's clock); 0: only at
+    # each write and each clock round (server/tail.py)
+    external_poll: float = 1.0
 
 
 @dataclass(eq=False)
@@ -346,6 +351,10 @@ class RoomrackServer:
             protocol.HotelConfigure: self._write(lambda s, st, c: s.hotel_configure(st, c)),
             protocol.Ping: self._ping,
         }
+        # setting the hotel up: room types and rooms (server/rooms_admin.py)
+        for cls in rooms_admin.WORK:
+            self._handlers[cls] = self._write(rooms_admin.write)
+        self._handlers[protocol.RoomTypesList] = self._room_types
         for cls in protocol.COMMANDS.values():
             if issubclass(cls, protocol.ReservationCommand):
                 self._handlers[cls] = self._write(lambda s, st, c: s.reservation_action(st, c))
@@ -391,6 +400,8 @@ class RoomrackServer:
             asyncio.create_task(self._prune_loop()),
             asyncio.create_task(self._clock_loop()),
         ]
+        if self.config.external_poll > 0:
+            self._tasks.append(asyncio.create_task(self._external_loop()))
         log.info(
             "Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
             self.config.host,
@@ -885,6 +896,12 @@ class RoomrackServer:
         )
         return protocol.ack(cmd.request_id, found)
 
+    async def _room_types(self, client: Client, cmd: protocol.RoomTypesList) -> dict[str, Any]:
+        staff = client.staff
+        assert staff is not None
+        found = await self.store.call(rooms_admin.room_types, self.store.services, staff, cmd)
+        return protocol.ack(cmd.request_id, found)
+
     async def _ping(self, client: Client, cmd: protocol.Ping) -> dict[str, Any]:
         return protocol.ack(cmd.request_id, {"server_time": to_iso(self.clock.now())})
 
@@ -955,6 +972,7 @@ class RoomrackServer:
         """What the server's clock drives, once a minute and once before serving: the night
         roll-over, blocks starting and ending, discrepancies raised and cleared."""
         for what, step in (
+            ("publishing commits of other processes", self.external_now),
             ("night roll-over", self.rollover_now),
             ("starting or ending blocks", self.blocks_now),
             ("looking for discrepancies", self.discrepancies_now),
@@ -964,6 +982,18 @@ class RoomrackServer:
                 await step()
             except Exception:
                 log.exception("%s failed", what)
+
+    async def external_now(self) -> int:
+        """Publish what other processes (the command line) committed; returns how many."""
+        return await self.store.notice_external()
+
+    async def _external_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.external_poll)  # real time on purpose: see Config
+            try:
+                await self.external_now()
+            except Exception:
+                log.exception("looking for commits of other processes failed")
 
     async def blocks_now(self) -> int:
         """Start and end the blocks whose time has come; returns how many hotels had some."""

@@ -18,6 +18,10 @@ roomrack-server hotel-settings --hotel SLUG [--rollover-hour H] [--dnd-hours N]
                                           show or change a hotel's settings
 
 Every command and option: roomrack-server COMMAND --help.
+roomrack-server add-room-type / edit-room-type / retire-room-type / list-room-types
+roomrack-server add-room / edit-room / retire-room / list-rooms --hotel SLUG ...
+roomrack-server import-rooms FILE.csv --hotel SLUG [--dry-run]
+                                          set up rooms (also while the server runs)
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import peewee as pw
 import platformdirs
 
 from server import db as m
-from server import staff_admin, startup
+from server import rooms_cli, staff_admin, startup
 from server.app import Config, RoomrackServer
 from server.backup import BackupError, DailyBackup, backup_store, parse_hhmm, restore_store
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
@@ -313,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--since", required=True, help="ISO time, e.g. 2026-01-15T06:00+00:00")
     a.add_argument("--until", help="ISO time (default: now)")
     a.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    rooms_cli.add_parsers(sub)  # rooms and room types (server/rooms_cli.py)
     return p
 
 
@@ -352,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     db_path: Path = args.db or default_db_path()
     if args.command == "restore":
         return restore(args.backup, db_path)
+    if args.command in rooms_cli.COMMANDS:
+        return rooms_cli.run(args, db_path)
     if args.command in NEEDS_STORE and not db_path.is_file():
         print(
             f"error: there is no store {db_path} (give the right one with --db or "

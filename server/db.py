@@ -72,6 +72,8 @@ class RoomType(Base):
     hotel = pw.ForeignKeyField(Hotel, backref="room_types", on_delete="CASCADE")
     name = pw.CharField()
     max_occupancy = pw.IntegerField(default=2)
+    version = pw.IntegerField(default=1)
+    retired_at = UTCField(null=True)  # retired: no new rooms of this type; its name stays
 
     class Meta:
         indexes = ((("hotel", "name"), True),)
@@ -134,6 +136,10 @@ class Room(Base):
     rush_note = pw.TextField(null=True)
     version = pw.IntegerField(default=1)
     updated_at = UTCField(null=True)
+    max_occupancy = pw.IntegerField(null=True)  # None: the room type's
+    # retired: off the board and out of every list, kept with its history (never deleted)
+    retired_at = UTCField(null=True)
+    retired_by = pw.CharField(null=True)
 
     class Meta:
         indexes = ((("hotel", "number"), True),)

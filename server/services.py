@@ -121,7 +121,7 @@ _SQL_SEEN = "SELECT reply, digest FROM applied_request WHERE staff_id = ? AND re
 _SQL_REMEMBER = (
     "INSERT INTO applied_request (staff_id, request_id, reply, ts, digest) VALUES (?, ?, ?, ?, ?)"
 )
-_SQL_ROOM = "SELECT * FROM room WHERE hotel_id = ? AND number = ?"
+_SQL_ROOM = "SELECT * FROM room WHERE hotel_id = ? AND number = ? AND retired_at IS NULL"
 _SQL_LAST_CHANGE_UNTIL = (
     "SELECT e.room_number, e.frame FROM event e JOIN (SELECT MAX(seq) AS seq FROM event"
     " WHERE hotel_id = ? AND type = 'room_updated' AND ts <= ? GROUP BY room_number) x"
@@ -131,6 +131,10 @@ _SQL_FIRST_CHANGE_AFTER = (
     "SELECT e.room_number, e.before FROM event e JOIN (SELECT MIN(seq) AS seq FROM event"
     " WHERE hotel_id = ? AND type = 'room_updated' AND ts > ? GROUP BY room_number) x"
     " ON e.seq = x.seq WHERE e.hotel_id = ?"
+)
+_SQL_ROOM_LIFE = (
+    "SELECT room_number, type, ts FROM event WHERE hotel_id = ?"
+    " AND type IN ('room_created', 'room_retired') ORDER BY seq"
 )
 _SQL_SEQ_AT = "SELECT MAX(seq) FROM event WHERE hotel_id = ? AND ts <= ?"
 _SQL_RANGE = (
@@ -289,7 +293,8 @@ def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, 
         "last_inspected_at": to_iso(room.last_inspected_at),
         "changed_fields": list(changed_fields),
         "room_type": rt.name,
-        "max_occupancy": rt.max_occupancy,
+        "max_occupancy": room.max_occupancy or rt.max_occupancy,
+        "own_max_occupancy": room.max_occupancy,  # None: the room type's
         "guests_in_room": room.guests_in_room,
         "room_id": room.id,
         "floor": room.floor,
@@ -463,6 +468,15 @@ class Services:
         if rt is None:
             rt = self._room_types[type_id] = m.RoomType.get_by_id(type_id)
         return rt
+
+    def forget_room_type(self, type_id: int) -> None:
+        """A room type changed: read it afresh next time."""
+        self._room_types.pop(type_id, None)
+
+    def forget_cached(self) -> None:
+        """Another process changed the store: read hotels and room types afresh."""
+        self._hotels.clear()
+        self._room_types.clear()
 
     def tz(self, hotel_id: int) -> ZoneInfo:
         return ZoneInfo(self.hotel(hotel_id).timezone)
@@ -1445,7 +1459,11 @@ class Services:
         return {room.id: occupancy.compute(stays.get(room.id, ()), now, tz) for room in rooms}
 
     def _rooms(self, hotel_id: int, number: str | None = None) -> list[m.Room]:
-        q = m.Room.select(m.Room, m.RoomType).join(m.RoomType).where(m.Room.hotel == hotel_id)
+        q = (
+            m.Room.select(m.Room, m.RoomType)
+            .join(m.RoomType)
+            .where((m.Room.hotel == hotel_id) & m.Room.retired_at.is_null())
+        )
         if number is not None:
             q = q.where(m.Room.number == number)
         return list(q.order_by(m.Room.floor, m.Room.number))
@@ -1628,7 +1646,9 @@ class Services:
         found = {
             r.number
             for r in m.Room.select(m.Room.number).where(
-                (m.Room.hotel == hotel_id) & (m.Room.number.in_(list(numbers)))
+                (m.Room.hotel == hotel_id)
+                & (m.Room.number.in_(list(numbers)))
+                & m.Room.retired_at.is_null()
             )
         }
         return [n for n in numbers if n not in found]
@@ -1693,10 +1713,40 @@ class Services:
             }
             seq = _one(_SQL_SEQ_AT, (hotel_id, when)) or hotel.pruned_seq
             rooms = []
-            for room in self._rooms(hotel_id):
+            for room in self._rooms_at(hotel_id, when):
                 state = last_before.get(room.number) or first_after.get(room.number)
                 rooms.append({**(state or room_payload(room)), "changed_fields": []})
         return {"at": to_iso(at), "seq": int(seq), "earliest": to_iso(earliest), "rooms": rooms}
+
+    def _rooms_at(self, hotel_id: int, when: str) -> list[m.Room]:
+        """The rooms that were in service at `when` (db time): a room added later is left
+        out, a room retired later is in."""
+        life: dict[str, tuple[str | None, str | None]] = {}  # number -> (last until, first after)
+        for number, kind, ts in _exec(_SQL_ROOM_LIFE, (hotel_id,)):
+            until, after = life.get(number, (None, None))
+            if ts <= when:
+                until = kind
+            elif after is None:
+                after = kind
+            life[number] = (until, after)
+        q = (
+            m.Room.select(m.Room, m.RoomType)
+            .join(m.RoomType)
+            .where(m.Room.hotel == hotel_id)
+            .order_by(m.Room.floor, m.Room.number)
+        )
+        rooms = []
+        for room in q:
+            until, after = life.get(room.number, (None, None))
+            if until is not None:
+                alive = until == "room_created"
+            elif after is not None:
+                alive = after == "room_retired"
+            else:
+                alive = room.retired_at is None
+            if alive:
+                rooms.append(room)
+        return rooms
 
     def journal_range(
         self, hotel_id: int, since: datetime, until: datetime, limit: int, after_seq: int = 0

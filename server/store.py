@@ -1,7 +1,9 @@
 """The store thread: every database call runs here, one at a time, in submission order.
 
 One writer means no lock contention inside SQLite and a simple guarantee: journal events
-are handed to the publisher in exactly the order they were committed.
+are handed to the publisher in exactly the order they were committed. What another process
+(the command line) commits to the same file is handed over too, in order, before this
+thread's later events: see server/tail.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 from server import db as m
 from server.services import Outcome, Services, StoredEvent
 from server.startup import check_store
+from server.tail import JournalTail
 from shared.clock import Clock
 
 log = logging.getLogger("roomrack.store")
@@ -37,6 +40,7 @@ class Store:
         self.clock = clock
         self.synchronous = synchronous
         self.services = Services(clock)
+        self.tail = JournalTail(self.services)  # commits of other processes (server/tail.py)
         self.file_lock = m.StoreLock(self.path)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="roomrack-db")
         self.epoch = ""
@@ -58,6 +62,7 @@ class Store:
         try:
             await self.call(check_store, self.path)  # damaged: StartError, in words
             self.epoch = await self.call(m.open_db, self.path, self.synchronous)
+            await self.call(self.tail.prime)
         except BaseException:
             self.file_lock.release()
             raise
@@ -91,13 +96,28 @@ class Store:
             self._pool.submit(self._drain, loop)
         return await fut
 
+    async def notice_external(self) -> int:
+        """Publish what other processes committed since the last look (see server/tail.py);
+        returns how many events that was."""
+        loop = asyncio.get_running_loop()
+        return await self.call(self._notice_external, loop)
+
+    def _notice_external(self, loop: asyncio.AbstractEventLoop) -> int:
+        with m.db.atomic():
+            events = self.tail.take()
+        if events and self.on_commit is not None:
+            loop.call_soon_threadsafe(self.on_commit, events)
+        return len(events)
+
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
         self.largest_group = max(self.largest_group, len(group))
         results: list[tuple[asyncio.Future[Outcome], Outcome | None, BaseException | None]] = []
+        external: list[StoredEvent] = []
         try:
             with m.db.atomic("IMMEDIATE"):  # take the write lock at once, not mid-group
+                external = self.tail.take()  # what others committed goes out first
                 for fn, args, fut in group:
                     try:
                         results.append((fut, fn(*args), None))
@@ -107,6 +127,8 @@ class Store:
             log.exception("commit failed")
             results = [(fut, None, failure) for _, _, fut in group]
         events = [ev for _, out, _ in results if out is not None for ev in out.events]
+        self.tail.note(events)
+        events = external + events
         asked = any(out is not None and out.reply.get("request_id") for _, out, _ in results)
         if events and asked and self.crash_after_commit:
             log.critical("fault injection: exiting right after a commit")

@@ -33,6 +33,12 @@ class ErrorCode(StrEnum):
     WEAK_PASSWORD = "weak_password"
     UNKNOWN_STAFF = "unknown_staff"
     INTERNAL_ERROR = "internal_error"
+    # setting the hotel up: rooms and room types
+    UNKNOWN_ROOM_TYPE = "unknown_room_type"
+    DUPLICATE_ROOM = "duplicate_room"
+    DUPLICATE_ROOM_TYPE = "duplicate_room_type"
+    ROOM_TYPE_IN_USE = "room_type_in_use"
+    ROOM_IN_USE = "room_in_use"
 
 
 EXPLANATIONS: dict[ErrorCode, str] = {
@@ -63,6 +69,11 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.WEAK_PASSWORD: "That password is too easy to guess; choose another.",
     ErrorCode.UNKNOWN_STAFF: "There is no such staff member in this hotel.",
     ErrorCode.INTERNAL_ERROR: "The server hit an unexpected problem; nothing was changed.",
+    ErrorCode.UNKNOWN_ROOM_TYPE: "There is no such room type in this hotel.",
+    ErrorCode.DUPLICATE_ROOM: "This hotel already has a room with that number.",
+    ErrorCode.DUPLICATE_ROOM_TYPE: "This hotel already has a room type with that name.",
+    ErrorCode.ROOM_TYPE_IN_USE: "Rooms still have this type: give them another one first.",
+    ErrorCode.ROOM_IN_USE: "The room has a guest, bookings or blocks to come: move them first.",
 }
 
 

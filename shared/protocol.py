@@ -337,6 +337,74 @@ class HotelConfigure(Command):
     arrival_lead_minutes: int | None = None
 
 
+# --- setting the hotel up: room types and rooms (a manager's) ---------------------------
+
+
+@command("room_type.create")
+@dataclass(frozen=True)
+class RoomTypeCreate(Command):
+    name: str
+    max_occupancy: int = 2
+
+
+@command("room_type.update")
+@dataclass(frozen=True)
+class RoomTypeUpdate(Command):
+    """Rename a room type or change its max occupancy (fields not given stay)."""
+
+    room_type: str  # its current name
+    expected_version: int | None = None
+    name: str | None = None
+    max_occupancy: int | None = None
+
+
+@command("room_type.retire")
+@dataclass(frozen=True)
+class RoomTypeRetire(Command):
+    room_type: str
+    expected_version: int | None = None
+
+
+@command("room_types.list")
+@dataclass(frozen=True)
+class RoomTypesList(Command):
+    include_retired: bool = False
+
+
+@command("room.create")
+@dataclass(frozen=True)
+class RoomCreate(Command):
+    room_number: str
+    room_type: str
+    floor: int
+    building: str | None = None
+    section: str | None = None
+    capacity: int | None = None
+    max_occupancy: int | None = None  # 0 or absent: the room type's
+
+
+@command("room.update")
+@dataclass(frozen=True)
+class RoomUpdate(Command):
+    """Change a room's type, place or size (fields not given stay; the number stays)."""
+
+    room_number: str
+    expected_version: int
+    room_type: str | None = None
+    floor: int | None = None
+    building: str | None = None
+    section: str | None = None
+    capacity: int | None = None
+    max_occupancy: int | None = None  # 0: back to the room type's
+
+
+@command("room.retire")
+@dataclass(frozen=True)
+class RoomRetire(Command):
+    room_number: str
+    expected_version: int
+
+
 @command("ping")
 @dataclass(frozen=True)
 class Ping(Command):
@@ -616,6 +684,11 @@ EVENT_TYPES = frozenset(
         "discrepancy.resolved",
         "hotel.rollover",
         "hotel.configured",
+        "room_created",
+        "room_retired",
+        "room_type_created",
+        "room_type_updated",
+        "room_type_retired",
     }
 )
 

@@ -433,6 +433,7 @@ class BlockKind(StrEnum):
 
 
 BLOCK_ROLES = OOO_ROLES
+ROOM_ADMIN_ROLES = frozenset({Role.MANAGER})  # create, edit and retire rooms and room types
 OVERRIDE_ROLES = frozenset({Role.MANAGER})
 
 

@@ -211,6 +211,22 @@ def main(argv: list[str] | None = None) -> int:
         await _pause(1.0)
         ops.grab().save(str(out / "screenshot-ops-rewind.png"))
 
+        # rooms and room types (a manager's): the list, and the form of a new room
+        ops.show_tab("Rooms")
+        await _pause(0.8)
+        ops.rooms_tab.select("101")
+        await _pause(0.3)
+        ops.grab().save(str(out / "screenshot-ops-rooms.png"))
+        room_form = ops.rooms_tab.open_room_dialog()
+        room_form.number.setText("50 1")  # a typo: the shared rules' words say why
+        room_form.room_type.setCurrentIndex(room_form.room_type.findData("Suite"))
+        room_form.floor.setValue(5)
+        room_form.section.setText("Penthouse")
+        room_form.submit()
+        await _pause(0.3)
+        room_form.grab().save(str(out / "screenshot-ops-room-dialog.png"))
+        room_form.reject()
+
         # who is online
         desk.tell("presence.viewing", room_number=dirty[0]["room_number"])
         await _pause(0.8)

@@ -25,6 +25,7 @@ from desktop.operations.common import (
 from desktop.operations.discrepancies import DiscrepanciesTab
 from desktop.operations.history import HistoryTab
 from desktop.operations.presence import OnlineTab
+from desktop.operations.rooms import ROOM_ADMIN_ROLES, RoomsTab
 from desktop.operations.rush import RushTab
 from desktop.operations.staff import StaffTab
 from desktop.session import Session, State, error_text
@@ -83,6 +84,7 @@ class OperationsWindow(QWidget):
         self.history = HistoryTab(self)
         self.online = OnlineTab(self)
         self.staff_tab = StaffTab(self)  # a manager's only (shown at login)
+        self.rooms_tab = RoomsTab(self)  # a manager's (hidden for the others)
         self._titles: dict[QWidget, str] = {}
         for tab, title in (
             (self.discrepancies, "Discrepancies"),
@@ -92,6 +94,7 @@ class OperationsWindow(QWidget):
             (self.history, "History"),
             (self.online, "Online"),
             (self.staff_tab, "Staff"),
+            (self.rooms_tab, "Rooms"),
         ):
             self.tabs.addTab(tab, title)
             self._titles[tab] = title
@@ -156,6 +159,7 @@ class OperationsWindow(QWidget):
         self.rush.set_role(role)
         self.blocks_tab.set_role(role)
         self.attendants.set_role(role)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.rooms_tab), role in ROOM_ADMIN_ROLES)
         self.tabs.setTabToolTip(
             self.tabs.indexOf(self.attendants),
             "Assign rooms and print sheets"
@@ -192,6 +196,7 @@ class OperationsWindow(QWidget):
         self.history.clear()
         self.staff_tab.set_accounts([])
         self.staff_tab.set_log([])
+        self.rooms_tab.clear()
         self._waiting.clear()
 
     def reload(self) -> None:
@@ -209,6 +214,11 @@ class OperationsWindow(QWidget):
             self._list_reply(lambda r: self.attendants.set_staff(r.get("staff") or [])),
         )
         self.staff_tab.reload()  # (a manager's only)
+        if self.role in ROOM_ADMIN_ROLES:
+            self.spawner.spawn(
+                self.session.call("room_types.list"),
+                self._list_reply(lambda r: self.rooms_tab.set_types(r.get("room_types") or [])),
+            )
 
     def _list_reply(self, apply: Callable[[dict[str, Any]], None]) -> Done:
         """Fill a list from its reply, then apply again the events that are newer than it (they
@@ -233,7 +243,7 @@ class OperationsWindow(QWidget):
         p = msg.get("payload") or {}
         if self._own_rooms:
             self.rooms.apply_event(msg)
-        if kind.startswith(("block.", "discrepancy.")):
+        if kind.startswith(("block.", "discrepancy.", "room_type_")):
             seq = (msg.get("meta") or {}).get("seq")
             if isinstance(seq, int):
                 self._list_events.append((seq, msg))
@@ -264,6 +274,8 @@ class OperationsWindow(QWidget):
             self.discrepancies.raised(p["discrepancy"])
         elif kind == "discrepancy.resolved" and p.get("discrepancy"):
             self.discrepancies.resolved(p["discrepancy"])
+        elif kind.startswith("room_type_"):
+            self.rooms_tab.type_event(kind, p)
         elif kind.startswith("block.") and p.get("block"):
             b = p["block"]
             if kind == "block.ended" and b.get("state") not in ("ended", "cancelled"):
@@ -278,10 +290,12 @@ class OperationsWindow(QWidget):
     def _rooms_settled(self) -> None:
         self.rush.refresh_view()
         self._render_later(self.attendants)
+        self._render_later(self.rooms_tab)
 
     def _on_rooms_reset(self) -> None:
         self.rush.refresh_view()
         self._render_later(self.attendants)
+        self._render_later(self.rooms_tab)
 
     def _render_later(self, tab: Any) -> None:
         if self.isVisible() and self.tabs.currentIndex() == self.tabs.indexOf(tab):

@@ -87,6 +87,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "staff.end_sessions": {"staff_id": 5},
     "session.end": {"session_id": 12},
     "staff.audit": {"limit": 50},
+    "room_type.create": {"name": "Loft", "max_occupancy": 4},
+    "room_type.update": {"room_type": "Loft", "name": "Attic", "expected_version": 1},
+    "room_type.retire": {"room_type": "Attic"},
+    "room_types.list": {"include_retired": True},
+    "room.create": {"room_number": "901", "room_type": "Suite", "floor": 9, "section": "Roof"},
+    "room.update": {"room_number": "901", "expected_version": 1, "capacity": 3},
+    "room.retire": {"room_number": "901", "expected_version": 2},
 }
 
 

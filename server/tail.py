@@ -1,0 +1,82 @@
+"""Following commits that another process made to the store (the command line, mostly).
+
+The contract:
+- A running server holds the store's file lock (`StoreLock`), which keeps a second server and
+  `restore` away, but not the command line's setup commands (`add-room`, `import-rooms`, ...):
+  they open the same SQLite file and write through the same service functions and `Journal`
+  while the server runs. SQLite serialises the writers (each waits up to its busy timeout);
+  every writer takes the next sequence numbers from `hotel.head_seq` inside its own write
+  transaction, so the journal of a hotel stays one gap-free sequence whoever wrote it.
+- The server notices another connection's commits by `PRAGMA data_version`, which changes for
+  a connection exactly when some other connection has committed. It looks at the start of each
+  group of its own writes, inside that group's IMMEDIATE transaction (so nobody can commit in
+  between), and on a short periodic tick (`Config.external_poll`, plus the clock round).
+- When it has changed, it reads the journal rows past the last sequence number it published
+  for each hotel and publishes them first, in journal order, before its own later events;
+  each event is published once (the last published seq per hotel only grows, and only on the
+  store thread). It also drops the cached hotels and room types, which those commits may
+  have changed.
+- Only the store thread calls these methods (like every database call of the server).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from server import db as m
+from server.services import Services, StoredEvent, event_channels
+
+log = logging.getLogger("roomrack.tail")
+
+_SQL_AFTER = (
+    "SELECT seq, category, type, room_number, frame FROM event"
+    " WHERE hotel_id = ? AND seq > ? ORDER BY seq"
+)
+
+
+def _rows(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    cursor = m.db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+    return list(cursor.fetchall())
+
+
+class JournalTail:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.published: dict[int, int] = {}  # hotel id -> the last seq handed out
+        self._version: int | None = None
+
+    def _data_version(self) -> int:
+        return int(_rows("PRAGMA data_version", ())[0][0])
+
+    def prime(self) -> None:
+        """At start: everything in the journal so far counts as published."""
+        self._version = self._data_version()
+        for hotel_id, head in _rows("SELECT id, head_seq FROM hotel", ()):
+            self.published[int(hotel_id)] = int(head or 0)
+
+    def take(self) -> list[StoredEvent]:
+        """The events other processes committed since the last look, in journal order
+        (none if nobody else committed). Call inside a transaction."""
+        version = self._data_version()
+        if version == self._version:
+            return []
+        self._version = version
+        self.services.forget_cached()
+        found: list[StoredEvent] = []
+        for hotel_id, slug in _rows("SELECT id, slug FROM hotel", ()):
+            after = self.published.get(hotel_id, 0)
+            for seq, category, kind, room, frame in _rows(_SQL_AFTER, (hotel_id, after)):
+                found.append(
+                    StoredEvent(hotel_id, seq, event_channels(slug, category, kind, room), frame)
+                )
+        self.note(found)
+        if found:
+            log.info("%d event(s) committed by another process", len(found))
+        return found
+
+    def note(self, events: list[StoredEvent]) -> None:
+        """These events are being handed out."""
+        for ev in events:
+            if ev.seq > self.published.get(ev.hotel_id, 0):
+                self.published[ev.hotel_id] = ev.seq
