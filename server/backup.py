@@ -414,7 +414,11 @@ class DailyBackup:
         return made, self.rotate()
 
     def rotate(self) -> list[Path]:
-        made = self.ours()
+        try:
+            made = self.ours()
+        except BackupError as exc:
+            log.warning("daily backup: old backups not removed: %s", exc)
+            return []
         removed = []
         for _, path in made[: max(0, len(made) - self.keep)]:
             try:
@@ -431,7 +435,13 @@ class DailyBackup:
             rf"{re.escape(self.db_path.stem)}-daily-\d{{4}}-\d{{2}}-\d{{2}}-\d{{4}}\.db"
         )
         found = []
-        for path in self.folder.iterdir():
+        try:
+            names = list(self.folder.iterdir())
+        except OSError as exc:
+            raise BackupError(
+                f"The backup folder {self.folder} cannot be read ({exc.strerror or exc})."
+            ) from None
+        for path in names:
             if pattern.fullmatch(path.name) and path.is_file() and not path.is_symlink():
                 when = self._made_at(path)
                 if when is not None:
