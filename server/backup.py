@@ -176,7 +176,10 @@ def _copy_checked(db_path: Path, tmp: Path, now: datetime, kind: str) -> str:
     try:
         source_epoch = epoch_of(src)
         if source_epoch is None:
-            raise BackupError(f"{db_path} is not a Roomrack store. Nothing was written.")
+            raise BackupError(
+                f"{db_path} cannot be read as a Roomrack store (it is damaged, or another "
+                "file). Nothing was written."
+            )
         dst = sqlite3.connect(str(tmp))
         try:
             src.backup(dst)  # one step: a consistent snapshot, writers go on meanwhile
