@@ -176,7 +176,10 @@ def _copy_checked(db_path: Path, tmp: Path, now: datetime, kind: str) -> str:
     try:
         source_epoch = epoch_of(src)
         if source_epoch is None:
-            raise BackupError(f"{db_path} is not a Roomrack store. Nothing was written.")
+            raise BackupError(
+                f"{db_path} cannot be read as a Roomrack store (it is damaged, or another "
+                "file). Nothing was written."
+            )
         dst = sqlite3.connect(str(tmp))
         try:
             src.backup(dst)  # one step: a consistent snapshot, writers go on meanwhile
@@ -414,7 +417,11 @@ class DailyBackup:
         return made, self.rotate()
 
     def rotate(self) -> list[Path]:
-        made = self.ours()
+        try:
+            made = self.ours()
+        except BackupError as exc:
+            log.warning("daily backup: old backups not removed: %s", exc)
+            return []
         removed = []
         for _, path in made[: max(0, len(made) - self.keep)]:
             try:
@@ -431,7 +438,13 @@ class DailyBackup:
             rf"{re.escape(self.db_path.stem)}-daily-\d{{4}}-\d{{2}}-\d{{2}}-\d{{4}}\.db"
         )
         found = []
-        for path in self.folder.iterdir():
+        try:
+            names = list(self.folder.iterdir())
+        except OSError as exc:
+            raise BackupError(
+                f"The backup folder {self.folder} cannot be read ({exc.strerror or exc})."
+            ) from None
+        for path in names:
             if pattern.fullmatch(path.name) and path.is_file() and not path.is_symlink():
                 when = self._made_at(path)
                 if when is not None:

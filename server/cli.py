@@ -56,6 +56,7 @@ from shared.rules import Role
 from shared.timeutil import from_iso
 
 log = logging.getLogger("roomrack")
+DEFAULTS = Config()  # serve's defaults are the server's own
 
 
 def default_db_path() -> Path:
@@ -170,14 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--host",
-        default="127.0.0.1",
+        default=DEFAULTS.host,
         help="address to listen on; 0.0.0.0 for every workstation on the LAN "
-        "(default: 127.0.0.1, this PC only)",
+        "(default: %(default)s, this PC only)",
     )
     s.add_argument(
         "--port",
         type=port_number,
-        default=8765,
+        default=DEFAULTS.port,
         help="TCP port for the workstations (0: any free port)",
     )
     s.add_argument(
@@ -188,49 +189,49 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--heartbeat-overview",
         type=float,
-        default=60.0,
+        default=DEFAULTS.heartbeat_overview,
         metavar="SECONDS",
         help="how often the board's channel gets a heartbeat",
     )
     s.add_argument(
         "--heartbeat-room",
         type=float,
-        default=30.0,
+        default=DEFAULTS.heartbeat_room,
         metavar="SECONDS",
         help="how often a single room's channel gets a heartbeat",
     )
     s.add_argument(
         "--retention-days",
         type=float,
-        default=7.0,
+        default=DEFAULTS.retention_days,
         metavar="DAYS",
         help="how long the journal keeps events for resuming clients",
     )
     s.add_argument(
         "--rate-limit",
         type=float,
-        default=20.0,
+        default=DEFAULTS.rate_per_second,
         metavar="PER_SECOND",
         help="commands per second per connection (0: no limit)",
     )
     s.add_argument(
         "--rate-burst",
         type=int,
-        default=60,
+        default=DEFAULTS.rate_burst,
         metavar="N",
         help="commands a connection may send at once before --rate-limit applies",
     )
     s.add_argument(
         "--login-timeout",
         type=float,
-        default=60.0,
+        default=DEFAULTS.login_timeout,
         metavar="SECONDS",
         help="close connections that have not logged in by then (0: never)",
     )
     s.add_argument(
         "--synchronous",
         choices=["FULL", "NORMAL"],
-        default="FULL",
+        default=DEFAULTS.synchronous,
         help="FULL survives power loss; NORMAL survives a crash of the process",
     )
     add_backup_options(s)
@@ -336,7 +337,7 @@ def add_backup_options(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--backup-keep",
         type=at_least_one,
-        default=env("ROOMRACK_BACKUP_KEEP") or "14",
+        default=env("ROOMRACK_BACKUP_KEEP") or str(DEFAULTS.backup_keep),
         metavar="N",
         help="keep the newest N daily backups, deleting older ones it made (never other "
         "files; or set ROOMRACK_BACKUP_KEEP)",
@@ -344,7 +345,7 @@ def add_backup_options(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--backup-at",
         type=time_of_day,
-        default=env("ROOMRACK_BACKUP_AT") or "04:00",
+        default=env("ROOMRACK_BACKUP_AT") or f"{DEFAULTS.backup_at:%H:%M}",
         metavar="HH:MM",
         help="when the daily backup is made, by this PC's clock and time zone; a day missed "
         "while the server was off is made up at start (or set ROOMRACK_BACKUP_AT)",

@@ -88,29 +88,30 @@ def check_listen(host: str, port: int) -> None:
             sock.close()
 
 
+ANY_ADDRESS = (
+    "Use 0.0.0.0 for every network of this PC, 127.0.0.1 for this PC only, or one of this "
+    "PC's own addresses."
+)
+# why the server cannot listen, by the operating system's error number
+LISTEN_WORDS: dict[int, str] = {
+    errno.EADDRINUSE: "Port {port} on {host} is already in use (by another Roomrack server or "
+    "another program). Stop that, or choose another port with --port.",
+    errno.EACCES: "This account may not listen on port {port} (ports below 1024 need "
+    "administrator rights). Choose another with --port, e.g. 8765.",
+    errno.EPERM: "This account may not listen on port {port}. Choose another with --port, "
+    "e.g. 8765.",
+    errno.EADDRNOTAVAIL: "{host} is not an address of this PC. " + ANY_ADDRESS,
+}
+
+
 def listen_words(exc: OSError, host: str, port: int) -> str:
     """What a failure to listen on `host`:`port` means, in words."""
     if isinstance(exc, socket.gaierror):
-        return (
-            f"'{host}' is not a known name or address here. Use 0.0.0.0 for every network "
-            "of this PC, 127.0.0.1 for this PC only, or one of this PC's own addresses."
-        )
-    if exc.errno == errno.EADDRINUSE:
-        return (
-            f"Port {port} on {host} is already in use (by another Roomrack server or another "
-            "program). Stop that, or choose another port with --port."
-        )
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return (
-            f"This account may not listen on port {port} (ports below 1024 need administrator "
-            "rights). Choose another with --port, e.g. 8765."
-        )
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return (
-            f"{host} is not an address of this PC. Use 0.0.0.0 for every network of this PC, "
-            "127.0.0.1 for this PC only, or one of its own addresses."
-        )
-    return f"Cannot listen on {host}:{port} ({exc.strerror or exc})."
+        return f"'{host}' is not a known name or address here. {ANY_ADDRESS}"
+    words = LISTEN_WORDS.get(exc.errno or 0)
+    if words is None:
+        return f"Cannot listen on {host}:{port} ({exc.strerror or exc})."
+    return words.format(host=host, port=port)
 
 
 def port_number(text: str) -> int:
