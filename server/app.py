@@ -29,7 +29,7 @@ from websockets.protocol import State
 from server.passwords import verify_password
 from server.services import Outcome, StaffInfo, StoredEvent
 from server.store import Store
-from shared import protocol
+from shared import access, protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
 from shared.timeutil import from_iso, to_iso
@@ -539,6 +539,10 @@ class RoomrackServer:
                     ErrorCode.RATE_LIMITED,
                     "Too many requests; slow down and try again in a moment.",
                 )
+            if client.staff is not None:  # the role before anything is read from the store
+                refused = access.refusal(cmd.type, client.staff.role)
+                if refused is not None:
+                    raise ProtocolError(ErrorCode.FORBIDDEN, refused)
             handler = self._handlers[type(cmd)]
             if cmd.type in SERIAL_COMMANDS:
                 async with client.lock:
