@@ -692,7 +692,12 @@ class RoomrackServer:
         since_seq: int | None = None
         if cmd.since is not None:
             epoch, seq = cmd.since.get("epoch"), cmd.since.get("seq")
-            if not isinstance(epoch, str) or not isinstance(seq, int) or isinstance(seq, bool):
+            if (
+                not isinstance(epoch, str)
+                or not isinstance(seq, int)
+                or isinstance(seq, bool)
+                or set(cmd.since) != {"epoch", "seq"}
+            ):
                 raise ProtocolError(
                     ErrorCode.BAD_REQUEST, '\'since\' is {"epoch": text, "seq": number}.'
                 )

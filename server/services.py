@@ -646,7 +646,6 @@ class Services:
     def _apply_room_action(
         self, staff: StaffInfo, cmd: protocol.RoomAction, journal: Journal
     ) -> dict[str, Any]:
-        check_room_action_request(staff.role, cmd)
         room = self._room(staff, cmd.room_number)
         self._check_version("room", room.version, cmd.expected_version)
         decision = check_room_action(
@@ -784,11 +783,12 @@ class Services:
     # --- out of order and out of service blocks --------------------------------------------
 
     def block_create(self, staff: StaffInfo, cmd: protocol.BlockCreate) -> Outcome:
+        asked = check_block_request(staff.role, cmd.kind, cmd.override)
+        if not asked:
+            assert asked.code is not None
+            raise ProtocolError(asked.code, asked.reason)
+
         def work(journal: Journal) -> dict[str, Any]:
-            asked = check_block_request(staff.role, cmd.kind, cmd.override)
-            if not asked:
-                assert asked.code is not None
-                raise ProtocolError(asked.code, asked.reason)
             now = journal.now
             try:
                 start = from_iso(cmd.start) if cmd.start else now
@@ -1192,7 +1192,10 @@ class Services:
             if (
                 not isinstance(number, str)
                 or not (who is None or (isinstance(who, int) and not isinstance(who, bool)))
-                or not (expected is None or isinstance(expected, int))
+                or not (
+                    expected is None
+                    or (isinstance(expected, int) and not isinstance(expected, bool))
+                )
                 or set(item) - {"room_number", "staff_id", "expected_version"}
             ):
                 raise ProtocolError(
@@ -1206,6 +1209,13 @@ class Services:
         return self.idempotent(staff, cmd, lambda j: self._assign(staff, plan, j))
 
     def rooms_assign_split(self, staff: StaffInfo, cmd: protocol.RoomsAssignSplit) -> Outcome:
+        if cmd.by not in assignment.SPLITS:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, f"Split by one of {', '.join(assignment.SPLITS)}."
+            )
+        if not cmd.staff_ids:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "Name at least one attendant.")
+
         def work(journal: Journal) -> dict[str, Any]:
             rooms = self._rooms(staff.hotel_id)
             if cmd.room_numbers is not None:
@@ -1231,6 +1241,7 @@ class Services:
         return self.idempotent(staff, cmd, work)
 
     def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:
+        check_room_action_request(staff.role, cmd)
         return self.idempotent(staff, cmd, lambda j: self._apply_room_action(staff, cmd, j))
 
     def rooms_batch(self, staff: StaffInfo, cmd: protocol.RoomsBatch) -> Outcome:
@@ -1248,6 +1259,13 @@ class Services:
                 ) from None
             assert isinstance(built, protocol.RoomAction)
             actions.append(built)
+        for i, a in enumerate(actions):
+            try:
+                check_room_action_request(staff.role, a)
+            except ProtocolError as exc:
+                raise ProtocolError(
+                    exc.code, f"Room {a.room_number}: {exc.message}", {**exc.details, "index": i}
+                ) from None
         numbers = [a.room_number for a in actions]
         if len(set(numbers)) != len(numbers):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "A batch names each room at most once.")
