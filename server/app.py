@@ -675,20 +675,6 @@ class RoomrackServer:
         if not cmd.channels:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "Name at least one channel.")
         services = self.store.services
-        wanted: list[tuple[str, str, str | None]] = []
-        for name in dict.fromkeys(cmd.channels):
-            slug, kind, room = protocol.parse_channel(name)
-            if slug != staff.hotel_slug:
-                raise ProtocolError(
-                    ErrorCode.UNKNOWN_CHANNEL, f"There is no channel '{name}' for your hotel."
-                )
-            if name not in client.channels:
-                wanted.append((name, kind, room))
-        rooms = [r for _, _, r in wanted if r is not None]
-        if rooms:
-            missing = await self.store.call(services.missing_rooms, staff.hotel_id, rooms)
-            if missing:
-                raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {missing[0]}.")
         since_seq: int | None = None
         if cmd.since is not None:
             epoch, seq = cmd.since.get("epoch"), cmd.since.get("seq")
@@ -707,6 +693,20 @@ class RoomrackServer:
                     "Resume with 'since' on the first subscribe of a connection.",
                 )
             since_seq = seq
+        wanted: list[tuple[str, str, str | None]] = []
+        for name in dict.fromkeys(cmd.channels):
+            slug, kind, room = protocol.parse_channel(name)
+            if slug != staff.hotel_slug:
+                raise ProtocolError(
+                    ErrorCode.UNKNOWN_CHANNEL, f"There is no channel '{name}' for your hotel."
+                )
+            if name not in client.channels:
+                wanted.append((name, kind, room))
+        rooms = [r for _, _, r in wanted if r is not None]
+        if rooms:
+            missing = await self.store.call(services.missing_rooms, staff.hotel_id, rooms)
+            if missing:
+                raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {missing[0]}.")
         if not wanted:
             return protocol.ack(
                 cmd.request_id, {"channels": sorted(client.channels), "mode": "none"}
