@@ -75,6 +75,23 @@ def names_in(cell: str) -> list[str]:
     return [base + n if n.startswith(".") else n for n in found]
 
 
+def result_keys(cell: str) -> frozenset[str] | None:
+    """The top-level names of a result written as `{"a", "b": [...], "c"}`; None if the
+    cell does not spell the result out ("session (below)", "see below")."""
+    found = re.search(r"`(\{[^`]*\})`", cell)
+    if found is None:
+        return None
+    text, depth, names = found.group(1), 0, set()
+    for i, ch in enumerate(text):
+        if ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+        elif ch == '"' and depth == 1 and text[:i].count('"') % 2 == 0:
+            names.add(text[i + 1 : text.index('"', i + 1)])
+    return frozenset(names)
+
+
 def roles_in(cell: str) -> frozenset[Role]:
     if cell.strip().startswith("everyone"):
         return frozenset(Role)
@@ -86,17 +103,25 @@ class Document:
     who: dict[str, frozenset[Role]]  # command -> its who column
     headings: set[str]  # commands with a section of their own under "## Commands"
     actions: dict[str, tuple[frozenset[Role], tuple[str, ...]]]  # room action -> roles, args
+    results: dict[str, frozenset[str]]  # command -> the names its ack's result carries
 
     @classmethod
     def read(cls) -> Document:
         text = DOC.read_text(encoding="utf-8")
         who: dict[str, frozenset[Role]] = {}
         actions: dict[str, tuple[frozenset[Role], tuple[str, ...]]] = {}
+        results: dict[str, frozenset[str]] = {}
         for table in doc_tables(text):
+            previous: frozenset[str] | None = None
             for row in table:
                 if "request" in row and "who" in row:
+                    cell = row.get("result", "")
+                    keys = previous if re.match(r"(the )?same\b", cell) else result_keys(cell)
                     for name in names_in(row["request"]):
                         who[name] = roles_in(row["who"])
+                        if keys is not None:
+                            results[name] = keys
+                    previous = keys
                 if "action" in row and "roles" in row:
                     first, _, rest = row["action"].partition(" (")
                     args = tuple(re.findall(r"`([a-z_]+)`", rest))
@@ -104,7 +129,13 @@ class Document:
                         actions[name] = (roles_in(row["roles"]), args)
         commands = text.split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
         headings = set(re.findall(r"^###\s+`([a-z_.]+)`", commands, re.MULTILINE))
-        return cls(who, headings, actions)
+        for name in headings:  # "Result: `{...}`" in the command's own section
+            section = commands.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+            said = re.search(r"[Rr]esult(?: is|:)\s*(`\{[^`]*\}`)", section)
+            keys = result_keys(said.group(1)) if said else None
+            if keys is not None:
+                results[name] = keys
+        return cls(who, headings, actions, results)
 
     @property
     def commands(self) -> set[str]:
@@ -887,6 +918,9 @@ class Walker:
         return reply
 
     async def check(self, kind: str, walk: Walk, label: str, build: Build, expect: Expect) -> None:
+        """Send a freshly built request from each role that may send it and expect `expect`
+        (or the code `expect` names for a login); send the last one from every other role
+        and expect `forbidden`. An ack carries the result the document names."""
         per_login = dict(expect) if isinstance(expect, Mapping) else None
         last: dict[str, Any] | None = None
         logins = [LOGIN[r] for r in Role]
@@ -914,6 +948,9 @@ class Walker:
         reply = await self.send(kind, walk, login, body)
         got = "ack" if reply["type"] == "ack" else reply["code"]
         assert got == want, f"{kind} ({label}) from {login}: {got}, not {want}: {reply}"
+        documented = self.doc.results.get(kind)
+        if got == "ack" and documented is not None:
+            assert set(reply["result"]) == documented, (kind, label, sorted(reply["result"]))
         self.seen.append(f"{kind}:{label}:{login}:{got}")
 
 
@@ -969,3 +1006,11 @@ def test_every_command_and_flag_gets_the_reply_the_document_names(
                 assert senders == set(LOGIN.values()), (name, senders)
 
     run(scenario)
+
+
+def test_the_document_spells_out_the_result_of_nearly_every_command(doc: Document) -> None:
+    """Where a result is not written as `{...}` the document describes it in prose."""
+    assert set(protocol.COMMANDS) - set(doc.results) == {"auth.login", "auth.token", "subscribe"}
+    assert doc.results["room.action"] == {"room_number", "version", "room_status", "seq"}
+    assert doc.results["room.rush_cancel"] == doc.results["room.rush"]
+    assert doc.results["rooms.assign_split"] == {"rooms", "split", "seq"}
