@@ -355,6 +355,25 @@ class Commands(RuleBasedStateMachine):
             expected_version=room["version"],
         )
 
+    @rule(login=st.sampled_from(["frontdesk", "manager"]), i=room_index)
+    def a_guest_arrives_or_leaves(self, login: str, i: int) -> None:
+        """What the desk does all day: a guest arriving in a ready room, or leaving."""
+        room = self.room(i)
+        fields = {"room_number": room["room_number"], "expected_version": room["version"]}
+        if room["is_occupied"]:
+            self.send(login, "room.check_out", **fields)
+        elif room["room_status"] == "READY_FOR_GUEST" and not room["is_out_of_order"]:
+            clock = self.hotel.clock
+            self.send(
+                "manager",
+                "reservation.create",
+                room_number=room["room_number"],
+                guest_name="Mr Ryan",
+                start=minutes(clock, 10),
+                end=minutes(clock, 26 * 60),
+            )
+            self.send(login, "room.check_in", **fields)
+
     @rule(
         login=logins,
         i=room_index,
