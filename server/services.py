@@ -23,10 +23,11 @@ import peewee as pw
 
 from server import db as m
 from server.passwords import DUMMY_HASH
-from shared import access, assignment, daybook, discrepancies, occupancy, protocol, rollover
+from shared import assignment, daybook, discrepancies, occupancy, protocol, rollover
 from shared.clock import Clock
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import (
+    ACTION_ARGS,
     ASSIGN_ROLES,
     ATTENDANT_ROLES,
     BLOCK_ROLES,
@@ -34,13 +35,12 @@ from shared.rules import (
     RESERVATION_ACTIONS,
     RESERVATION_ROLES,
     RETURN_STATUSES,
-    ROOM_ACTIONS,
     BlockKind,
-    Priority,
     ReservationState,
     Role,
     RoomStatus,
     RoomView,
+    check_action_request,
     check_block,
     check_block_request,
     check_in_allowed,
@@ -467,35 +467,15 @@ def apply_hotel_settings(hotel: m.Hotel, wanted: dict[str, int]) -> list[str]:
     return changed
 
 
-ACTION_ARGS = ("priority", "notes", "reason", "return_status")
-
-
 def check_room_action_request(role: Role, cmd: protocol.RoomAction) -> None:
-    """What a room action can be refused for before its room is read: an unknown action,
-    a role that may not do it (`forbidden`), a field the action does not take or a value
-    out of its set (`bad_request`)."""
-    rule = ROOM_ACTIONS.get(cmd.action)
-    if rule is None:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"Unknown room action '{cmd.action[:40]}'.")
-    if role not in rule.roles:
+    """Refuse what a room action is refused for before its room is read
+    (`shared.rules.check_action_request`)."""
+    args = {name: getattr(cmd, name) for name in ACTION_ARGS}
+    decision = check_action_request(cmd.action, role, args)
+    if not decision:
+        assert decision.code is not None
         raise ProtocolError(
-            ErrorCode.FORBIDDEN,
-            f"{rule.label} is for: {access.role_words(rule.roles)}.",
-            {"room_number": cmd.room_number, "action": cmd.action},
-        )
-    extra = [name for name in ACTION_ARGS if getattr(cmd, name) is not None]
-    extra = [name for name in extra if name not in rule.args]
-    if extra:
-        takes = f"it takes {', '.join(rule.args)}" if rule.args else "it takes none of them"
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST,
-            f"{cmd.action} does not take {', '.join(extra)} ({takes}).",
-        )
-    if cmd.priority is not None and cmd.priority not in {p.value for p in Priority}:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, "Priority must be LOW, MEDIUM, HIGH or URGENT.")
-    if cmd.return_status is not None and cmd.return_status not in RETURN_STATUSES:
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST, f"A room cannot return to '{cmd.return_status[:40]}'."
+            decision.code, decision.reason, {"room_number": cmd.room_number, "action": cmd.action}
         )
 
 

@@ -282,6 +282,37 @@ def check_room_action(
     return Decision(True, new_status=new_status)
 
 
+# the optional fields of `room.action`; each action takes those named in its `args`
+ACTION_ARGS = ("priority", "notes", "reason", "return_status")
+
+
+def check_action_request(
+    action: str, role: Role | str, args: Mapping[str, object | None]
+) -> Decision:
+    """What a room action is refused for whatever the room: an unknown action
+    (`bad_request`), a role that may not do it (`forbidden`), then a field the action does
+    not take or a value out of its set (`bad_request`). `args`: ACTION_ARGS -> value sent
+    (None: not sent)."""
+    rule = ROOM_ACTIONS.get(action)
+    if rule is None:
+        return _refuse(ErrorCode.BAD_REQUEST, f"Unknown room action '{action[:40]}'.")
+    if role not in rule.roles:
+        allowed = ", ".join(r.value.replace("_", " ") for r in Role if r in rule.roles)
+        return _refuse(ErrorCode.FORBIDDEN, f"{rule.label} is for: {allowed}.")
+    extra = [name for name, value in args.items() if value is not None and name not in rule.args]
+    if extra:
+        takes = f"it takes {', '.join(rule.args)}" if rule.args else "it takes none of them"
+        return _refuse(
+            ErrorCode.BAD_REQUEST, f"{action} does not take {', '.join(extra)} ({takes})."
+        )
+    priority, back = args.get("priority"), args.get("return_status")
+    if priority is not None and priority not in {p.value for p in Priority}:
+        return _refuse(ErrorCode.BAD_REQUEST, "Priority must be LOW, MEDIUM, HIGH or URGENT.")
+    if back is not None and back not in RETURN_STATUSES:
+        return _refuse(ErrorCode.BAD_REQUEST, f"A room cannot return to '{str(back)[:40]}'.")
+    return Decision(True)
+
+
 def actions_for(role: Role | str, room: RoomView) -> dict[str, Decision]:
     """Every room action with the decision for this role and room (for enabling buttons)."""
     return {a: check_room_action(a, role, room) for a in ROOM_ACTIONS}

@@ -268,3 +268,20 @@ def test_check_in_is_due_from_the_day_of_arrival_until_the_stay_ends() -> None:
     assert tomorrow.code is ErrorCode.NOT_DUE and "Fri 16 Jan" in tomorrow.reason
     over = check_in_due(now - 2 * day, now - day, now, tz)
     assert over.code is ErrorCode.NOT_DUE and "over" in over.reason
+
+
+def test_an_action_request_is_refused_for_its_role_before_its_fields() -> None:
+    from shared.rules import ACTION_ARGS, check_action_request
+
+    none = dict.fromkeys(ACTION_ARGS)
+    assert check_action_request("fly", MGR, none).code is ErrorCode.BAD_REQUEST
+    assert check_action_request("inspect", HK, {**none, "notes": "x"}).code is ErrorCode.FORBIDDEN
+    assert check_action_request("inspect", SUP, {**none, "notes": "x"}).code is (
+        ErrorCode.BAD_REQUEST  # inspect takes no notes
+    )
+    flag = {**none, "priority": "SOON"}
+    assert check_action_request("flag_maintenance", HK, flag).code is ErrorCode.BAD_REQUEST
+    back = {**none, "return_status": "OUT_OF_ORDER"}
+    assert check_action_request("clear_out_of_order", MNT, back).code is ErrorCode.BAD_REQUEST
+    ok = {**none, "priority": "HIGH", "notes": "AC"}
+    assert check_action_request("report_maintenance", DESK, ok)
