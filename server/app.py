@@ -34,7 +34,7 @@ from server.services import Outcome, StaffInfo, StoredEvent
 from server.staff_commands import StaffCommands, address_of
 from server.startup import StartError, listen_words
 from server.store import Store
-from shared import protocol
+from shared import access, protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
 from shared.timeutil import from_iso, to_iso
@@ -561,6 +561,10 @@ class RoomrackServer:
                     ErrorCode.RATE_LIMITED,
                     "Too many requests; slow down and try again in a moment.",
                 )
+            if client.staff is not None:  # the role before anything is read from the store
+                refused = access.refusal(cmd.type, client.staff.role)
+                if refused is not None:
+                    raise ProtocolError(ErrorCode.FORBIDDEN, refused)
             handler = self._handlers[type(cmd)]
             if cmd.type in SERIAL_COMMANDS:
                 async with client.lock:
@@ -674,6 +678,24 @@ class RoomrackServer:
         if not cmd.channels:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "Name at least one channel.")
         services = self.store.services
+        since_seq: int | None = None
+        if cmd.since is not None:
+            epoch, seq = cmd.since.get("epoch"), cmd.since.get("seq")
+            if (
+                not isinstance(epoch, str)
+                or not isinstance(seq, int)
+                or isinstance(seq, bool)
+                or set(cmd.since) != {"epoch", "seq"}
+            ):
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST, '\'since\' is {"epoch": text, "seq": number}.'
+                )
+            if client.channels:
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST,
+                    "Resume with 'since' on the first subscribe of a connection.",
+                )
+            since_seq = seq
         wanted: list[tuple[str, str, str | None]] = []
         for name in dict.fromkeys(cmd.channels):
             slug, kind, room = protocol.parse_channel(name)
@@ -688,19 +710,6 @@ class RoomrackServer:
             missing = await self.store.call(services.missing_rooms, staff.hotel_id, rooms)
             if missing:
                 raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {missing[0]}.")
-        since_seq: int | None = None
-        if cmd.since is not None:
-            epoch, seq = cmd.since.get("epoch"), cmd.since.get("seq")
-            if not isinstance(epoch, str) or not isinstance(seq, int) or isinstance(seq, bool):
-                raise ProtocolError(
-                    ErrorCode.BAD_REQUEST, '\'since\' is {"epoch": text, "seq": number}.'
-                )
-            if client.channels:
-                raise ProtocolError(
-                    ErrorCode.BAD_REQUEST,
-                    "Resume with 'since' on the first subscribe of a connection.",
-                )
-            since_seq = seq
         if not wanted:
             return protocol.ack(
                 cmd.request_id, {"channels": sorted(client.channels), "mode": "none"}

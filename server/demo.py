@@ -64,7 +64,7 @@ class SetupError(Exception):
 
 
 def create_hotel(slug: str, name: str, timezone: str, now: datetime) -> m.Hotel:
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise SetupError("A hotel slug is lower-case letters, digits and dashes, e.g. 'hotel-x'.")
     try:
         ZoneInfo(timezone)

@@ -221,7 +221,7 @@ def update_room_type(
         before = befores[room.id]
         room_changed = changed_fields(before, room_payload(room))
         if room_changed:
-            Services._commit_room(journal, room, before, room_changed)
+            Services._commit_room(journal, room, before)
             cards += 1
     return {"room_type": found, "rooms_changed": cards}
 
@@ -338,7 +338,7 @@ def update_room(
         return {"room_number": room.number, "version": room.version, "unchanged": True}
     if room.room_type_id != old_type:  # the fast save below leaves the type alone
         m.Room.update(room_type=room.room_type_id).where(m.Room.id == room.id).execute()
-    Services._commit_room(journal, room, before, changed)
+    Services._commit_room(journal, room, before)
     return {"room_number": room.number, "version": room.version, "changed_fields": changed}
 
 

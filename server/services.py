@@ -24,7 +24,9 @@ from server import db as m
 from shared import assignment, daybook, discrepancies, occupancy, protocol, rollover
 from shared.clock import Clock
 from shared.errors import ErrorCode, ProtocolError
+from shared.roomsetup import changed_fields
 from shared.rules import (
+    ACTION_ARGS,
     ASSIGN_ROLES,
     ATTENDANT_ROLES,
     BLOCK_ROLES,
@@ -37,7 +39,9 @@ from shared.rules import (
     Role,
     RoomStatus,
     RoomView,
+    check_action_request,
     check_block,
+    check_block_request,
     check_in_allowed,
     check_in_due,
     check_reservation_action,
@@ -278,8 +282,9 @@ def day_counts(hotel_id: int) -> dict[str, int]:
 # --- payloads ----------------------------------------------------------------------------
 
 
-def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, Any]:
-    """The room_updated payload of the room notification document, plus our extra fields."""
+def room_payload(room: m.Room) -> dict[str, Any]:
+    """The room_updated payload of the room notification document, plus our extra fields.
+    The same dict, with `changed_fields` empty, is a room of the snapshots and of `board.at`."""
     rt = room.room_type
     return {
         "room_number": room.number,
@@ -291,7 +296,7 @@ def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, 
         "maintenance_notes": room.maintenance_notes,
         "last_cleaned_at": to_iso(room.last_cleaned_at),
         "last_inspected_at": to_iso(room.last_inspected_at),
-        "changed_fields": list(changed_fields),
+        "changed_fields": [],
         "room_type": rt.name,
         "max_occupancy": room.max_occupancy or rt.max_occupancy,
         "own_max_occupancy": room.max_occupancy,  # None: the room type's
@@ -338,6 +343,7 @@ def room_payload(room: m.Room, changed_fields: Sequence[str] = ()) -> dict[str, 
     }
 
 
+# moved by every change of a room, so never named in `changed_fields`
 def status_entry(room: m.Room, occ: occupancy.Occupancy) -> dict[str, Any]:
     """One room in the monitoring document's status shape."""
     return {
@@ -351,11 +357,13 @@ def status_entry(room: m.Room, occ: occupancy.Occupancy) -> dict[str, Any]:
     }
 
 
-def reservation_dict(r: m.Reservation, room_number: str) -> dict[str, Any]:
+def reservation_dict(r: m.Reservation, room: m.Room) -> dict[str, Any]:
+    """A reservation on the wire, the same in events, lists and replies. `room` is its room
+    (a whole row: a joined row without its id would lose `room_id`)."""
     return {
         "id": r.id,
-        "room_id": r.room_id,
-        "room_number": room_number,
+        "room_id": room.id,
+        "room_number": room.number,
         "guest_name": r.guest_name,
         "start": to_iso(r.start),
         "end": to_iso(r.end),
@@ -445,6 +453,18 @@ def apply_hotel_settings(hotel: m.Hotel, wanted: dict[str, int]) -> list[str]:
             setattr(hotel, name, wanted[name])
         hotel.save(only=[getattr(m.Hotel, name) for name in changed])
     return changed
+
+
+def check_room_action_request(role: Role, cmd: protocol.RoomAction) -> None:
+    """Refuse what a room action is refused for before its room is read
+    (`shared.rules.check_action_request`)."""
+    args = {name: getattr(cmd, name) for name in ACTION_ARGS}
+    decision = check_action_request(cmd.action, role, args)
+    if not decision:
+        assert decision.code is not None
+        raise ProtocolError(
+            decision.code, decision.reason, {"room_number": cmd.room_number, "action": cmd.action}
+        )
 
 
 class Services:
@@ -585,10 +605,6 @@ class Services:
             raise ProtocolError(
                 decision.code, decision.reason, {"room_number": room.number, "action": cmd.action}
             )
-        if cmd.priority is not None and cmd.priority not in {"LOW", "MEDIUM", "HIGH", "URGENT"}:
-            raise ProtocolError(
-                ErrorCode.BAD_REQUEST, "Priority must be LOW, MEDIUM, HIGH or URGENT."
-            )
         now = journal.now
         a = cmd.action
         if a == "set_out_of_order" and self._arrival_due(room, now, now + timedelta(days=1)):
@@ -599,6 +615,7 @@ class Services:
                 {"room_number": room.number},
             )
         before = room_payload(room)
+        saved = False  # clearing out of order by hand saves the room as it ends its block
         if decision.new_status is not None:
             room.room_status = decision.new_status.value
         if a == "finish_cleaning":
@@ -628,11 +645,12 @@ class Services:
             room.out_of_order_reason = None
             if room.block_id is not None and room.block_kind == BlockKind.OUT_OF_ORDER:
                 block = m.Block.get_by_id(room.block_id)
-                self._close_block(block, room, journal, "ended", staff.name)
+                saved = self._close_block(block, room, journal, "ended", staff.name, before)
         elif a in ("set_dnd", "clear_dnd"):
             room.do_not_disturb = a == "set_dnd"
             room.dnd_since = now if a == "set_dnd" else None
-        self._commit_room(journal, room, before, decision.changed_fields)
+        if not saved:
+            self._commit_room(journal, room, before)
         return {
             "room_number": room.number,
             "version": room.version,
@@ -640,17 +658,16 @@ class Services:
         }
 
     @staticmethod
-    def _commit_room(
-        journal: Journal, room: m.Room, before: dict[str, Any], changed: Sequence[str]
-    ) -> None:
+    def _commit_room(journal: Journal, room: m.Room, before: dict[str, Any]) -> None:
         """Save a changed room (version + 1) and journal its room_updated event, keeping the
-        state before the change for rewinding the board. A rushed room that has just become
-        ready is no longer rushed, and the desk that asked is told (room.rush_ready)."""
+        state before the change for rewinding the board. `before` is `room_payload` of the
+        room as last committed (so, as its previous event had it); `changed_fields` is what
+        differs from it. A rushed room that has just become ready is no longer rushed, and
+        the desk that asked is told (room.rush_ready)."""
         rush = before.get("rush")
         ready = rush is not None and room.room_status == RoomStatus.READY_FOR_GUEST.value
         if ready:
             _clear_rush(room)
-            changed = (*changed, "rush")
         old = room.version
         room.version = old + 1
         room.updated_at = journal.now
@@ -658,7 +675,9 @@ class Services:
         cursor = _exec(_SQL_SAVE_ROOM, (*values, room.id, old))
         if cursor.rowcount != 1:  # pragma: no cover - one writer thread makes this impossible
             raise ProtocolError(ErrorCode.STALE_VERSION)
-        journal.emit("rooms", "room_updated", room_payload(room, changed), room.number, before)
+        after = room_payload(room)
+        after["changed_fields"] = changed_fields(before, after)
+        journal.emit("rooms", "room_updated", after, room.number, before)
         if rush is not None and ready:
             asked = from_iso(rush["requested_at"])
             waited = max(0, round((journal.now - asked).total_seconds() / 60))
@@ -690,7 +709,7 @@ class Services:
             room.rush_requested_by = staff.name
             room.rush_workstation = staff.workstation
             room.rush_note = cmd.note
-            self._commit_room(journal, room, before, decision.changed_fields)
+            self._commit_room(journal, room, before)
             return {"room_number": room.number, "version": room.version}
 
         return self.idempotent(staff, cmd, work)
@@ -705,7 +724,7 @@ class Services:
                 raise ProtocolError(decision.code, decision.reason)
             before = room_payload(room)
             _clear_rush(room)
-            self._commit_room(journal, room, before, decision.changed_fields)
+            self._commit_room(journal, room, before)
             return {"room_number": room.number, "version": room.version}
 
         return self.idempotent(staff, cmd, work)
@@ -713,6 +732,11 @@ class Services:
     # --- out of order and out of service blocks --------------------------------------------
 
     def block_create(self, staff: StaffInfo, cmd: protocol.BlockCreate) -> Outcome:
+        asked = check_block_request(staff.role, cmd.kind, cmd.override)
+        if not asked:
+            assert asked.code is not None
+            raise ProtocolError(asked.code, asked.reason)
+
         def work(journal: Journal) -> dict[str, Any]:
             now = journal.now
             try:
@@ -806,11 +830,9 @@ class Services:
             room.is_out_of_order = True
             room.room_status = RoomStatus.OUT_OF_ORDER.value
             room.out_of_order_reason = block.reason
-            changed: tuple[str, ...] = ("is_out_of_order", "room_status", "out_of_order_reason")
         else:
             room.is_out_of_service = True
-            changed = ("is_out_of_service",)
-        self._commit_room(journal, room, before, (*changed, "block"))
+        self._commit_room(journal, room, before)
         block.state = "active"
         block.save()
         journal.emit(
@@ -818,12 +840,21 @@ class Services:
         )
 
     def _close_block(
-        self, block: m.Block, room: m.Room, journal: Journal, how: str, by: str | None
-    ) -> None:
+        self,
+        block: m.Block,
+        room: m.Room,
+        journal: Journal,
+        how: str,
+        by: str | None,
+        before: dict[str, Any] | None = None,
+    ) -> bool:
         """End an active block (the room returns to its return status) or cancel a scheduled
-        one. `how` is expired, ended or cancelled."""
+        one. `how` is expired, ended or cancelled. `before`: the room's payload as last
+        committed, when the caller has changed the room already (its changes and the block's
+        end are then one room_updated). Returns whether the room was saved."""
+        saved = False
         if block.state == "active" and room.block_id == block.id:
-            before = room_payload(room)
+            before = before or room_payload(room)
             room.block_id = room.block_kind = room.block_reason = None
             room.block_start = room.block_end = room.block_return_status = None
             if block.kind == BlockKind.OUT_OF_ORDER:
@@ -831,11 +862,10 @@ class Services:
                 room.out_of_order_reason = None
                 if room.room_status == RoomStatus.OUT_OF_ORDER.value:
                     room.room_status = block.return_status
-                changed: tuple[str, ...] = ("is_out_of_order", "room_status")
             else:
                 room.is_out_of_service = False
-                changed = ("is_out_of_service",)
-            self._commit_room(journal, room, before, (*changed, "block"))
+            self._commit_room(journal, room, before)
+            saved = True
         block.state = "cancelled" if how == "cancelled" else "ended"
         block.ended_at, block.ended_by = journal.now, by
         block.save()
@@ -845,6 +875,7 @@ class Services:
             {"block": block_dict(block, room.number), "how": how},
             room.number,
         )
+        return saved
 
     def block_end(self, staff: StaffInfo, cmd: protocol.BlockEnd) -> Outcome:
         def work(journal: Journal) -> dict[str, Any]:
@@ -928,7 +959,7 @@ class Services:
             self._check_version("room", room.version, cmd.expected_version)
             before = room_payload(room)
             room.hk_occupancy, room.hk_observed_at = cmd.occupancy, journal.now
-            self._commit_room(journal, room, before, ("hk_occupancy", "hk_observed_at"))
+            self._commit_room(journal, room, before)
             return {"room_number": room.number, "version": room.version}
 
         return self.idempotent(staff, cmd, work)
@@ -1098,7 +1129,7 @@ class Services:
             before = room_payload(room)
             room.assigned_to_id = who
             room.assigned_to_name = None if who is None else names[who]
-            self._commit_room(journal, room, before, ("assigned_to",))
+            self._commit_room(journal, room, before)
             changed.append({"room_number": number, "version": room.version})
         return {"rooms": changed}
 
@@ -1110,7 +1141,10 @@ class Services:
             if (
                 not isinstance(number, str)
                 or not (who is None or (isinstance(who, int) and not isinstance(who, bool)))
-                or not (expected is None or isinstance(expected, int))
+                or not (
+                    expected is None
+                    or (isinstance(expected, int) and not isinstance(expected, bool))
+                )
                 or set(item) - {"room_number", "staff_id", "expected_version"}
             ):
                 raise ProtocolError(
@@ -1124,6 +1158,13 @@ class Services:
         return self.idempotent(staff, cmd, lambda j: self._assign(staff, plan, j))
 
     def rooms_assign_split(self, staff: StaffInfo, cmd: protocol.RoomsAssignSplit) -> Outcome:
+        if cmd.by not in assignment.SPLITS:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, f"Split by one of {', '.join(assignment.SPLITS)}."
+            )
+        if not cmd.staff_ids:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "Name at least one attendant.")
+
         def work(journal: Journal) -> dict[str, Any]:
             rooms = self._rooms(staff.hotel_id)
             if cmd.room_numbers is not None:
@@ -1149,6 +1190,7 @@ class Services:
         return self.idempotent(staff, cmd, work)
 
     def room_action(self, staff: StaffInfo, cmd: protocol.RoomAction) -> Outcome:
+        check_room_action_request(staff.role, cmd)
         return self.idempotent(staff, cmd, lambda j: self._apply_room_action(staff, cmd, j))
 
     def rooms_batch(self, staff: StaffInfo, cmd: protocol.RoomsBatch) -> Outcome:
@@ -1166,6 +1208,13 @@ class Services:
                 ) from None
             assert isinstance(built, protocol.RoomAction)
             actions.append(built)
+        for i, a in enumerate(actions):
+            try:
+                check_room_action_request(staff.role, a)
+            except ProtocolError as exc:
+                raise ProtocolError(
+                    exc.code, f"Room {a.room_number}: {exc.message}", {**exc.details, "index": i}
+                ) from None
         numbers = [a.room_number for a in actions]
         if len(set(numbers)) != len(numbers):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "A batch names each room at most once.")
@@ -1191,12 +1240,13 @@ class Services:
         journal.emit("rooms", "room.update", status_entry(room, occ), room.number)
 
     def _reservation_event(
-        self, journal: Journal, kind: str, r: m.Reservation, room: m.Room
+        self, journal: Journal, kind: str, reservation: dict[str, Any], room: m.Room
     ) -> None:
+        """Journal a reservation.* event; `reservation` is its `reservation_dict`."""
         payload = {
-            "reservation": reservation_dict(r, room.number),
+            "reservation": reservation,
             "event_type": kind.split(".", 1)[1],
-            "reservation_id": r.id,
+            "reservation_id": reservation["id"],
             "room_id": room.id,
             "room_number": room.number,
         }
@@ -1263,9 +1313,10 @@ class Services:
                 created_at=now,
                 updated_at=now,
             )
-            self._reservation_event(journal, "reservation.created", r, room)
+            made = reservation_dict(r, room)
+            self._reservation_event(journal, "reservation.created", made, room)
             self._occupancy_event(journal, room)
-            return {"reservation": reservation_dict(r, room.number)}
+            return {"reservation": made}
 
         return self.idempotent(staff, cmd, work)
 
@@ -1304,31 +1355,29 @@ class Services:
             room.is_occupied = True
             room.guests_in_room = r.guests
             r.checked_in_at = now
-            self._commit_room(journal, room, before, ("is_occupied", "guests_in_room"))
+            self._commit_room(journal, room, before)
         elif action == "check_out":
             room.is_occupied = False
             room.guests_in_room = 0
-            changed = ["is_occupied", "guests_in_room"]
             if room.room_status not in (RoomStatus.MAINTENANCE_REQUIRED, RoomStatus.OUT_OF_ORDER):
                 room.room_status = RoomStatus.CHECKOUT_DIRTY.value
-                changed.append("room_status")
             r.checked_out_at = now
             if r.end > now:  # early departure: the stay ends now (never before it started)
                 r.end = max(now, r.start)
-            self._commit_room(journal, room, before, changed)
+            self._commit_room(journal, room, before)
         result: dict[str, Any] = {"reservation_id": r.id, "room_number": room.number}
         if new_state is None:
-            snapshot = reservation_dict(r, room.number)
+            snapshot = reservation_dict(r, room)
             r.delete_instance()
             snapshot["state"] = "deleted"
-            self._reservation_event_dict(journal, kind, snapshot, room)
+            self._reservation_event(journal, kind, snapshot, room)
         else:
             r.state = new_state.value
             r.version += 1
             r.updated_at = now
             r.save()
-            self._reservation_event(journal, kind, r, room)
-            result["reservation"] = reservation_dict(r, room.number)
+            result["reservation"] = reservation_dict(r, room)
+            self._reservation_event(journal, kind, result["reservation"], room)
         self._occupancy_event(journal, room)
         result["room_version"] = room.version
         return result
@@ -1366,18 +1415,6 @@ class Services:
                 {"block_id": blocked},
             )
         r.start = now
-
-    def _reservation_event_dict(
-        self, journal: Journal, kind: str, res: dict[str, Any], room: m.Room
-    ) -> None:
-        payload = {
-            "reservation": res,
-            "event_type": kind.split(".", 1)[1],
-            "reservation_id": res["id"],
-            "room_id": room.id,
-            "room_number": room.number,
-        }
-        journal.emit("reservations", kind, payload, room.number)
 
     def room_check_in(self, staff: StaffInfo, cmd: protocol.RoomCheckIn) -> Outcome:
         def work(journal: Journal) -> dict[str, Any]:
@@ -1566,7 +1603,7 @@ class Services:
         """Today's arrivals, departures and in-house stays (the front desk's list)."""
         day_start, day_end = occupancy.local_day_bounds(now, self.tz(hotel_id))
         q = (
-            m.Reservation.select(m.Reservation, m.Room.number)
+            m.Reservation.select(m.Reservation, m.Room)
             .join(m.Room)
             .where(
                 (m.Reservation.hotel == hotel_id)
@@ -1577,7 +1614,7 @@ class Services:
             )
             .order_by(m.Reservation.start)
         )
-        return [reservation_dict(r, r.room.number) for r in q]
+        return [reservation_dict(r, r.room) for r in q]
 
     @staticmethod
     def _channel_filter(wanted: Sequence[tuple[str, str | None]]) -> tuple[str, list[Any]]:
@@ -1799,7 +1836,7 @@ class Services:
                 if room.is_occupied and room.room_status in rollover.SERVICED_STATUSES:
                     before = room_payload(room)
                     room.room_status = RoomStatus.OCCUPIED_DIRTY.value
-                    self._commit_room(journal, room, before, ("room_status",))
+                    self._commit_room(journal, room, before)
                     changed.append(room.number)
             journal.emit(
                 "hotel",

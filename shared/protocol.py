@@ -19,9 +19,11 @@ PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024  # larger frames get frame_too_large and are ignored
 MAX_BATCH = 200
 MAX_TEXT = 2000  # notes, reasons, names
-REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-ROOM_NUMBER_RE = re.compile(r"^[A-Za-z0-9\-]{1,16}$")
+# Patterns of whole values: always matched with `fullmatch` (`$` would let a trailing
+# newline through).
+REQUEST_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+ROOM_NUMBER_RE = re.compile(r"[A-Za-z0-9\-]{1,16}")
 
 
 def dumps(obj: Any) -> str:
@@ -49,13 +51,13 @@ def parse_channel(name: str) -> tuple[str, str, str | None]:
     if not isinstance(name, str) or len(name) > 120:
         raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL, "A channel name is a short string.")
     parts = name.split(".")
-    if len(parts) >= 2 and SLUG_RE.match(parts[0]):
+    if len(parts) >= 2 and SLUG_RE.fullmatch(parts[0]):
         slug = parts[0]
         if parts[1:] == ["rooms"]:
             return slug, "overview", None
         if parts[1:] == ["reservations"]:
             return slug, "reservations", None
-        if len(parts) == 3 and parts[1] == "rooms" and ROOM_NUMBER_RE.match(parts[2]):
+        if len(parts) == 3 and parts[1] == "rooms" and ROOM_NUMBER_RE.fullmatch(parts[2]):
             return slug, "room", parts[2]
     raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL, f"There is no channel '{name}'.")
 
@@ -551,7 +553,7 @@ def build_command(cls: type[Command], data: dict[str, Any]) -> Command:
         elif f.default is MISSING and f.default_factory is MISSING:
             raise _bad(f"Missing field '{f.name}'.")
     rid = kwargs.get("request_id")
-    if rid is not None and not REQUEST_ID_RE.match(rid):
+    if rid is not None and not REQUEST_ID_RE.fullmatch(rid):
         raise _bad("'request_id' must be 1-100 letters, digits or _ . : -")
     return cls(**kwargs)
 
@@ -589,7 +591,7 @@ def parse_command(frame: str | bytes) -> Command:
 
 def _safe_request_id(data: dict[str, Any]) -> str | None:
     rid = data.get("request_id")
-    return rid if isinstance(rid, str) and REQUEST_ID_RE.match(rid) else None
+    return rid if isinstance(rid, str) and REQUEST_ID_RE.fullmatch(rid) else None
 
 
 def request_id_of(frame: str | bytes) -> str | None:

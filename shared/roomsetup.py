@@ -104,8 +104,16 @@ def check_fields(rules: Mapping[str, FieldRule], values: Mapping[str, Any]) -> d
     return found
 
 
+ALWAYS_NEW = ("changed_fields", "version", "updated_at")
+
+
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """The names whose values differ between two payloads of one thing (in `after`'s order);
-    bookkeeping fields (version, updated_at, changed_fields) are not changes of their own."""
-    skip = {"version", "updated_at", "changed_fields"}
-    return [k for k, v in after.items() if k not in skip and before.get(k) != v]
+    """The fields of payload `after` whose value differs from `before` (the same thing's
+    previous payload), in payload order; `version` and `updated_at`, which every change moves,
+    are left out. The one place a room_updated's (or a room type event's) `changed_fields`
+    come from: build `before` before changing the row, and diff it with the payload after."""
+    return [
+        name
+        for name, value in after.items()
+        if name not in ALWAYS_NEW and (name not in before or before[name] != value)
+    ]

@@ -101,12 +101,13 @@ class RoomView:
 
 @dataclass(frozen=True)
 class ActionRule:
-    """One row of the table: an action, the statuses it applies to, who may do it."""
+    """One row of the table: an action, the statuses it applies to, who may do it. What it
+    changes is not listed: `changed_fields` of its event is the room's payload before and
+    after, compared (server.services.changed_fields)."""
 
     action: str
     label: str
     roles: frozenset[Role]
-    changed_fields: tuple[str, ...]
     # from status -> to status; None means "any status, status unchanged"
     moves: Mapping[RoomStatus, RoomStatus] | None = None
     needs_maintenance_flag: bool | None = None  # True: must be flagged; False: must not be
@@ -125,42 +126,36 @@ ROOM_ACTIONS: dict[str, ActionRule] = {
             "start_cleaning",
             "Start cleaning",
             HK,
-            ("room_status",),
             {S.CHECKOUT_DIRTY: S.CLEANING_IN_PROGRESS, S.OCCUPIED_DIRTY: S.CLEANING_IN_PROGRESS},
         ),
         ActionRule(
             "finish_cleaning",
             "Finish cleaning",
             HK,
-            ("room_status", "last_cleaned_at", "cleaned_by_staff"),
             {S.CLEANING_IN_PROGRESS: S.CLEANED_UNINSPECTED},
         ),
         ActionRule(
             "inspect",
             "Inspect and release",
             INSPECTORS,
-            ("room_status", "last_inspected_at", "inspected_by_staff"),
             {S.CLEANED_UNINSPECTED: S.READY_FOR_GUEST},
         ),
         ActionRule(
             "fail_inspection",
             "Send back to clean",
             INSPECTORS,
-            ("room_status", "last_inspected_at", "inspected_by_staff"),
             {S.CLEANED_UNINSPECTED: S.CHECKOUT_DIRTY},
         ),
         ActionRule(
             "mark_dirty",
             "Mark dirty",
             HK | DESK,
-            ("room_status",),
             {S.READY_FOR_GUEST: S.CHECKOUT_DIRTY, S.CLEANED_UNINSPECTED: S.CHECKOUT_DIRTY},
         ),
         ActionRule(
             "report_maintenance",
             "Report maintenance problem",
             ALL_ROLES,
-            ("room_status", "maintenance_required", "maintenance_priority", "maintenance_notes"),
             {s: S.MAINTENANCE_REQUIRED for s in _NOT_OOO if s is not S.MAINTENANCE_REQUIRED},
             args=("priority", "notes"),
         ),
@@ -168,7 +163,6 @@ ROOM_ACTIONS: dict[str, ActionRule] = {
             "flag_maintenance",
             "Flag maintenance",
             ALL_ROLES,
-            ("maintenance_required", "maintenance_priority", "maintenance_notes"),
             needs_maintenance_flag=False,
             args=("priority", "notes"),
         ),
@@ -176,7 +170,6 @@ ROOM_ACTIONS: dict[str, ActionRule] = {
             "update_maintenance",
             "Update maintenance",
             FIXERS,
-            ("maintenance_priority", "maintenance_notes"),
             needs_maintenance_flag=True,
             args=("priority", "notes"),
         ),
@@ -184,7 +177,6 @@ ROOM_ACTIONS: dict[str, ActionRule] = {
             "clear_maintenance",
             "Clear maintenance",
             FIXERS,
-            ("maintenance_required", "maintenance_notes"),
             needs_maintenance_flag=True,
             args=("notes",),
         ),
@@ -192,7 +184,6 @@ ROOM_ACTIONS: dict[str, ActionRule] = {
             "set_out_of_order",
             "Set out of order",
             OOO_ROLES,
-            ("is_out_of_order", "room_status"),
             {s: S.OUT_OF_ORDER for s in _NOT_OOO},
             needs_vacant=True,
             args=("reason",),
@@ -201,7 +192,6 @@ ROOM_ACTIONS: dict[str, ActionRule] = {
             "clear_out_of_order",
             "Clear out of order",
             OOO_ROLES,
-            ("is_out_of_order", "room_status"),
             {S.OUT_OF_ORDER: S.CHECKOUT_DIRTY},
             args=("return_status",),
         ),
@@ -209,14 +199,12 @@ ROOM_ACTIONS: dict[str, ActionRule] = {
             "set_dnd",
             "Do not disturb on",
             DND_ROLES,
-            ("do_not_disturb",),
             needs_dnd=False,
         ),
         ActionRule(
             "clear_dnd",
             "Do not disturb off",
             DND_ROLES,
-            ("do_not_disturb",),
             needs_dnd=True,
         ),
     )
@@ -231,7 +219,6 @@ class Decision:
     code: ErrorCode | None = None
     reason: str = ""
     new_status: RoomStatus | None = None
-    changed_fields: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -282,10 +269,8 @@ def check_room_action(
         return _refuse(
             ErrorCode.ROOM_OCCUPIED, "A guest is in the room; check them out or move them first."
         )
-    changed = rule.changed_fields
     if action == "clear_maintenance" and status is S.MAINTENANCE_REQUIRED:
         new_status = room.dirty_status
-        changed = (*changed, "room_status")
     if action == "clear_out_of_order" and return_status is not None:
         try:
             wanted = RoomStatus(return_status)
@@ -294,9 +279,38 @@ def check_room_action(
         if wanted not in RETURN_STATUSES:
             return _refuse(ErrorCode.BAD_REQUEST, f"A room cannot return to '{return_status}'.")
         new_status = wanted
-    if action == "set_out_of_order":
-        changed = (*changed, "out_of_order_reason")
-    return Decision(True, new_status=new_status, changed_fields=changed)
+    return Decision(True, new_status=new_status)
+
+
+# the optional fields of `room.action`; each action takes those named in its `args`
+ACTION_ARGS = ("priority", "notes", "reason", "return_status")
+
+
+def check_action_request(
+    action: str, role: Role | str, args: Mapping[str, object | None]
+) -> Decision:
+    """What a room action is refused for whatever the room: an unknown action
+    (`bad_request`), a role that may not do it (`forbidden`), then a field the action does
+    not take or a value out of its set (`bad_request`). `args`: ACTION_ARGS -> value sent
+    (None: not sent)."""
+    rule = ROOM_ACTIONS.get(action)
+    if rule is None:
+        return _refuse(ErrorCode.BAD_REQUEST, f"Unknown room action '{action[:40]}'.")
+    if role not in rule.roles:
+        allowed = ", ".join(r.value.replace("_", " ") for r in Role if r in rule.roles)
+        return _refuse(ErrorCode.FORBIDDEN, f"{rule.label} is for: {allowed}.")
+    extra = [name for name, value in args.items() if value is not None and name not in rule.args]
+    if extra:
+        takes = f"it takes {', '.join(rule.args)}" if rule.args else "it takes none of them"
+        return _refuse(
+            ErrorCode.BAD_REQUEST, f"{action} does not take {', '.join(extra)} ({takes})."
+        )
+    priority, back = args.get("priority"), args.get("return_status")
+    if priority is not None and priority not in {p.value for p in Priority}:
+        return _refuse(ErrorCode.BAD_REQUEST, "Priority must be LOW, MEDIUM, HIGH or URGENT.")
+    if back is not None and back not in RETURN_STATUSES:
+        return _refuse(ErrorCode.BAD_REQUEST, f"A room cannot return to '{str(back)[:40]}'.")
+    return Decision(True)
 
 
 def actions_for(role: Role | str, room: RoomView) -> dict[str, Decision]:
@@ -413,7 +427,7 @@ def check_rush(role: Role | str, room: RoomView) -> Decision:
             ErrorCode.ROOM_OCCUPIED,
             "A guest is in the room: a rush is for a vacant room an arrival is waiting for.",
         )
-    return Decision(True, changed_fields=("rush",))
+    return Decision(True)
 
 
 def check_rush_cancel(role: Role | str, room: RoomView) -> Decision:
@@ -421,7 +435,7 @@ def check_rush_cancel(role: Role | str, room: RoomView) -> Decision:
         return _refuse(ErrorCode.FORBIDDEN, "Only the front desk or a supervisor can cancel it.")
     if not room.is_rush:
         return _refuse(ErrorCode.INVALID_TRANSITION, "This room is not rushed.")
-    return Decision(True, changed_fields=("rush",))
+    return Decision(True)
 
 
 # --- Out of order and out of service blocks -------------------------------------------------
@@ -437,6 +451,21 @@ ROOM_ADMIN_ROLES = frozenset({Role.MANAGER})  # create, edit and retire rooms an
 OVERRIDE_ROLES = frozenset({Role.MANAGER})
 
 
+def check_block_request(role: Role | str, kind: BlockKind | str, override: bool) -> Decision:
+    """What a block request is refused for whatever the room: a role that may not block,
+    an `override` sent by anyone but a manager (even where none is needed), a kind that
+    does not exist."""
+    if role not in BLOCK_ROLES:
+        return _refuse(ErrorCode.FORBIDDEN, "Blocks are set by maintenance or a manager.")
+    if override and role not in OVERRIDE_ROLES:
+        return _refuse(ErrorCode.FORBIDDEN, "Only a manager may send an override.")
+    try:
+        BlockKind(kind)
+    except ValueError:
+        return _refuse(ErrorCode.BAD_REQUEST, "A block is out_of_order or out_of_service.")
+    return Decision(True)
+
+
 def check_block(
     role: Role | str,
     kind: BlockKind | str,
@@ -446,13 +475,11 @@ def check_block(
     override: bool = False,
 ) -> Decision:
     """May `role` block a room? Taking a room with a guest in house, or an arrival due in the
-    period, out of order needs a manager's explicit override."""
-    if role not in BLOCK_ROLES:
-        return _refuse(ErrorCode.FORBIDDEN, "Blocks are set by maintenance or a manager.")
-    try:
-        kind = BlockKind(kind)
-    except ValueError:
-        return _refuse(ErrorCode.BAD_REQUEST, "A block is out_of_order or out_of_service.")
+    period, out of order needs a manager's explicit override (`check_block_request` first)."""
+    asked = check_block_request(role, kind, override)
+    if not asked:
+        return asked
+    kind = BlockKind(kind)
     if kind is BlockKind.OUT_OF_ORDER and (guest_in_house or arrival_due):
         who = "a guest is in the room" if guest_in_house else "an arrival is due in that time"
         if not override:

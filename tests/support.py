@@ -202,3 +202,51 @@ class Peer:
 
 def rooms_by_number(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["room_number"]: r for r in snapshot["rooms"]}
+
+
+class SyncPeer:
+    """A blocking test client (for tests that are not coroutines, such as hypothesis
+    state machines): a real websocket; frames that are not the awaited reply are kept in
+    `frames`, in the order they came."""
+
+    def __init__(self, url: str) -> None:
+        from websockets.sync.client import connect as sync_connect
+
+        self.ws = sync_connect(url, compression=None, max_size=2**24, proxy=None, legacy=True)
+        self.hello: dict[str, Any] = json.loads(self.ws.recv(10))
+        self.frames: list[dict[str, Any]] = []
+        self.n = 0
+        self.login: dict[str, Any] = {}
+
+    @classmethod
+    def logged_in(cls, url: str, login: str | None = None, token: str | None = None) -> SyncPeer:
+        """A connection logged in with a password (`login`, the demo's) or a kept `token`."""
+        peer = cls(url)
+        reply = (
+            peer.request("auth.token", token=token)
+            if token is not None
+            else peer.request("auth.login", login=login, password="demo")
+        )
+        assert reply["type"] == "ack", reply
+        peer.login = reply["result"]
+        return peer
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def recv(self, wait: float = 10) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.ws.recv(wait))
+        return result
+
+    def request(self, kind: str, /, **fields: Any) -> dict[str, Any]:
+        self.n += 1
+        rid = fields.pop("request_id", f"s{self.n}")
+        self.ws.send(json.dumps({"type": kind, "request_id": rid, **fields}))
+        return self.reply_to(rid)
+
+    def reply_to(self, rid: str | None) -> dict[str, Any]:
+        while True:
+            msg = self.recv()
+            if msg.get("type") in ("ack", "error") and msg.get("request_id") == rid:
+                return msg
+            self.frames.append(msg)

@@ -484,9 +484,9 @@ def test_every_kind_of_bad_input_gets_its_code_and_the_connection_stays(
                 "unknown_room",
                 "c2",
             )
-            await expect(
+            await expect(  # the role is checked before the reservation is looked for
                 {"type": "reservation.cancel", "request_id": "r1", "reservation_id": 99999},
-                "unknown_reservation",
+                "forbidden",
                 "r1",
             )
             await expect(

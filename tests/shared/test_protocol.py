@@ -135,6 +135,8 @@ def code_of(frame: str | bytes) -> ErrorCode:
         ('{"type": "ping"}', ErrorCode.BAD_REQUEST),
         ('{"type": "ping", "request_id": ""}', ErrorCode.BAD_REQUEST),
         ('{"type": "ping", "request_id": "has space"}', ErrorCode.BAD_REQUEST),
+        ('{"type": "ping", "request_id": "id\\n"}', ErrorCode.BAD_REQUEST),
+        ('{"type": "ping", "request_id": "\\nid"}', ErrorCode.BAD_REQUEST),
         ('{"type": "ping", "request_id": "x", "extra": 1}', ErrorCode.BAD_REQUEST),
         (
             '{"type": "room.action", "request_id": "x", "room_number": "1", "action": "inspect"}',
@@ -196,6 +198,18 @@ def test_request_id_is_recovered_from_a_bad_frame_when_possible() -> None:
     assert protocol.request_id_of('{"type": "nope", "request_id": "abc"}') == "abc"
     assert protocol.request_id_of("garbage") is None
     assert protocol.request_id_of('{"request_id": "has space"}') is None
+    assert protocol.request_id_of('{"request_id": "abc\\n"}') is None
+
+
+def test_whole_values_are_matched_whole() -> None:
+    for pattern, good in (
+        (protocol.REQUEST_ID_RE, "a-1"),
+        (protocol.SLUG_RE, "hotel-killarney"),
+        (protocol.ROOM_NUMBER_RE, "101"),
+    ):
+        assert pattern.fullmatch(good) and not pattern.fullmatch(good + "\n")
+    with pytest.raises(ProtocolError):
+        protocol.parse_channel("hotel-killarney.rooms.101\n")
 
 
 @pytest.mark.parametrize(

@@ -49,31 +49,6 @@ def test_allowed_moves(action: str, status: RoomStatus, role: Role, new: RoomSta
     d = check_room_action(action, role, RoomView(status))
     assert d.allowed, d.reason
     assert d.new_status is new
-    assert "room_status" in d.changed_fields
-
-
-def test_source_document_changed_fields() -> None:
-    def changed(action: str, status: RoomStatus, role: Role) -> tuple[str, ...]:
-        return check_room_action(action, role, RoomView(status)).changed_fields
-
-    assert changed("start_cleaning", S.CHECKOUT_DIRTY, HK) == ("room_status",)
-    assert changed("finish_cleaning", S.CLEANING_IN_PROGRESS, HK) == (
-        "room_status",
-        "last_cleaned_at",
-        "cleaned_by_staff",
-    )
-    assert changed("inspect", S.CLEANED_UNINSPECTED, SUP) == (
-        "room_status",
-        "last_inspected_at",
-        "inspected_by_staff",
-    )
-    report = changed("report_maintenance", S.READY_FOR_GUEST, HK)
-    assert {"room_status", "maintenance_required", "maintenance_notes"} <= set(report)
-    assert changed("set_out_of_order", S.READY_FOR_GUEST, MNT)[:2] == (
-        "is_out_of_order",
-        "room_status",
-    )
-    assert changed("clear_out_of_order", S.OUT_OF_ORDER, MNT) == ("is_out_of_order", "room_status")
 
 
 def test_every_cell_of_the_table_is_decided_consistently() -> None:
@@ -142,11 +117,10 @@ def test_maintenance_flag_rules() -> None:
     assert check_room_action("update_maintenance", HK, flagged).code is ErrorCode.FORBIDDEN
     cleared = check_room_action("clear_maintenance", MNT, flagged)
     assert cleared and cleared.new_status is None
-    assert cleared.changed_fields == ("maintenance_required", "maintenance_notes")
     # clearing a room whose status is MAINTENANCE_REQUIRED sends it to be cleaned
     down = RoomView(S.MAINTENANCE_REQUIRED, maintenance_required=True)
     d = check_room_action("clear_maintenance", MNT, down)
-    assert d.new_status is S.CHECKOUT_DIRTY and "room_status" in d.changed_fields
+    assert d.new_status is S.CHECKOUT_DIRTY
 
 
 def test_out_of_order_needs_a_vacant_room_and_returns_where_asked() -> None:
@@ -231,7 +205,7 @@ def test_rush_requests() -> None:
     from shared.rules import check_rush, check_rush_cancel
 
     dirty = RoomView(S.CHECKOUT_DIRTY)
-    assert check_rush(DESK, dirty).changed_fields == ("rush",)
+    assert check_rush(DESK, dirty)
     assert check_rush(HK, dirty).code is ErrorCode.FORBIDDEN
     assert check_rush(DESK, RoomView(S.READY_FOR_GUEST)).code is ErrorCode.INVALID_TRANSITION
     assert check_rush(DESK, RoomView(S.OUT_OF_ORDER)).code is ErrorCode.ROOM_NOT_READY
@@ -260,6 +234,8 @@ def test_rush_requests() -> None:
         (MNT, "out_of_order", True, False, False, ErrorCode.OVERRIDE_REQUIRED),
         (MNT, "out_of_order", False, True, False, ErrorCode.OVERRIDE_REQUIRED),
         (MNT, "out_of_order", True, False, True, ErrorCode.FORBIDDEN),  # only managers override
+        (MNT, "out_of_order", False, False, True, ErrorCode.FORBIDDEN),  # even where none needed
+        (MNT, "out_of_service", False, False, True, ErrorCode.FORBIDDEN),
         (MGR, "out_of_order", True, True, True, None),
         (MGR, "closed", False, False, False, ErrorCode.BAD_REQUEST),
     ],
@@ -292,3 +268,20 @@ def test_check_in_is_due_from_the_day_of_arrival_until_the_stay_ends() -> None:
     assert tomorrow.code is ErrorCode.NOT_DUE and "Fri 16 Jan" in tomorrow.reason
     over = check_in_due(now - 2 * day, now - day, now, tz)
     assert over.code is ErrorCode.NOT_DUE and "over" in over.reason
+
+
+def test_an_action_request_is_refused_for_its_role_before_its_fields() -> None:
+    from shared.rules import ACTION_ARGS, check_action_request
+
+    none = dict.fromkeys(ACTION_ARGS)
+    assert check_action_request("fly", MGR, none).code is ErrorCode.BAD_REQUEST
+    assert check_action_request("inspect", HK, {**none, "notes": "x"}).code is ErrorCode.FORBIDDEN
+    assert check_action_request("inspect", SUP, {**none, "notes": "x"}).code is (
+        ErrorCode.BAD_REQUEST  # inspect takes no notes
+    )
+    flag = {**none, "priority": "SOON"}
+    assert check_action_request("flag_maintenance", HK, flag).code is ErrorCode.BAD_REQUEST
+    back = {**none, "return_status": "OUT_OF_ORDER"}
+    assert check_action_request("clear_out_of_order", MNT, back).code is ErrorCode.BAD_REQUEST
+    ok = {**none, "priority": "HIGH", "notes": "AC"}
+    assert check_action_request("report_maintenance", DESK, ok)
