@@ -552,6 +552,7 @@ class Accounts:
         now = self.now()
         where = (m.Staff.hotel == hotel_id) & _open_sessions(now)
         if staff_id is not None:
+            _staff(hotel_id, staff_id)  # unknown_staff, as for every command naming one
             where &= m.Staff.id == staff_id
         q = (
             m.Session.select(m.Session, m.Staff)

@@ -1,8 +1,9 @@
 """Setting the hotel up: room types and rooms created, edited and retired.
 
 The contract:
-- Who: over the wire, a manager only (`shared.rules.ROOM_ADMIN_ROLES`; every other role gets
-  `forbidden`); on the command line, whoever may write the store file (`server.rooms_cli`).
+- Who: over the wire, a manager only (`shared.access.COMMAND_ROLES`, checked by the server
+  before anything is read: every other role gets `forbidden`); on the command line, whoever
+  may write the store file (`server.rooms_cli`).
 - Each change is ONE transaction that updates the rows and appends the journal events through
   `Journal.emit`, the path of every other write, so it reaches every board live:
   `room_created` (a new card), `room_updated` (the card changes; `changed_fields` is what
@@ -47,7 +48,6 @@ from shared.roomsetup import (
     changed_fields,
     check_fields,
 )
-from shared.rules import ROOM_ADMIN_ROLES
 from shared.timeutil import to_iso
 
 ROOM_EDITABLE = ("room_type", "floor", "building", "section", "capacity", "max_occupancy")
@@ -457,21 +457,14 @@ WORK: dict[type[protocol.Command], Work] = {
 }
 
 
-def _allowed(staff: StaffInfo) -> None:
-    if staff.role not in ROOM_ADMIN_ROLES:
-        raise ProtocolError(ErrorCode.FORBIDDEN, "Rooms and room types are set up by a manager.")
-
-
 def write(sv: Services, staff: StaffInfo, cmd: protocol.Command) -> Outcome:
     """One room or room type command of a manager, once per request id."""
-    _allowed(staff)
     work = WORK[type(cmd)]
     return sv.idempotent(staff, cmd, lambda journal: work(sv, journal, cmd, staff))
 
 
 def room_types(sv: Services, staff: StaffInfo, cmd: protocol.RoomTypesList) -> dict[str, Any]:
     """The hotel's room types (a manager's), with the journal head they are consistent with."""
-    _allowed(staff)
     with m.db.atomic():
         found = list_room_types(staff.hotel_id, cmd.include_retired)
         return {"room_types": found, "seq": sv.head_seq(staff.hotel_id)}

@@ -23,7 +23,6 @@ from server.services import StaffInfo
 from shared import protocol
 from shared.accounts import CLOSE_SESSION_ENDED, EndReason, end_words
 from shared.errors import ErrorCode, ProtocolError
-from shared.rules import check_account_command
 from shared.timeutil import to_iso
 
 if TYPE_CHECKING:
@@ -71,15 +70,12 @@ class StaffCommands:
     def _guarded(
         self, fn: Callable[[StaffInfo, Client, Any], Awaitable[dict[str, Any]]]
     ) -> Handler:
-        """Deny by default: the role must be in `shared.rules.ACCOUNT_COMMANDS`."""
+        """The handler of a logged-in person's account command. Who may send it is checked
+        before, with every command's (`shared.access.COMMAND_ROLES`, deny by default)."""
 
         async def handler(client: Client, cmd: Any) -> dict[str, Any]:
             staff = client.staff
             assert staff is not None
-            decision = check_account_command(cmd.type, staff.role)
-            if not decision:
-                assert decision.code is not None
-                raise ProtocolError(decision.code, decision.reason)
             return protocol.ack(cmd.request_id, await fn(staff, client, cmd))
 
         return handler

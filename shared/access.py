@@ -7,7 +7,7 @@ a command it may not send. Where the roles depend on what the command names (the
 something, and the finer check follows (still before the store is read where it can be).
 The `who` columns of docs/protocol.md are these rows; tests/server/test_protocol_walk.py
 checks the document, this table and the server against each other, and fails for a command
-without a row. Pure.
+without a row (which nobody may send: deny by default). Pure.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from shared.rules import (
     HK,
     RESERVATION_ROLES,
     ROOM_ACTIONS,
+    ROOM_ADMIN_ROLES,
     RUSH_CANCEL_ROLES,
     RUSH_ROLES,
+    STAFF_ADMIN_ROLES,
     Role,
 )
 
@@ -72,6 +74,27 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "board.at": EVERYONE,
     "journal.range": EVERYONE,
     "hotel.configure": MANAGER,
+    # rooms and room types (server/rooms_admin.py)
+    "room_type.create": ROOM_ADMIN_ROLES,
+    "room_type.update": ROOM_ADMIN_ROLES,
+    "room_type.retire": ROOM_ADMIN_ROLES,
+    "room_types.list": ROOM_ADMIN_ROLES,
+    "room.create": ROOM_ADMIN_ROLES,
+    "room.update": ROOM_ADMIN_ROLES,
+    "room.retire": ROOM_ADMIN_ROLES,
+    # staff accounts (server/staff_commands.py): everyone changes their own password; a
+    # manager manages the accounts of the hotel
+    "auth.change_password": EVERYONE,
+    "staff.accounts": STAFF_ADMIN_ROLES,
+    "staff.sessions": STAFF_ADMIN_ROLES,
+    "staff.create": STAFF_ADMIN_ROLES,
+    "staff.disable": STAFF_ADMIN_ROLES,
+    "staff.enable": STAFF_ADMIN_ROLES,
+    "staff.reset_password": STAFF_ADMIN_ROLES,
+    "staff.unlock": STAFF_ADMIN_ROLES,
+    "staff.end_sessions": STAFF_ADMIN_ROLES,
+    "session.end": STAFF_ADMIN_ROLES,
+    "staff.audit": STAFF_ADMIN_ROLES,
 }
 
 
@@ -83,9 +106,11 @@ def role_words(roles: Iterable[Role]) -> str:
 
 
 def refusal(kind: str, role: Role | str) -> str | None:
-    """None if `role` may send a `kind` command (or the table has no row for it: the
-    command's own handler decides); else the words of the `forbidden` reply."""
-    roles = COMMAND_ROLES.get(kind)
-    if roles is None or role in roles:
+    """None if `role` may send a `kind` command; else the words of the `forbidden` reply.
+    Deny by default: a command without a row is sent by nobody."""
+    roles = COMMAND_ROLES.get(kind, frozenset())
+    if role in roles:
         return None
+    if not roles:
+        return f"{kind} is not open to any role."
     return f"{kind} is for: {role_words(roles)}."

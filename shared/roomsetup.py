@@ -41,7 +41,7 @@ class FieldRule:
             return f"{self.label} must not start or end with spaces."
         if not self.low <= len(value) <= self.high:
             return f"{self.label} '{value[:40]}' is the wrong length ({self.words})."
-        if self.pattern is not None and not self.pattern.match(value):
+        if self.pattern is not None and not self.pattern.fullmatch(value):
             return f"{self.label} '{value[:40]}' is not allowed ({self.words})."
         return None
 

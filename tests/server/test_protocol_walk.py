@@ -243,6 +243,9 @@ class World:
         self.action_rooms: itertools.cycle[str] = itertools.cycle([""])
         self.fresh_rooms: list[str] = []
         self.days = itertools.count(3, 2)
+        self.serial = itertools.count(1)  # for new logins, room numbers, room type names
+        self.passwords = {login: "demo" for login in LOGIN.values()}
+        self.others: list[Peer] = []  # connections of the walk's own accounts
 
     async def load(self) -> None:
         board = await self.ok("board.at", at=self.now(0))
@@ -343,6 +346,46 @@ class World:
         done = await self.ok("reservation.check_in", reservation_id=booked["id"])
         reservation: dict[str, Any] = done["reservation"]
         return reservation
+
+    # --- staff accounts and rooms of the walk's own (the roles' accounts stay as they are)
+
+    def next_name(self, prefix: str) -> str:
+        return f"{prefix}{next(self.serial)}"
+
+    async def account(self, *, disabled: bool = False) -> dict[str, Any]:
+        """A new housekeeping account (password ACCOUNT_PASSWORD), disabled if asked."""
+        login = self.next_name("walker")
+        made = await self.ok(
+            "staff.create",
+            login=login,
+            name=f"Walker {login}",
+            role="housekeeping",
+            password=ACCOUNT_PASSWORD,
+        )
+        account: dict[str, Any] = made["staff"]
+        if disabled:
+            await self.ok("staff.disable", staff_id=account["id"])
+        return account
+
+    async def session(self) -> int:
+        """The id of an open session of a new account (logged in on a connection of its own)."""
+        account = await self.account()
+        self.others.append(await Peer.open(self.srv.url, account["login"], ACCOUNT_PASSWORD))
+        sessions = (await self.ok("staff.sessions", staff_id=account["id"]))["sessions"]
+        return int(sessions[0]["id"])
+
+    async def room_type(self, *, with_room: bool = False) -> dict[str, Any]:
+        """A new room type (with a room of its own if asked)."""
+        made = await self.ok("room_type.create", name=self.next_name("Walk type "))
+        room_type: dict[str, Any] = made["room_type"]
+        if with_room:
+            await self.new_room(room_type["name"])
+        return room_type
+
+    async def new_room(self, room_type: str = "Suite") -> dict[str, Any]:
+        """A new room (on floor 9), vacant and ready: {"room_number", "version", ...}."""
+        number = self.next_name("W")
+        return await self.ok("room.create", room_number=number, room_type=room_type, floor=9)
 
     async def discrepancy(self, kind: str) -> dict[str, Any]:
         """An open discrepancy of `kind` (arrival_room_not_ready or occupancy_mismatch)."""
@@ -554,6 +597,110 @@ async def _viewing(w: World, login: str) -> dict[str, Any]:
 
 async def _history(w: World, login: str) -> dict[str, Any]:
     return {"room_number": w.numbers[0], "limit": 5}
+
+
+# --- staff accounts and rooms: the walk's own accounts and rooms, made by the manager ----
+
+ACCOUNT_PASSWORD = "Lough Leane at dawn"
+UNKNOWN = 999_999
+
+
+def on_account(*, disabled: bool = False, **more: Any) -> Build:
+    """A new account's id (and `more`), for a manager's command on it."""
+
+    async def build(w: World, login: str) -> dict[str, Any]:
+        return {"staff_id": (await w.account(disabled=disabled))["id"], **more}
+
+    return build
+
+
+def of_login(role: str, **more: Any) -> Build:
+    """The id of a role's own account of the walk (the manager's: their own)."""
+
+    async def build(w: World, login: str) -> dict[str, Any]:
+        return {"staff_id": w.staff_id(role), **more}
+
+    return build
+
+
+async def _new_staff(w: World, login: str) -> dict[str, Any]:
+    new = w.next_name("colleague")
+    return {
+        "login": new,
+        "name": f"Colleague {new}",
+        "role": "front_desk",
+        "password": ACCOUNT_PASSWORD,
+    }
+
+
+async def _a_session(w: World, login: str) -> dict[str, Any]:
+    return {"session_id": await w.session()}
+
+
+async def _own_session(w: World, login: str) -> dict[str, Any]:
+    sessions = (await w.ok("staff.sessions", staff_id=w.staff_id("manager")))["sessions"]
+    return {"session_id": next(int(s["id"]) for s in sessions if s["current"])}
+
+
+def _new_password(*, old: str = "", new: str = "") -> Build:
+    """`login`'s own password change: from the current one to a fresh strong one (which is
+    the current one from then on), or with the `old` or `new` password given (refused)."""
+
+    async def build(w: World, login: str) -> dict[str, Any]:
+        current = w.passwords[login]
+        if old or new:
+            return {"old_password": old or current, "new_password": new or ACCOUNT_PASSWORD}
+        fresh = f"Ross Castle boat {next(w.serial)}"
+        w.passwords[login] = fresh
+        return {"old_password": current, "new_password": fresh}
+
+    return build
+
+
+async def _room_type(w: World, login: str) -> dict[str, Any]:
+    return {"name": w.next_name("Walk type "), "max_occupancy": 3}
+
+
+def on_room_type(*, with_room: bool = False, **more: Any) -> Build:
+    """A new room type, named with its version (and `more`)."""
+
+    async def build(w: World, login: str) -> dict[str, Any]:
+        rt = await w.room_type(with_room=with_room)
+        return {"room_type": rt["name"], "expected_version": rt["version"], **more}
+
+    return build
+
+
+async def _retired_type_again(w: World, login: str) -> dict[str, Any]:
+    made = await on_room_type()(w, login)
+    await w.ok("room_type.retire", **made)
+    return {"name": made["room_type"]}
+
+
+async def _new_room(w: World, login: str) -> dict[str, Any]:
+    return {"room_number": w.next_name("W"), "room_type": "Suite", "floor": 9}
+
+
+def on_new_room(**more: Any) -> Build:
+    """A room made for the walk, with its version (and `more`)."""
+
+    async def build(w: World, login: str) -> dict[str, Any]:
+        room = await w.new_room()
+        return {"room_number": room["room_number"], "expected_version": room["version"], **more}
+
+    return build
+
+
+async def _retired_room_again(w: World, login: str) -> dict[str, Any]:
+    room = await on_new_room()(w, login)
+    await w.ok("room.retire", **room)
+    return {"room_number": room["room_number"], "room_type": "Twin Room", "floor": 2}
+
+
+async def _booked_new_room(w: World, login: str) -> dict[str, Any]:
+    room = await on_new_room()(w, login)
+    await w.booking(await w.room_now(room["room_number"]))
+    return {**room, "expected_version": (await w.room_now(room["room_number"]))["version"]}
 
 
 OVERVIEW = f"{SLUG}.rooms"
@@ -869,6 +1016,154 @@ WALK: dict[str, Walk] = {
             Flag("a lead time out of range", fields(arrival_lead_minutes=1441), "bad_request"),
         ),
     ),
+    # --- rooms and room types (a manager's)
+    "room_type.create": Walk(
+        _room_type,
+        (
+            Flag("the name of a retired one", _retired_type_again, "ack"),
+            Flag("a name taken", changed(_room_type, name="Suite"), "duplicate_room_type"),
+            Flag("a blank name", changed(_room_type, name=" "), "bad_request"),
+            Flag("too many guests", changed(_room_type, max_occupancy=101), "bad_request"),
+        ),
+    ),
+    "room_type.update": Walk(
+        on_room_type(max_occupancy=4),
+        (
+            Flag("a new name", on_room_type(name="Walk suite"), "ack"),
+            Flag("a type with rooms", on_room_type(with_room=True, max_occupancy=5), "ack"),
+            Flag("a name taken", on_room_type(name="Suite"), "duplicate_room_type"),
+            Flag(
+                "a stale version", changed(on_room_type(max_occupancy=4), **STALE), "stale_version"
+            ),
+            Flag(
+                "an unknown room type",
+                fields(room_type="Palace", max_occupancy=4),
+                "unknown_room_type",
+            ),
+            Flag("too many guests", on_room_type(max_occupancy=101), "bad_request"),
+        ),
+    ),
+    "room_type.retire": Walk(
+        on_room_type(),
+        (
+            Flag("a type with rooms", on_room_type(with_room=True), "room_type_in_use"),
+            Flag("a stale version", changed(on_room_type(), **STALE), "stale_version"),
+            Flag("an unknown room type", fields(room_type="Palace"), "unknown_room_type"),
+        ),
+    ),
+    "room_types.list": Walk(
+        fields(), (Flag("with the retired ones", fields(include_retired=True), "ack"),)
+    ),
+    "room.create": Walk(
+        _new_room,
+        (
+            Flag("the number of a retired room", _retired_room_again, "ack"),
+            Flag(
+                "a number taken",
+                changed(_new_room, room_number=lambda out, w: w.numbers[0]),
+                "duplicate_room",
+            ),
+            Flag(
+                "an unknown room type", changed(_new_room, room_type="Palace"), "unknown_room_type"
+            ),
+            Flag("a floor out of range", changed(_new_room, floor=201), "bad_request"),
+            Flag("a number with a space", changed(_new_room, room_number="1 2"), "bad_request"),
+        ),
+    ),
+    "room.update": Walk(
+        on_new_room(floor=8),
+        (
+            Flag("another room type", on_new_room(room_type="Twin Room"), "ack"),
+            Flag("a stale version", changed(on_new_room(floor=8), **STALE), "stale_version"),
+            Flag(
+                "an unknown room",
+                changed(on_new_room(floor=8), room_number="nope"),
+                "unknown_room",
+            ),
+            Flag("an unknown room type", on_new_room(room_type="Palace"), "unknown_room_type"),
+            Flag("a floor out of range", on_new_room(floor=-6), "bad_request"),
+        ),
+    ),
+    "room.retire": Walk(
+        on_new_room(),
+        (
+            Flag("a room with a booking to come", _booked_new_room, "room_in_use"),
+            Flag("a stale version", changed(on_new_room(), **STALE), "stale_version"),
+            Flag("an unknown room", changed(on_new_room(), room_number="nope"), "unknown_room"),
+        ),
+    ),
+    # --- staff accounts (a manager's; everyone changes their own password)
+    "staff.accounts": Walk(fields()),
+    "staff.sessions": Walk(
+        fields(),
+        (
+            Flag("one person's", of_login("housekeeping"), "ack"),
+            Flag("an unknown person", fields(staff_id=UNKNOWN), "unknown_staff"),
+        ),
+    ),
+    "staff.create": Walk(
+        _new_staff,
+        (
+            Flag("a weak password", changed(_new_staff, password="password1"), "weak_password"),
+            Flag("a login taken", changed(_new_staff, login="housekeeping"), "conflict"),
+            Flag("an unknown role", changed(_new_staff, role="porter"), "bad_request"),
+            Flag("a login with a space", changed(_new_staff, login="a b"), "bad_request"),
+        ),
+    ),
+    "staff.disable": Walk(
+        on_account(),
+        (
+            Flag("one's own account", of_login("manager"), "bad_request"),
+            Flag("an unknown person", fields(staff_id=UNKNOWN), "unknown_staff"),
+        ),
+    ),
+    "staff.enable": Walk(
+        on_account(disabled=True),
+        (Flag("an unknown person", fields(staff_id=UNKNOWN), "unknown_staff"),),
+    ),
+    "staff.reset_password": Walk(
+        on_account(password="Muckross House 1843"),
+        (
+            Flag("a weak password", on_account(password="password1"), "weak_password"),
+            Flag("one's own", of_login("manager", password="Muckross House 1843"), "bad_request"),
+            Flag(
+                "an unknown person",
+                fields(staff_id=UNKNOWN, password="Muckross House 1843"),
+                "unknown_staff",
+            ),
+        ),
+    ),
+    "staff.unlock": Walk(
+        on_account(), (Flag("an unknown person", fields(staff_id=UNKNOWN), "unknown_staff"),)
+    ),
+    "staff.end_sessions": Walk(
+        on_account(),
+        (
+            Flag("one's own (the others end, this one stays)", of_login("manager"), "ack"),
+            Flag("an unknown person", fields(staff_id=UNKNOWN), "unknown_staff"),
+        ),
+    ),
+    "session.end": Walk(
+        _a_session,
+        (
+            Flag("this connection's own", _own_session, "bad_request"),
+            Flag("an unknown session", fields(session_id=UNKNOWN), "bad_request"),
+        ),
+    ),
+    "staff.audit": Walk(
+        fields(limit=20),
+        (
+            Flag("no limit given", fields(), "ack"),
+            Flag("a limit out of range", fields(limit=0), "bad_request"),
+        ),
+    ),
+    "auth.change_password": Walk(
+        _new_password(),
+        (
+            Flag("a weak new password", _new_password(new="password1"), "weak_password"),
+            Flag("a wrong old password", _new_password(old="not it at all"), "auth_failed"),
+        ),
+    ),
 }
 
 
@@ -1004,6 +1299,8 @@ def test_every_command_and_flag_gets_the_reply_the_document_names(
             for name in WALK:
                 senders = {s.split(":")[2] for s in walker.seen if s.startswith(name + ":")}
                 assert senders == set(LOGIN.values()), (name, senders)
+            for peer in world.others:
+                await peer.close()
 
     run(scenario)
 
