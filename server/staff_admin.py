@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from server import db as m
 from server.accounts import CLI_ACTOR, Accounts, audit, entry_dict, staff_by_login
+from server.app import Config
 from shared.accounts import EndReason, password_problem
 from shared.clock import SystemClock
 from shared.errors import ErrorCode, ProtocolError
@@ -52,38 +53,40 @@ def add_commands(sub: Any) -> None:
         ("unlock", "lift the lockout of an account locked after failed logins"),
     ):
         p = sub.add_parser(name, help=what)
-        p.add_argument("login")
+        p.add_argument("login", help="the account's login")
     rp = sub.add_parser(
         "reset-password",
         help="set a new password for an account (asked twice); its sessions end",
     )
-    rp.add_argument("login")
+    rp.add_argument("login", help="the account's login")
     rp.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the new password from the first line of standard input (for scripts)",
     )
     es = sub.add_parser("end-session", help="end one session, by its id (see list-sessions)")
-    es.add_argument("session_id", type=int)
+    es.add_argument("session_id", type=int, help="the session's id (see list-sessions)")
 
 
 def add_serve_options(serve: Any) -> None:
-    """The session and login-limit options of `roomrack-server serve`."""
+    """The session and login-limit options of `roomrack-server serve` (defaults: the
+    server's `Config`, as for every option of serve)."""
+    defaults = Config()
     serve.add_argument(
         "--session-idle-minutes",
         type=float,
-        default=720.0,
+        default=defaults.session_idle_minutes,
         metavar="MINUTES",
-        help="a session no workstation has used for this long expires (default: 720, "
-        "12 hours; 0: never). A workstation that stays connected keeps its session.",
+        help="a session no workstation has used for this long expires (12 hours; 0: never); "
+        "a workstation that stays connected keeps its session",
     )
     serve.add_argument(
         "--lockout-minutes",
         type=float,
-        default=15.0,
+        default=defaults.lockout_minutes,
         metavar="MINUTES",
         help="how long an account stays locked after failed logins from several addresses "
-        "(default: 15; a manager or `unlock` lifts it sooner)",
+        "(a manager or `unlock` lifts it sooner)",
     )
 
 
