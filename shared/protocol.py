@@ -413,7 +413,7 @@ class Ping(Command):
     pass
 
 
-# --- Staff accounts (who may send each: shared.rules.ACCOUNT_COMMANDS) -----------------------
+# --- Staff accounts (who may send each: shared.access.COMMAND_ROLES) -------------------------
 
 
 @command("auth.change_password")
