@@ -218,6 +218,7 @@ def run_desktop(args: argparse.Namespace, demo_url: str | None, settings_path: P
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from desktop.collector import GuiThreadCollector
     from desktop.mainwindow import MainWindow
     from desktop.session import Session, normalise_url
     from desktop.settings import Settings
@@ -227,6 +228,7 @@ def run_desktop(args: argparse.Namespace, demo_url: str | None, settings_path: P
     assert isinstance(app, QApplication)
     app.setApplicationName("Roomrack")
     app.setQuitOnLastWindowClosed(False)
+    GuiThreadCollector(parent=app)  # Qt objects are freed on this thread only
     icon = Path(__file__).with_name("resources") / "roomrack.png"
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))

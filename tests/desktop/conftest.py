@@ -14,6 +14,7 @@ import pytest
 import qasync
 
 from desktop.backoff import Backoff
+from desktop.collector import GuiThreadCollector
 from desktop.mainwindow import MainWindow
 from desktop.session import Session
 from desktop.settings import Settings
@@ -27,6 +28,18 @@ def _qasync_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.events._set_running_loop(None)
     yield loop
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp: Any) -> Iterator[None]:
+    """As in the application: this test's widgets are freed on the GUI thread, never by a
+    collection that starts in a server thread of the same process."""
+    collector = GuiThreadCollector()
+    try:
+        yield
+    finally:
+        collector.stop()
+        collector.deleteLater()
 
 
 @pytest.fixture
