@@ -9,16 +9,17 @@ from typing import Any
 from desktop.collector import GuiThreadCollector
 
 
+FREED_ON: list[threading.Thread] = []
+
+
 class Probe:
     """Part of a reference cycle; says on which thread it was freed."""
-
-    freed_on: list[threading.Thread] = []
 
     def __init__(self) -> None:
         self.me = self
 
     def __del__(self) -> None:
-        Probe.freed_on.append(threading.current_thread())
+        FREED_ON.append(threading.current_thread())
 
 
 def churn() -> None:
@@ -31,14 +32,14 @@ def test_a_worker_thread_that_allocates_frees_no_cycle_and_the_gui_thread_does(q
     was_enabled = gc.isenabled()
     collector = GuiThreadCollector()
     try:
-        Probe.freed_on.clear()
+        FREED_ON.clear()
         Probe()
         worker = threading.Thread(target=churn)
         worker.start()
         worker.join()
-        assert Probe.freed_on == []  # the worker passed the thresholds but collected nothing
+        assert FREED_ON == []  # the worker passed the thresholds but collected nothing
         assert collector.collect() > 0
-        assert Probe.freed_on == [threading.main_thread()]
+        assert FREED_ON == [threading.main_thread()]
     finally:
         collector.stop()
     assert gc.isenabled() == was_enabled  # as it was before
