@@ -8,7 +8,6 @@ from typing import Any
 
 from desktop.collector import GuiThreadCollector
 
-
 FREED_ON: list[threading.Thread] = []
 
 
@@ -39,7 +38,7 @@ def test_a_worker_thread_that_allocates_frees_no_cycle_and_the_gui_thread_does(q
         worker.join()
         assert FREED_ON == []  # the worker passed the thresholds but collected nothing
         assert collector.collect() > 0
-        assert FREED_ON == [threading.main_thread()]
+        assert [threading.main_thread()] == FREED_ON
     finally:
         collector.stop()
     assert gc.isenabled() == was_enabled  # as it was before
