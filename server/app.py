@@ -26,12 +26,16 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from server import db as m
+from server import tls
+from server.discovery import Announcer
 from server.passwords import verify_password
 from server.services import Outcome, StaffInfo, StoredEvent
 from server.store import Store
 from shared import protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
+from shared.pairing import pairing_proof
 from shared.timeutil import from_iso, to_iso
 
 log = logging.getLogger("roomrack.server")
@@ -68,6 +72,11 @@ class Config:
     crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
     presence_interval: float = 1.0  # "who is online" at most this often per hotel (seconds)
     login_timeout: float = 60.0  # a connection that has not logged in by then is closed; 0: never
+    # transport (server/tls.py, server/discovery.py): TLS unless asked for plain ws by name
+    insecure: bool = False
+    tls_dir: Path | None = None  # default: `roomrack-tls` beside the store
+    discovery: bool = False  # announce on the LAN (`roomrack-server serve` turns it on)
+    discovery_interfaces: tuple[str, ...] | None = None  # None: every interface
 
 
 class TokenBucket:
@@ -315,6 +324,8 @@ class RoomrackServer:
         self._scrypt = asyncio.Semaphore(2)
         self._background: set[asyncio.Task[None]] = set()
         self.port = config.port
+        self.tls = None if config.insecure else tls.TlsFolder(_tls_dir(config))
+        self.announcer: Announcer | None = None
         self._handlers: dict[type[protocol.Command], Handler] = {
             protocol.Login: self._login,
             protocol.TokenLogin: self._token_login,
@@ -347,6 +358,7 @@ class RoomrackServer:
             protocol.JournalRange: self._journal_range,
             protocol.HotelConfigure: self._write(lambda s, st, c: s.hotel_configure(st, c)),
             protocol.Ping: self._ping,
+            protocol.PairProve: self._pair_prove,
         }
         for cls in protocol.COMMANDS.values():
             if issubclass(cls, protocol.ReservationCommand):
@@ -363,6 +375,7 @@ class RoomrackServer:
                 self._handle,
                 self.config.host,
                 self.config.port,
+                ssl=self.tls.context(self.clock.now()) if self.tls else None,
                 process_request=self._process_request,
                 compression=None,
                 max_size=self.config.hard_max_frame,
@@ -383,12 +396,44 @@ class RoomrackServer:
             asyncio.create_task(self._clock_loop()),
         ]
         log.info(
-            "Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
+            "Roomrack server listening on %s://%s:%s (store %s, epoch %s)",
+            self.scheme,
             self.config.host,
             self.port,
             self.config.db_path,
             self.store.epoch,
         )
+        if self.config.discovery:
+            await self._announce_on_lan()
+
+    @property
+    def scheme(self) -> str:
+        return "ws" if self.tls is None else "wss"
+
+    @property
+    def fingerprint_code(self) -> str | None:
+        """The served certificate's readable code (None over plain ws)."""
+        cert = self.tls.current() if self.tls else None
+        return cert.code if cert else None
+
+    async def _announce_on_lan(self) -> None:
+        def hotels() -> list[tuple[str, str]]:
+            return [(h.slug, h.name) for h in m.Hotel.select().order_by(m.Hotel.name)]
+
+        names = await self.store.call(hotels)
+        announcer = Announcer(
+            self.config.host,
+            self.port,
+            names,
+            self.fingerprint_code,
+            self.config.discovery_interfaces,
+        )
+        try:
+            await announcer.start()
+        except Exception as exc:  # a network without multicast must not stop the server
+            log.warning("not announced on the LAN (%s); desktops type the address", exc)
+            return
+        self.announcer = announcer
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -396,6 +441,9 @@ class RoomrackServer:
         task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
+        if self.announcer is not None:
+            await self.announcer.stop()
+            self.announcer = None
         self.hub.cancel_announcements()
         for t in self._tasks:
             t.cancel()
@@ -486,6 +534,7 @@ class RoomrackServer:
                             "rate_burst": cfg.rate_burst,
                         },
                         {"overview": cfg.heartbeat_overview, "room": cfg.heartbeat_room},
+                        self.tls.hello_info() if self.tls else None,
                     )
                 )
             )
@@ -896,6 +945,39 @@ class RoomrackServer:
     async def _ping(self, client: Client, cmd: protocol.Ping) -> dict[str, Any]:
         return protocol.ack(cmd.request_id, {"server_time": to_iso(self.clock.now())})
 
+    async def _pair_prove(self, client: Client, cmd: protocol.PairProve) -> dict[str, Any]:
+        """Answer a desktop's nonce with the proof of the waiting pairing code over the
+        certificate served now (shared/pairing.py); each answer uses the code up once."""
+        if not client.logins.take():
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, "Too many attempts; wait a little and try again."
+            )
+        cert = self.tls.current() if self.tls else None
+        if cert is None or not 8 <= len(cmd.nonce) <= 128:
+            raise ProtocolError(
+                ErrorCode.PAIRING_UNAVAILABLE if cert is None else ErrorCode.BAD_REQUEST,
+                "This server runs without TLS (--insecure): there is nothing to pair."
+                if cert is None
+                else "'nonce' must be 8 to 128 characters.",
+            )
+        code = self.tls.take_pairing(self.clock.now()) if self.tls else None
+        if code is None:
+            raise ProtocolError(ErrorCode.PAIRING_UNAVAILABLE)
+        log.info("pairing proof given to %s", client.label())
+        proof = pairing_proof(code, cert.sha256, cmd.nonce)
+        return protocol.ack(cmd.request_id, {"proof": proof, "fingerprint": cert.sha256})
+
+    async def certificate_now(self) -> bool:
+        """Serve the next certificate once a rotation's grace period is over (new connections
+        get it; live ones keep theirs). True if it switched."""
+        if self.tls is None or not self.tls.switch_if_due(self.clock.now()):
+            return False
+        log.info("now serving the next certificate, %s", self.fingerprint_code)
+        if self.announcer is not None:
+            with contextlib.suppress(Exception):
+                await self.announcer.update(self.fingerprint_code)
+        return True
+
     # --- heartbeats and housekeeping of the journal ----------------------------------------
 
     async def _heartbeat_loop(self, kind: str, interval: float) -> None:
@@ -958,6 +1040,7 @@ class RoomrackServer:
             ("night roll-over", self.rollover_now),
             ("starting or ending blocks", self.blocks_now),
             ("looking for discrepancies", self.discrepancies_now),
+            ("switching the certificate", self.certificate_now),
         ):
             try:
                 await step()
@@ -1013,6 +1096,10 @@ class RoomrackServer:
                     )
             except Exception:
                 log.exception("journal pruning failed")
+
+
+def _tls_dir(config: Config) -> Path:
+    return config.tls_dir or tls.default_dir(config.db_path)
 
 
 def _parse_time(name: str, text: str) -> datetime:

@@ -10,6 +10,8 @@ roomrack-server restore FILE              put a backup in place of the store (se
 roomrack-server hotel-settings --hotel SLUG [--rollover-hour H] [--dnd-hours N]
                 [--arrival-lead-minutes M]
                                           show or change a hotel's settings
+roomrack-server fingerprint | pair | rotate-cert | install-service
+                                          the certificate, pairing desktops, the service
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from zoneinfo import ZoneInfo
 import platformdirs
 
 from server import db as m
+from server import transport_cli
 from server.app import Config, RoomrackServer
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
 from server.services import Services
@@ -86,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"store file (default: {default_db_path()}; or set ROOMRACK_DB)",
     )
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    p.add_argument(
+        "--tls-dir",
+        type=Path,
+        default=None,
+        help="the certificate folder (default: roomrack-tls beside the store)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="start the server")
@@ -124,6 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["FULL", "NORMAL"],
         default="FULL",
         help="FULL survives power loss; NORMAL survives a crash of the process",
+    )
+    s.add_argument(
+        "--insecure",
+        action="store_true",
+        help="plain ws:// without TLS: logins and guest names cross the network readable "
+        "(desktops must be started with --insecure too)",
+    )
+    s.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="do not announce the server on the LAN (mDNS), for networks that forbid multicast",
     )
 
     sub.add_parser(
@@ -185,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--since", required=True, help="ISO time, e.g. 2026-01-15T06:00+00:00")
     a.add_argument("--until", help="ISO time (default: now)")
     a.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    transport_cli.add_parsers(sub)
     return p
 
 
@@ -194,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     db_path: Path = args.db or default_db_path()
     if args.command == "restore":
         return restore(args.backup, db_path)
+    if args.command in transport_cli.COMMANDS:
+        return transport_cli.run(args, db_path, args.tls_dir)
     if args.command in NEEDS_STORE and not db_path.is_file():
         print(
             f"error: there is no store {db_path} (give the right one with --db or "
@@ -348,6 +371,9 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         login_timeout=args.login_timeout,
         synchronous=args.synchronous,
         crash_after_commit=os.environ.get("ROOMRACK_CRASH_AFTER_COMMIT") == "1",
+        insecure=args.insecure,
+        tls_dir=args.tls_dir,
+        discovery=not args.no_discovery,
     )
 
     async def run() -> None:
@@ -358,7 +384,13 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         await server.start()
-        print(f"Roomrack server ready on ws://{config.host}:{server.port}", flush=True)
+        print(f"Roomrack server ready on {server.scheme}://{config.host}:{server.port}", flush=True)
+        if server.fingerprint_code:
+            print(f"Certificate code: {server.fingerprint_code}", flush=True)
+        else:
+            print(
+                "NOT ENCRYPTED (--insecure): desktops must be started with --insecure", flush=True
+            )
         try:
             await stop.wait()
         finally:

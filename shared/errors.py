@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     HISTORY_UNAVAILABLE = "history_unavailable"
     RATE_LIMITED = "rate_limited"
+    PAIRING_UNAVAILABLE = "pairing_unavailable"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -50,6 +51,8 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.CONFLICT: "This conflicts with another reservation or record.",
     ErrorCode.HISTORY_UNAVAILABLE: "The journal does not reach back that far.",
     ErrorCode.RATE_LIMITED: "Too many requests at once; please wait a moment.",
+    ErrorCode.PAIRING_UNAVAILABLE: "No pairing code is waiting on the server (it may have "
+    "expired or been used): ask the administrator to run `roomrack-server pair` again.",
     ErrorCode.INTERNAL_ERROR: "The server hit an unexpected problem; nothing was changed.",
 }
 
