@@ -76,6 +76,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "hotel.configure": {"rollover_hour": 4, "dnd_limit_minutes": 600},
     "ping": {},
+    "pair.prove": {"nonce": "0123456789abcdef"},
 }
 
 
