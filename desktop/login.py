@@ -1,4 +1,5 @@
-"""The first-start and log-in dialog: server address (remembered), login and password."""
+"""The first-start and log-in dialog: server address (remembered, or chosen from the servers
+found on the LAN), login and password."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.discovery import FoundServer, ServerBrowser
 from desktop.theme import named
 
 
@@ -22,7 +26,13 @@ class LoginDialog(QDialog):
     submitted = Signal(str, str, str)  # server, login, password
     cancelled = Signal()
 
-    def __init__(self, server: str, login: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        login: str = "",
+        parent: QWidget | None = None,
+        browser: ServerBrowser | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Roomrack — log in")
         self.setModal(False)
@@ -57,6 +67,11 @@ class LoginDialog(QDialog):
         self.button.clicked.connect(self._submit)
         self.password.returnPressed.connect(self._submit)
         self.login.returnPressed.connect(self.password.setFocus)
+        self.found = QListWidget()  # the servers announced on the LAN (if looked for)
+        self.found.setMaximumHeight(110)
+        self.found.setToolTip("Servers found on this network: click one to use its address")
+        self.found.itemClicked.connect(self._choose)
+        self.found_label = named(QLabel("Servers on this network"), "tag")
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("Server", self.server)
@@ -68,6 +83,8 @@ class LoginDialog(QDialog):
         lay.addWidget(brand)
         lay.addWidget(tag)
         lay.addSpacing(6)
+        lay.addWidget(self.found_label)
+        lay.addWidget(self.found)
         lay.addLayout(form)
         lay.addWidget(self.error)
         row = QHBoxLayout()
@@ -75,6 +92,38 @@ class LoginDialog(QDialog):
         row.addWidget(self.button)
         lay.addLayout(row)
         (self.password if login else self.login).setFocus()
+        self.browser = browser
+        if browser is None:
+            self.found_label.hide()
+            self.found.hide()
+        else:
+            self.list_servers(list(browser.servers.values()))
+            browser.changed.connect(self.list_servers)
+            browser.start()
+
+    def list_servers(self, servers: list[FoundServer]) -> None:
+        """Show the servers found so far (each hotel's name, its address and its code)."""
+        self.found.clear()
+        if not servers:
+            item = QListWidgetItem("Looking for servers… (or type the address below)")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.found.addItem(item)
+            return
+        for found in servers:
+            mark = f"🔒 {found.code}" if found.tls else "⚠ not encrypted"
+            item = QListWidgetItem(f"{found.title}  —  {found.address}   {mark}")
+            item.setData(Qt.ItemDataRole.UserRole, found)
+            item.setToolTip(
+                f"{found.name}\nIt announces the code {found.code or '—'}; the desk checks the "
+                "certificate itself when it connects."
+            )
+            self.found.addItem(item)
+
+    def _choose(self, item: QListWidgetItem) -> None:
+        found = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(found, FoundServer):
+            self.server.setText(found.address if found.tls else found.url)
+            (self.password if self.login.text() else self.login).setFocus()
 
     def _submit(self) -> None:
         server, login = self.server.text().strip(), self.login.text().strip()

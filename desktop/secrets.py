@@ -36,7 +36,7 @@ def fallback_path() -> Path:
 def _usable(backend: KeyringBackend) -> bool:
     """A real store: not keyring's `fail` or `null` stand-ins (priority 0 or less)."""
     try:
-        return float(backend.priority) > 0  # type: ignore[arg-type]
+        return float(backend.priority) > 0
     except Exception:
         return False
 
