@@ -141,7 +141,7 @@ def test_a_rotation_announces_the_next_certificate_then_serves_it_after_the_grac
             folder = tls.TlsFolder(demo_db.with_name("roomrack-tls"))
             old = await Peer.open(live.url)
             before = certificate_of(old)
-            nxt, switch_at = folder.rotate(clock.now(), timedelta(days=14))
+            nxt, _ = folder.rotate(clock.now(), timedelta(days=14))
             during = await Peer.open(live.url)
             assert certificate_of(during) == before  # still the old one
             assert during.hello["tls"]["next"]["fingerprint"] == nxt.sha256
