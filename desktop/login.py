@@ -4,7 +4,7 @@ found on the LAN), login and password."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.discovery import FoundServer, ServerBrowser
 from desktop.theme import named
+from desktop.trust import lock_pixmap
 
 
 class LoginDialog(QDialog):
@@ -68,7 +69,9 @@ class LoginDialog(QDialog):
         self.password.returnPressed.connect(self._submit)
         self.login.returnPressed.connect(self.password.setFocus)
         self.found = QListWidget()  # the servers announced on the LAN (if looked for)
-        self.found.setMaximumHeight(110)
+        self.found.setMaximumHeight(130)
+        self.found.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.found.setWordWrap(True)
         self.found.setToolTip("Servers found on this network: click one to use its address")
         self.found.itemClicked.connect(self._choose)
         self.found_label = named(QLabel("Servers on this network"), "tag")
@@ -93,13 +96,19 @@ class LoginDialog(QDialog):
         lay.addLayout(row)
         (self.password if login else self.login).setFocus()
         self.browser = browser
-        if browser is None:
-            self.found_label.hide()
-            self.found.hide()
-        else:
+        self.found_label.hide()
+        self.found.hide()
+        if browser is not None:
+            self.show_found()
             self.list_servers(list(browser.servers.values()))
             browser.changed.connect(self.list_servers)
             browser.start()
+
+    def show_found(self) -> None:
+        """Show the list of servers found on the network (wider, for their codes)."""
+        self.setMinimumWidth(540)
+        self.found_label.show()
+        self.found.show()
 
     def list_servers(self, servers: list[FoundServer]) -> None:
         """Show the servers found so far (each hotel's name, its address and its code)."""
@@ -110,8 +119,10 @@ class LoginDialog(QDialog):
             self.found.addItem(item)
             return
         for found in servers:
-            mark = f"🔒 {found.code}" if found.tls else "⚠ not encrypted"
-            item = QListWidgetItem(f"{found.title}  —  {found.address}   {mark}")
+            mark = f"code {found.code}" if found.tls else "not encrypted"
+            item = QListWidgetItem(f"{found.title}\n{found.address}  ·  {mark}")
+            colour = "#1E8449" if found.tls else "#B9770E"
+            item.setIcon(QIcon(lock_pixmap(colour, 20, open_=not found.tls)))
             item.setData(Qt.ItemDataRole.UserRole, found)
             item.setToolTip(
                 f"{found.name}\nIt announces the code {found.code or '—'}; the desk checks the "

@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
         self.login_dialog: LoginDialog | None = None
         self.trust_dialog: trust.TrustDialog | None = None  # while a server's trust is asked
         self.browser: ServerBrowser | None = None  # servers on the LAN, for the login dialog
-        if self.session.pins.secrets is None:  # pins kept with this settings file's secrets
+        if not self.session.pins_given:  # pins kept with this settings file's secrets
             self.session.pins = PinStore(settings.secrets)
         # made now (hidden), so discrepancy and block toasts arrive while it is closed
         self.operations = make_operations(session, self, self.rooms, self.toasts)
@@ -382,8 +382,10 @@ class MainWindow(QMainWindow):
         self.conn_label.setToolTip("Connection to the Roomrack server")
         lay.addWidget(self.conn_dot)
         lay.addWidget(self.conn_label)
-        self.transport_label = QLabel("")  # the lock and the certificate's code (TLS)
+        self.transport_icon = QLabel()  # the lock and the certificate's code (TLS)
+        self.transport_label = QLabel("")
         lay.addSpacing(8)
+        lay.addWidget(self.transport_icon)
         lay.addWidget(self.transport_label)
         lay.addSpacing(8)
         self.ops_button = named(QPushButton("Operations"), "headerButton")
@@ -777,6 +779,11 @@ class MainWindow(QMainWindow):
         self.transport_label.setText(mark)
         self.transport_label.setToolTip(tip)
         self.transport_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
+        self.transport_icon.setToolTip(tip)
+        if mark:
+            self.transport_icon.setPixmap(trust.lock_pixmap(colour, 16, open_=not s.fingerprint))
+        else:
+            self.transport_icon.clear()
 
     def _clock_text(self, dt: datetime | None) -> str:
         if dt is None:

@@ -123,7 +123,8 @@ class Session(QObject):
         allow_insecure: bool = False,
     ) -> None:
         super().__init__(parent)
-        self.pins = pins or PinStore()
+        self.pins = pins or PinStore()  # a window gives it its settings' pins, unless given
+        self.pins_given = pins is not None
         self.allow_insecure = allow_insecure  # plain ws:// only when asked for by name
         self.fingerprint: str | None = None  # SHA-256 of the certificate of this connection
         self.clock: Clock = clock or SystemClock()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 from enum import StrEnum
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -40,7 +41,8 @@ STYLE = (
     "QDialog { background: #FFFFFF; }"
     "QLabel#title { font-size: 15pt; font-weight: 700; color: #1F3A4D; }"
     "QLabel#warnTitle { font-size: 15pt; font-weight: 700; color: #B03A2E; }"
-    "QLabel#code { font-family: monospace; font-size: 20pt; font-weight: 700;"
+    "QLabel#where { color: #1F3A4D; font-size: 11pt; }"
+    "QLabel#code { font-family: monospace; font-size: 17pt; font-weight: 700;"
     " color: #1F3A4D; background: #EEF3F8; border-radius: 6px; padding: 10px; }"
     "QLabel#oldCode { font-family: monospace; font-size: 12pt; color: #566573; }"
     "QLabel#newCode { font-family: monospace; font-size: 12pt; color: #B03A2E;"
@@ -67,7 +69,7 @@ class TrustDialog(QDialog):
             "Roomrack — certificate changed" if self.changed else "Roomrack — new server"
         )
         self.setModal(True)
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(620)
         self.setStyleSheet(STYLE)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(24, 20, 24, 20)
@@ -112,7 +114,8 @@ class TrustDialog(QDialog):
         self.session: Session | None = None
 
     def _build_question(self, lay: QVBoxLayout, where: str) -> None:
-        lay.addWidget(named(QLabel(f"Is this your hotel's server? ({where})"), "title"))
+        lay.addWidget(named(QLabel("Is this your hotel's server?"), "title"))
+        lay.addWidget(named(QLabel(f"Roomrack server at <b>{where}</b>"), "where"))
         text = QLabel(
             "This desk has not connected to this server before. Compare the code below with "
             "the one the server PC shows (it prints it when it starts, and "
@@ -123,6 +126,7 @@ class TrustDialog(QDialog):
         text.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(text)
         code = named(QLabel(short(self.problem.sha256)), "code")
+        code.setMinimumWidth(code.fontMetrics().horizontalAdvance("W" * 30))
         code.setAlignment(Qt.AlignmentFlag.AlignCenter)
         code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         code.setToolTip(f"SHA-256 {self.problem.sha256}")
@@ -132,7 +136,9 @@ class TrustDialog(QDialog):
         )
 
     def _build_warning(self, lay: QVBoxLayout, where: str) -> None:
-        lay.addWidget(named(QLabel("Warning: the server's certificate has changed"), "warnTitle"))
+        title = named(QLabel("Warning: the server's certificate has changed"), "warnTitle")
+        title.setWordWrap(True)
+        lay.addWidget(title)
         text = QLabel(
             f"The server at <b>{where}</b> presented a different certificate from the one this "
             "desk trusts. Roomrack did not connect and sent nothing to it: your password and "
@@ -215,19 +221,42 @@ async def settle(
 
 
 def transport_words(session: Session) -> tuple[str, str, str]:
-    """The header's transport mark: (text, tooltip, colour) — the lock and the code over TLS,
-    a plain warning over ws."""
+    """The header's transport mark beside the lock: (text, tooltip, colour) — the code over
+    TLS, a plain warning over ws, nothing before the first connection."""
     if session.url.startswith("ws://"):
         return (
-            "⚠ Not encrypted",
+            "Not encrypted",
             "Plain ws:// (--insecure): logins and guest names cross the network readable.",
             "#F5B041",
         )
     if session.fingerprint:
         return (
-            f"🔒 {short(session.fingerprint)}",
+            short(session.fingerprint),
             "Encrypted (TLS); the server's certificate is the one this desk pinned.\n"
             f"SHA-256 {session.fingerprint}",
-            "#D6EAF8",
+            "#ABEBC6",
         )
-    return ("", "", "#D6EAF8")
+    return ("", "", "#ABEBC6")
+
+
+def lock_pixmap(colour: str = "#1E8449", size: int = 16, open_: bool = False) -> QPixmap:
+    """A small padlock, drawn (emoji fonts are missing on many PCs); open for plain ws."""
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(QColor(colour))
+    pen.setWidthF(size / 8)
+    p.setPen(pen)
+    arc = QRectF(size * 0.28, size * 0.08, size * 0.44, size * 0.5)
+    if open_:
+        arc.translate(size * 0.22, -size * 0.06)
+    p.drawArc(arc, 0, 180 * 16)
+    p.drawLine(QPointF(arc.left(), arc.center().y()), QPointF(arc.left(), size * 0.48))
+    if not open_:
+        p.drawLine(QPointF(arc.right(), arc.center().y()), QPointF(arc.right(), size * 0.48))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(colour))
+    p.drawRoundedRect(QRectF(size * 0.16, size * 0.46, size * 0.68, size * 0.5), 2, 2)
+    p.end()
+    return pix
