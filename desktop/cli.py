@@ -237,6 +237,9 @@ def run_desktop(
     settings = Settings(settings_path)
     if args.server:
         settings.server_url = normalise_url(args.server, args.insecure)
+    elif not args.insecure and settings.server_url.startswith("ws://"):
+        # kept by a version before TLS: the server speaks wss:// now (the desk asks once)
+        settings.server_url = "wss://" + settings.server_url[5:]
     if demo_url is not None and demo_db is not None:
         # the demo pairs itself: its server's certificate is a file on this very PC
         from shared.pairing import fingerprint
