@@ -122,6 +122,7 @@ class TlsFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._context: ssl.SSLContext | None = None
+        self._info: tuple[tuple[int, int], dict[str, Any] | None] | None = None
 
     def _path(self, name: str) -> Path:
         return self.folder / name
@@ -195,8 +196,24 @@ class TlsFolder:
             self._context = ctx
         return self._context
 
+    def _stamp(self) -> tuple[int, int]:
+        def mtime(name: str) -> int:
+            try:
+                return self._path(name).stat().st_mtime_ns
+            except OSError:
+                return 0
+
+        return mtime("cert.pem"), mtime("rotation.json")
+
     def hello_info(self) -> dict[str, Any] | None:
-        """What the `hello` frame says about the certificate (docs/protocol.md, Transport)."""
+        """What the `hello` frame says about the certificate (docs/protocol.md, Transport):
+        read again only when the files changed (a rotation written by `rotate-cert`)."""
+        stamp = self._stamp()
+        if self._info is None or self._info[0] != stamp:
+            self._info = (stamp, self._read_info())
+        return self._info[1]
+
+    def _read_info(self) -> dict[str, Any] | None:
         cert = self.current()
         if cert is None:
             return None
