@@ -232,6 +232,10 @@ class Hub:
                 self.send(c, data)
 
     def publish(self, events: list[StoredEvent]) -> None:
+        """Fan out one commit's events. Each client's frames of this commit go out in one
+        write (one TLS record, one system call), in order: nothing else is written to a
+        client between here and the end of this call."""
+        outgoing: dict[Client, list[tuple[bytes, bytes]]] = {}
         for ev in events:
             chans = list(ev.channels)
             if len(chans) == 1:
@@ -257,7 +261,37 @@ class Hub:
                         self.drop(c)
                 elif ev.seq > c.last_seq:
                     c.last_seq = ev.seq
-                    self.send(c, data, wire)
+                    outgoing.setdefault(c, []).append((data, wire))
+        for c, frames in outgoing.items():
+            if len(frames) == 1:
+                self.send(c, *frames[0])
+            else:
+                self.send_many(c, frames)
+
+    def send_many(self, c: Client, frames: list[tuple[bytes, bytes]]) -> None:
+        """Several (data, wire) frames for one client: one write when the framed bytes can
+        go as they are (see `send`), else one by one."""
+        ws = c.ws
+        transport, proto = ws.transport, ws.protocol
+        if (
+            not c.dropped
+            and transport is not None
+            and not transport.is_closing()
+            and proto.state is State.OPEN
+            and not proto.extensions
+            and not proto.writes
+        ):
+            if transport.get_write_buffer_size() > self.max_buffer:
+                self.drop(c)
+                return
+            try:
+                transport.write(b"".join(wire for _, wire in frames))
+            except Exception:  # the connection is closing; the handler cleans up
+                return
+            self.delivered += len(frames)
+            return
+        for data, wire in frames:
+            self.send(c, data, wire)
 
     def send(self, c: Client, data: bytes, wire: bytes | None = None) -> bool:
         """Queue one text frame for a client without waiting. A client whose unsent data
