@@ -20,13 +20,16 @@ DEFAULT_SERVER = "wss://127.0.0.1:8765"
 
 class Settings:
     def __init__(self, path: Path | str | None = None) -> None:
+        fallback: Path | None = None  # without a keyring: the per-user file
         if path is None:
             self._qs = QSettings("Roomrack", "Roomrack")
             namespace = "default"
         else:
             self._qs = QSettings(str(path), QSettings.Format.IniFormat)
             namespace = str(Path(path).resolve())
-        self.secrets = secrets.Secrets(namespace)
+            # a settings file of its own (the demo's, a test's) keeps its secrets beside it
+            fallback = Path(path).with_name(Path(path).stem + "-secrets.json")
+        self.secrets = secrets.Secrets(namespace, fallback)
         self._move_token_to_keyring()
 
     def _move_token_to_keyring(self) -> None:
