@@ -83,7 +83,8 @@ def test_the_first_connection_shows_the_code_and_trusting_it_logs_in_over_tls(
     pin = window.session.pins.get(tls_server.url)
     assert pin is not None and pin.fingerprint == served(tls_server)
     window.update_connection_label()
-    assert window.transport_label.text() == f"🔒 {code}"
+    assert window.transport_label.text() == code
+    assert not window.transport_icon.pixmap().isNull()  # the lock
 
 
 def test_a_pinned_server_is_not_asked_about_again(
@@ -220,3 +221,4 @@ def test_the_header_says_when_the_connection_is_not_encrypted(
     login(qtbot, window, server)
     window.update_connection_label()
     assert "Not encrypted" in window.transport_label.text()
+    assert not window.transport_icon.pixmap().isNull()  # an open lock
