@@ -392,6 +392,7 @@ class Session(QObject):
                 OFFLINE_CODE, f"Cannot reach the server at {self.url} ({_short(exc)})."
             ) from exc
         self.fingerprint = None
+        verified = False  # the certificate is the pinned one (or its pinned successor)
         if secure:
             der = peer_certificate(ws.transport)
             sha = pairing.fingerprint(der) if der else ""
@@ -401,6 +402,7 @@ class Session(QObject):
                 pin = self.pins.get(self.url)
                 raise UntrustedServer(self.url, verdict, sha, pin.fingerprint if pin else None)
             self.fingerprint = sha
+            verified = verdict in (Verdict.PINNED, Verdict.NEXT)
         try:
             hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
         except Exception as exc:
@@ -409,7 +411,8 @@ class Session(QObject):
         if hello.get("type") != "hello" or hello.get("server") != "roomrack":
             await ws.close()
             raise LoginError("bad_address", f"{self.url} is not a Roomrack server.")
-        self._note_next_certificate(hello.get("tls"))
+        if verified:  # never from a server still being paired: it could name any successor
+            self._note_next_certificate(hello.get("tls"))
         hb = hello.get("heartbeat") or {}
         self.heartbeat_interval = float(hb.get("overview", 60.0))
         self._hello_epoch = hello.get("epoch")

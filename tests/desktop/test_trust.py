@@ -222,3 +222,17 @@ def test_the_header_says_when_the_connection_is_not_encrypted(
     window.update_connection_label()
     assert "Not encrypted" in window.transport_label.text()
     assert not window.transport_icon.pixmap().isNull()  # an open lock
+
+
+def test_a_server_being_paired_cannot_slip_in_a_next_certificate(
+    qtbot: Any, qloop: Any, tls_server: ServerThread, clock: ManualClock
+) -> None:
+    """A changed certificate whose server announces itself as the 'next' one must not get
+    pinned as such while the desk only tries a pairing code with it."""
+    session = Session(clock=clock)
+    session.pins.pin(tls_server.url, "ab" * 32)  # the desk trusts another certificate
+    certificate(tls_server).rotate(tls_server.clock.now(), timedelta(days=14))
+    with pytest.raises(LoginError):
+        run(qtbot, session.pair(tls_server.url, "0000-0000-0000"))
+    pin = session.pins.get(tls_server.url)
+    assert pin is not None and pin.fingerprint == "ab" * 32 and pin.next is None
