@@ -111,7 +111,12 @@ def act(server: ServerThread, login: str, kind: str, /, **fields: Any) -> dict[s
 
 
 def make_window(clock: ManualClock, tmp_path: Path, name: str = "settings.ini") -> MainWindow:
-    session = Session(clock=clock, backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(3)))
+    # the shared test server speaks plain ws (tests/support.py); TLS tests use their own
+    session = Session(
+        clock=clock,
+        backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(3)),
+        allow_insecure=True,
+    )
     window = MainWindow(session, Settings(tmp_path / name), clock=clock, flush_ms=5)
     window.resize(1366, 768)
     _opened.append(window)
