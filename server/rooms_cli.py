@@ -79,7 +79,9 @@ class Refused(Exception):
 def _room_options(p: argparse.ArgumentParser, creating: bool) -> None:
     p.add_argument("--type", dest="room_type", required=creating, help="its room type's name")
     p.add_argument("--floor", type=int, required=creating, help="-5 to 200")
-    p.add_argument("--building", help="default: Main" if creating else None)
+    p.add_argument(
+        "--building", help="its building" + (" (when not given: Main)" if creating else "")
+    )
     p.add_argument("--section", help="a wing or corridor, e.g. East")
     p.add_argument("--capacity", type=int, help="beds or seats" + (" (default 2)" * creating))
     p.add_argument(
@@ -112,7 +114,7 @@ def add_parsers(sub: Any) -> None:
         "--max-occupancy",
         type=int,
         default=ROOM_TYPE_DEFAULTS["max_occupancy"],
-        help="most guests in a room of this type (default 2)",
+        help="most guests in a room of this type",
     )
     p = hotel(sub.add_parser("edit-room-type", help="rename a room type or change its occupancy"))
     p.add_argument("name", help="its name now")

@@ -52,19 +52,19 @@ def add_commands(sub: Any) -> None:
         ("unlock", "lift the lockout of an account locked after failed logins"),
     ):
         p = sub.add_parser(name, help=what)
-        p.add_argument("login")
+        p.add_argument("login", help="the account's login")
     rp = sub.add_parser(
         "reset-password",
         help="set a new password for an account (asked twice); its sessions end",
     )
-    rp.add_argument("login")
+    rp.add_argument("login", help="the account's login")
     rp.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the new password from the first line of standard input (for scripts)",
     )
     es = sub.add_parser("end-session", help="end one session, by its id (see list-sessions)")
-    es.add_argument("session_id", type=int)
+    es.add_argument("session_id", type=int, help="the session's id, as list-sessions shows it")
 
 
 def add_serve_options(serve: Any) -> None:
@@ -72,18 +72,18 @@ def add_serve_options(serve: Any) -> None:
     serve.add_argument(
         "--session-idle-minutes",
         type=float,
-        default=720.0,
+        default=720,
         metavar="MINUTES",
-        help="a session no workstation has used for this long expires (default: 720, "
-        "12 hours; 0: never). A workstation that stays connected keeps its session.",
+        help="a session no workstation has used for this long expires (720: 12 hours; 0: "
+        "never); a workstation that stays connected keeps its session",
     )
     serve.add_argument(
         "--lockout-minutes",
         type=float,
-        default=15.0,
+        default=15,
         metavar="MINUTES",
         help="how long an account stays locked after failed logins from several addresses "
-        "(default: 15; a manager or `unlock` lifts it sooner)",
+        "(a manager or `unlock` lifts it sooner)",
     )
 
 

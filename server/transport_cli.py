@@ -41,14 +41,20 @@ def add_parsers(sub: Any) -> None:
         help="make the next certificate; desktops that connect during the grace period pin "
         "it in advance, and the server serves it once the period is over",
     )
-    r.add_argument("--grace-days", type=float, default=14.0, metavar="D")
+    r.add_argument(
+        "--grace-days",
+        type=float,
+        default=14,
+        metavar="D",
+        help="how long desktops accept both certificates before the switch",
+    )
     i = sub.add_parser(
         "install-service", help="write a systemd unit that starts `roomrack-server serve`"
     )
     i.add_argument("--unit", type=Path, default=SYSTEM_UNIT, help=f"default: {SYSTEM_UNIT}")
     i.add_argument("--user", default=None, help="the account it runs as (default: you)")
-    i.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
-    i.add_argument("--port", type=int, default=8765)
+    i.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0: all)")
+    i.add_argument("--port", type=int, default=8765, help="port to listen on")
 
 
 def run(args: argparse.Namespace, db_path: Path, tls_dir: Path | None) -> int:

@@ -480,13 +480,13 @@ def test_a_room_imported_on_the_command_line_reaches_a_server_process_live(
     db = tmp_path / "hotel.db"
     assert cli(db, "create-hotel", SLUG, "Hotel Killarney") == 0
     assert cli(db, "create-staff", "desk", "--hotel", SLUG, "--name", "D", "--role",
-               "front_desk", "--password", "desk-pass") == 0  # fmt: skip
+               "front_desk", "--password", "harbour-lights-7") == 0  # fmt: skip
     m.close_db()
     port = free_port()
     url = f"ws://127.0.0.1:{port}"
 
     async def watch() -> None:
-        desk = await Peer.open(url, "desk", "desk-pass")
+        desk = await Peer.open(url, "desk", "harbour-lights-7")
         snap = await overview(desk)
         assert snap["rooms"] == []
         command = [sys.executable, "-m", "server.cli", "--db", str(db), "--log-level", "WARNING",
@@ -499,7 +499,7 @@ def test_a_room_imported_on_the_command_line_reaches_a_server_process_live(
             assert ev["meta"]["seq"] == snap["seq"] + n + 1 and ev["meta"]["source"] == "cli"
             kinds.append(ev["type"])
         assert kinds == ["room_type_created"] * 4 + ["room_created"] * 30
-        assert len((await overview(await Peer.open(url, "desk", "desk-pass")))["rooms"]) == 30
+        assert len((await overview(await Peer.open(url, "desk", "harbour-lights-7")))["rooms"]) == 30
 
     with server_process(db, port):
         asyncio.run(watch())
