@@ -499,7 +499,9 @@ def test_a_room_imported_on_the_command_line_reaches_a_server_process_live(
             assert ev["meta"]["seq"] == snap["seq"] + n + 1 and ev["meta"]["source"] == "cli"
             kinds.append(ev["type"])
         assert kinds == ["room_type_created"] * 4 + ["room_created"] * 30
-        assert len((await overview(await Peer.open(url, "desk", "harbour-lights-7")))["rooms"]) == 30
+        assert (
+            len((await overview(await Peer.open(url, "desk", "harbour-lights-7")))["rooms"]) == 30
+        )
 
     with server_process(db, port):
         asyncio.run(watch())
