@@ -25,6 +25,12 @@ of a CPU is done once more; with --repeat the median run is reported.
     python -m bench.realtime --repeat 3           # the full run (about 20 minutes)
     python -m bench.realtime --quick              # a smoke run
     python -m bench.realtime --n 200 --modes burst --targets roomrack --markdown
+    python -m bench.realtime --n 200 --targets roomrack,roomrack-tls --repeat 3 --markdown
+                                                  # what TLS costs (plain ws against wss)
+
+Targets: `baseline`, `roomrack` (plain ws, `serve --insecure`) and `roomrack-tls` (wss with
+the server's own certificate, as it runs by default). With both Roomrack targets the report
+adds a table of TLS against plain.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -65,13 +72,61 @@ except ImportError:  # pragma: no cover - the C extension is missing
 HOST = "127.0.0.1"
 MARK = b'"request_id":"b'  # every benchmark command's request id is "b<index>"
 MARK_LEN = len(MARK)
-TARGETS = ("baseline", "roomrack")
+TARGETS = ("baseline", "roomrack", "roomrack-tls")
 MODES = ("paced", "burst")
 MAX_BURST_COMMANDS = 200_000
 ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- a minimal WebSocket client ------------------------------------------------------------
+
+
+def client_tls() -> ssl.SSLContext:
+    """TLS as the desktop does it: no certificate authority (the desktop checks a pin)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x80 | opcode, 0x80 | n))
+    elif n < 65536:
+        head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+    mask = os.urandom(4)
+    return head + mask + apply_mask(payload, mask)
+
+
+def upgrade_request(host: str, port: int) -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\nUser-Agent: roomrack-bench\r\n\r\n"
+    ).encode()
+
+
+def one_frame(buf: bytearray) -> tuple[int, bytes, int] | None:
+    """The first whole frame in `buf`: (opcode, payload, bytes used), or None."""
+    n = len(buf)
+    if n < 2:
+        return None
+    ln, start = buf[1] & 0x7F, 2
+    if ln == 126:
+        if n < 4:
+            return None
+        ln, start = (buf[2] << 8) | buf[3], 4
+    elif ln == 127:
+        if n < 10:
+            return None
+        ln, start = int.from_bytes(buf[2:10], "big"), 10
+    if start + ln > n:
+        return None
+    return buf[0] & 0x0F, bytes(buf[start : start + ln]), start + ln
 
 
 class BenchWS(asyncio.Protocol):
@@ -165,27 +220,13 @@ class BenchWS(asyncio.Protocol):
     # sending
 
     def handshake(self, host: str, port: int) -> None:
-        key = base64.b64encode(os.urandom(16)).decode()
-        request = (
-            f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\nUser-Agent: roomrack-bench\r\n\r\n"
-        )
         assert self.transport is not None
-        self.transport.write(request.encode())
+        self.transport.write(upgrade_request(host, port))
 
     def send_frame(self, opcode: int, payload: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        n = len(payload)
-        if n < 126:
-            head = bytes((0x80 | opcode, 0x80 | n))
-        elif n < 65536:
-            head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
-        else:
-            head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
-        mask = os.urandom(4)
-        self.transport.write(head + mask + apply_mask(payload, mask))
+        self.transport.write(masked_frame(opcode, payload))
 
     def send_json(self, obj: dict[str, Any]) -> None:
         self.send_frame(1, json.dumps(obj, separators=(",", ":")).encode())
@@ -208,9 +249,14 @@ class BenchWS(asyncio.Protocol):
             self.transport.close()
 
 
-async def open_ws(host: str, port: int, proto: Callable[[], BenchWS], within: float) -> BenchWS:
+async def open_ws(
+    host: str, port: int, proto: Callable[[], BenchWS], within: float, tls: bool = False
+) -> BenchWS:
     loop = asyncio.get_running_loop()
-    _, ws = await asyncio.wait_for(loop.create_connection(proto, host, port), within)
+    connecting = loop.create_connection(
+        proto, host, port, ssl=client_tls() if tls else None, server_hostname=host if tls else None
+    )
+    _, ws = await asyncio.wait_for(connecting, within)
     ws.handshake(host, port)
     await asyncio.wait_for(ws.opened, within)
     hello = await ws.recv(within)
@@ -223,14 +269,24 @@ async def open_ws(host: str, port: int, proto: Callable[[], BenchWS], within: fl
 
 
 def subscriber_main(
-    pipe: Connection, host: str, port: int, token: str, channel: str, nconns: int
+    pipe: Connection,
+    host: str,
+    port: int,
+    token: str,
+    channel: str,
+    nconns: int,
+    tls: bool = False,
 ) -> None:
-    """Process entry: open and subscribe `nconns` connections (asyncio), then read them with a
-    plain epoll loop, which costs a fraction of asyncio's per-read overhead."""
+    """Process entry: open and subscribe `nconns` connections (asyncio; over TLS, blocking
+    TLS sockets), then read them with a plain epoll loop, which costs a fraction of asyncio's
+    per-read overhead."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     readers: list[FastReader] = []
     try:
-        readers = asyncio.run(_subscribe_all(host, port, token, channel, nconns))
+        if tls:
+            readers = _subscribe_all_tls(host, port, token, channel, nconns)
+        else:
+            readers = asyncio.run(_subscribe_all(host, port, token, channel, nconns))
         pipe.send({"ready": len(readers)})
         result = _measure(pipe, readers)
     except Exception as exc:
@@ -345,6 +401,134 @@ async def _subscribe_all(
         await asyncio.sleep(0)
 
 
+def _subscribe_all_tls(
+    host: str, port: int, token: str, channel: str, nconns: int
+) -> list[FastReader]:
+    """TLS subscribers on blocking sockets (asyncio's TLS state cannot be taken over by the
+    epoll loop): each one upgrades, logs in with the token and subscribes, in turn."""
+    idx: array[int] = array("q")
+    when: array[int] = array("q")
+    return [_tls_subscriber(host, port, token, channel, idx, when) for _ in range(nconns)]
+
+
+class TlsPipe:
+    """A TLS connection on a plain socket through memory BIOs: one `recv` system call takes
+    in as many TLS records as the kernel holds, decrypted without more system calls (an
+    SSLSocket reads one record per call: a wake-up and two reads per event)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.raw = socket.create_connection((host, port), 60)
+        self.raw.settimeout(300)
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = client_tls().wrap_bio(self.inc, self.out, server_hostname=host)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._take(self.raw.recv(65536))
+        self._flush()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def setblocking(self, flag: bool) -> None:
+        self.raw.setblocking(flag)
+
+    def _flush(self) -> None:
+        data = self.out.read()
+        if data:
+            self.raw.sendall(data)
+
+    def _take(self, chunk: bytes) -> None:
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.inc.write(chunk)
+
+    def sendall(self, data: bytes) -> None:
+        self.obj.write(data)
+        self._flush()
+
+    send = sendall
+
+    def _plain(self) -> bytes:
+        parts = []
+        while True:
+            try:
+                parts.append(self.obj.read(262144))
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                return b"".join(parts)
+
+    def recv(self, size: int) -> bytes:
+        """Plaintext: b"" at the end of the connection; BlockingIOError (non-blocking) or a
+        wait (blocking) while only part of a record has come."""
+        while True:
+            data = self._plain()
+            if data:
+                return data
+            chunk = self.raw.recv(size)
+            if not chunk:
+                return b""
+            self.inc.write(chunk)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _tls_subscriber(
+    host: str, port: int, token: str, channel: str, idx: array[int], when: array[int]
+) -> FastReader:
+    sock = TlsPipe(host, port)
+    sock.sendall(upgrade_request(host, port))
+    buf = bytearray()
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed during the handshake")
+        buf += chunk
+    end = buf.find(b"\r\n\r\n")
+    if b" 101 " not in bytes(buf[: buf.find(b"\r\n")]):
+        raise ConnectionError(bytes(buf[:end]).decode(errors="replace"))
+    del buf[: end + 4]
+
+    def message() -> dict[str, Any]:
+        while True:
+            parsed = one_frame(buf)
+            if parsed is None:
+                chunk = sock.recv(262144)
+                if not chunk:
+                    raise ConnectionError("the server closed a subscriber while subscribing")
+                buf.extend(chunk)
+                continue
+            op, payload, used = parsed
+            del buf[:used]
+            if op == 9:
+                sock.sendall(masked_frame(10, payload))
+            elif op == 8:
+                raise ConnectionError("the server closed a subscriber while subscribing")
+            elif op == 1 and not payload.startswith(b'{"type":"presence"'):
+                msg: dict[str, Any] = json.loads(payload)
+                return msg
+
+    def send(obj: dict[str, Any]) -> None:
+        sock.sendall(masked_frame(1, json.dumps(obj, separators=(",", ":")).encode()))
+
+    if message().get("type") != "hello":
+        raise RuntimeError("expected hello")
+    send({"type": "auth.token", "request_id": "t", "token": token})
+    while message().get("request_id") != "t":
+        pass
+    send({"type": "subscribe", "request_id": "s", "channels": [channel]})
+    acked = snapshot = False
+    while not (acked and snapshot):
+        msg = message()
+        acked = acked or msg.get("request_id") == "s"
+        snapshot = snapshot or msg.get("type") == "rooms.status"
+    sock.setblocking(False)
+    return FastReader(sock, bytes(buf), idx, when)  # type: ignore[arg-type]
+
+
 def _measure(pipe: Connection, readers: list[FastReader]) -> dict[str, Any]:
     idx, when = (readers[0].idx, readers[0].when) if readers else (array("q"), array("q"))
     ep = select.epoll()
@@ -431,11 +615,17 @@ class Plan:
 
 
 def commander_main(
-    pipe: Connection, host: str, port: int, token: str, channel: str, plan: Plan
+    pipe: Connection,
+    host: str,
+    port: int,
+    token: str,
+    channel: str,
+    plan: Plan,
+    tls: bool = False,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        result = asyncio.run(Commander(pipe, host, port, token, channel, plan).run())
+        result = asyncio.run(Commander(pipe, host, port, token, channel, plan, tls).run())
     except Exception as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
     with contextlib.suppress(OSError):
@@ -447,9 +637,16 @@ class Commander:
     with the version it last saw; a room has at most one command in flight."""
 
     def __init__(
-        self, pipe: Connection, host: str, port: int, token: str, channel: str, plan: Plan
+        self,
+        pipe: Connection,
+        host: str,
+        port: int,
+        token: str,
+        channel: str,
+        plan: Plan,
+        tls: bool = False,
     ) -> None:
-        self.pipe, self.host, self.port = pipe, host, port
+        self.pipe, self.host, self.port, self.tls = pipe, host, port, tls
         self.token, self.channel, self.plan = token, channel, plan
         self.sent: array[int] = array("q", [-1]) * plan.max_commands
         self.rooms: dict[str, list[Any]] = {}  # number -> [version, dnd]
@@ -510,7 +707,7 @@ class Commander:
         plan = self.plan
         try:
             for _ in range(plan.conns):
-                ws = await open_ws(self.host, self.port, lambda: BenchWS(), 60)
+                ws = await open_ws(self.host, self.port, lambda: BenchWS(), 60, self.tls)
                 self.conns.append(ws)
                 await ws.request({"type": "auth.token", "request_id": "t", "token": self.token}, 60)
             first = self.conns[0]
@@ -625,6 +822,7 @@ class ServerProc:
     log: Path
     token: str
     channel: str
+    tls: bool = False
 
 
 def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROOT) -> None:
@@ -652,7 +850,7 @@ def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROO
 def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
     db_path = workdir / f"{target}.db"
     log = workdir / f"{target}.log"
-    if target == "roomrack":
+    if target.startswith("roomrack"):
         make_hotel(db_path, opts.floors, opts.rooms_per_floor, opts.src)
         cmd = [
             sys.executable,
@@ -673,7 +871,10 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
             opts.synchronous,
             "--heartbeat-overview",
             "3600",
+            "--no-discovery",
         ]
+        if target == "roomrack":
+            cmd.append("--insecure")
     else:
         cmd = [
             sys.executable,
@@ -690,13 +891,14 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
             "--frame-bytes",
             str(opts.frame_bytes),
         ]
-    cwd = opts.src if target == "roomrack" else ROOT
+    cwd = opts.src if target.startswith("roomrack") else ROOT
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=err)
     port = _read_port(proc, 60)
-    if target == "roomrack":
-        token, slug = asyncio.run(_login(port))
-        return ServerProc(proc, port, log, token, f"{slug}.rooms")
+    if target.startswith("roomrack"):
+        tls = target == "roomrack-tls"
+        token, slug = asyncio.run(_login(port, tls))
+        return ServerProc(proc, port, log, token, f"{slug}.rooms", tls)
     return ServerProc(proc, port, log, "baseline", "hotel-baseline.rooms")
 
 
@@ -711,13 +913,13 @@ def _read_port(proc: subprocess.Popen[bytes], timeout: float) -> int:
     t.start()
     t.join(timeout)
     line = box[0].decode() if box else ""
-    if "ready on ws://" not in line:
+    if "ready on ws://" not in line and "ready on wss://" not in line:
         raise RuntimeError(f"the server did not start (said {line!r})")
     return int(line.strip().rsplit(":", 1)[1])
 
 
-async def _login(port: int) -> tuple[str, str]:
-    ws = await open_ws(HOST, port, lambda: BenchWS(), 30)
+async def _login(port: int, tls: bool = False) -> tuple[str, str]:
+    ws = await open_ws(HOST, port, lambda: BenchWS(), 30, tls)
     try:
         reply = await ws.request(
             {"type": "auth.login", "request_id": "l", "login": "manager", "password": "demo"}, 60
@@ -871,7 +1073,7 @@ def run_one(target: str, n: int, mode: str, opts: Options) -> RunResult:
             mine, theirs = ctx.Pipe()
             p = ctx.Process(
                 target=subscriber_main,
-                args=(theirs, HOST, sp.port, sp.token, sp.channel, share),
+                args=(theirs, HOST, sp.port, sp.token, sp.channel, share, sp.tls),
                 daemon=True,
                 name=f"bench-subscribers-{w}",
             )
@@ -894,7 +1096,7 @@ def run_one(target: str, n: int, mode: str, opts: Options) -> RunResult:
         cmd_pipe, theirs = ctx.Pipe()
         cp = ctx.Process(
             target=commander_main,
-            args=(theirs, HOST, sp.port, sp.token, sp.channel, plan),
+            args=(theirs, HOST, sp.port, sp.token, sp.channel, plan, sp.tls),
             daemon=True,
             name="bench-commander",
         )
@@ -1066,6 +1268,46 @@ def ratio_rows(results: list[RunResult]) -> list[list[str]]:
 RATIO_HEAD = ["N", "mode", "events/s vs baseline", "p99 vs baseline", "lost", "target"]
 
 
+def tls_rows(results: list[RunResult]) -> list[list[str]]:
+    """Roomrack over TLS against Roomrack over plain ws, case by case; the goal: TLS costs at
+    most 15 % of the delivered events per second."""
+    plain = {(r.n, r.mode): r for r in results if r.target == "roomrack"}
+    rows = []
+    for r in results:
+        p = plain.get((r.n, r.mode))
+        if r.target != "roomrack-tls" or p is None:
+            continue
+        thr = r.events_per_s / p.events_per_s if p.events_per_s else math.nan
+        lost = max(r.lost, r.lost_any)
+        rows.append(
+            [
+                str(r.n),
+                r.mode,
+                f"{p.events_per_s:,.0f}",
+                f"{r.events_per_s:,.0f}",
+                f"{thr:.0%}",
+                f"{p.p99_ms:.1f} / {r.p99_ms:.1f}",
+                f"{p.server_cpu:.0%} / {r.server_cpu:.0%}",
+                str(lost),
+                "met" if thr >= 0.85 and lost == 0 else "MISSED",
+            ]
+        )
+    return rows
+
+
+TLS_HEAD = [
+    "N",
+    "mode",
+    "plain events/s",
+    "TLS events/s",
+    "TLS vs plain",
+    "p99 ms plain / TLS",
+    "server CPU plain / TLS",
+    "lost",
+    "TLS ≤ 15 % cost",
+]
+
+
 def render(head: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
@@ -1120,6 +1362,9 @@ def report(results: list[RunResult], opts: Options) -> str:
     ratios = ratio_rows(results)
     if ratios:
         parts.append(render(RATIO_HEAD, ratios, opts.markdown))
+    tls = tls_rows(results)
+    if tls:
+        parts.append(render(TLS_HEAD, tls, opts.markdown))
     notes = [f"{r.target} N={r.n} {r.mode}: {'; '.join(r.notes)}" for r in results if r.notes]
     if notes:
         parts.append("\n".join(notes))
@@ -1298,7 +1543,7 @@ def main(argv: list[str] | None = None) -> int:
                         t = time.monotonic()
                         r = run_one(target, n, mode, opts)
                         print(
-                            f"  {target:8} N={n:<5} {mode:5} #{rep + 1}"
+                            f"  {target:12} N={n:<5} {mode:5} #{rep + 1}"
                             f" {r.events_per_s:>10,.0f} events/s  p50 {r.p50_ms:.1f} ms"
                             f"  p99 {r.p99_ms:.1f} ms  lost {r.lost}"
                             f"  server CPU {r.server_cpu:.0%}"

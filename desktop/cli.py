@@ -1,7 +1,9 @@
 """`roomrack`: open the desktop. `roomrack demo`: a living demo hotel, at once.
 
 roomrack                         open the board (the first start asks for the server and a login)
-roomrack --server HOST:PORT      use this server address
+roomrack --server HOST:PORT      use this server address (TLS; the first time, the desk asks
+                                 whether to trust the server's certificate)
+roomrack --insecure              allow plain ws:// (a server started with --insecure)
 roomrack demo [--as LOGIN]       start a local demo server and open the board logged in
 roomrack demo --simulate         ... and let simulated staff move rooms every few seconds
 """
@@ -17,6 +19,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -46,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much the program logs to standard error (default: WARNING)",
     )
     p.add_argument("--version", action="version", version=f"roomrack {version()}")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a plain ws:// server (no encryption; the header says so)",
+    )
+    p.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="do not look for servers on the LAN (mDNS) in the login dialog",
+    )
     sub = p.add_subparsers(dest="command")
     d = sub.add_parser("demo", help="start a local demo server and open the board")
     d.add_argument("--as", dest="login", default="manager", help="demo login (default: manager)")
@@ -90,8 +103,15 @@ def start_demo_server(db: Path, port: int, fresh: bool = True) -> subprocess.Pop
         str(port),
         "--synchronous",
         "NORMAL",
+        "--no-discovery",
     ]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+
+def demo_certificate(db: Path) -> bytes:
+    """The DER bytes of the demo server's certificate, read from its folder on this PC."""
+    pem = db.with_name(f"{db.stem}-tls").joinpath("cert.pem").read_text()
+    return ssl.PEM_cert_to_DER_cert(pem)
 
 
 def _die_with_parent() -> None:
@@ -107,12 +127,16 @@ def wait_healthy(
     port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30
 ) -> bool:
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}/healthz"
+    url = f"https://127.0.0.1:{port}/healthz"
+    # the demo server's certificate is checked by its pin afterwards (pair_with_demo)
+    unchecked = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    unchecked.check_hostname = False
+    unchecked.verify_mode = ssl.CERT_NONE
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
+            with urllib.request.urlopen(url, timeout=1, context=unchecked) as resp:
                 if json.loads(resp.read()).get("status") == "ok":
                     return True
         except (OSError, ValueError):
@@ -202,23 +226,31 @@ def main(argv: list[str] | None = None) -> int:
             stop_process(proc)
             print("The demo server did not start; see the messages above.", file=sys.stderr)
             return 1
-        url = f"ws://127.0.0.1:{port}"
+        url = f"wss://127.0.0.1:{port}"
         if settings_path is None:
             settings_path = db.with_name("demo-settings.ini")
     try:
-        return run_desktop(args, url, settings_path)
+        return run_desktop(args, url, settings_path, demo_db=args.db or demo_db_path())
     finally:
         if proc is not None:
             stop_process(proc)
 
 
-def run_desktop(args: argparse.Namespace, demo_url: str | None, settings_path: Path | None) -> int:
+def run_desktop(
+    args: argparse.Namespace,
+    demo_url: str | None,
+    settings_path: Path | None,
+    demo_db: Path | None = None,
+) -> int:
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from desktop.collector import GuiThreadCollector
+    from desktop.discovery import ServerBrowser
     from desktop.mainwindow import MainWindow
+    from desktop.pinning import PinStore
     from desktop.session import Session, normalise_url
     from desktop.settings import Settings
     from desktop.simulate import Simulator
@@ -227,16 +259,27 @@ def run_desktop(args: argparse.Namespace, demo_url: str | None, settings_path: P
     assert isinstance(app, QApplication)
     app.setApplicationName("Roomrack")
     app.setQuitOnLastWindowClosed(False)
+    GuiThreadCollector(parent=app)  # Qt objects are freed on this thread only
     icon = Path(__file__).with_name("resources") / "roomrack.png"
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     settings = Settings(settings_path)
     if args.server:
-        settings.server_url = normalise_url(args.server)
+        settings.server_url = normalise_url(args.server, args.insecure)
+    elif not args.insecure and settings.server_url.startswith("ws://"):
+        # kept by a version before TLS: the server speaks wss:// now (the desk asks once)
+        settings.server_url = "wss://" + settings.server_url[5:]
+    if demo_url is not None and demo_db is not None:
+        # the demo pairs itself: its server's certificate is a file on this very PC
+        from shared.pairing import fingerprint
+
+        PinStore(settings.secrets).pin(demo_url, fingerprint(demo_certificate(demo_db)))
 
     async def run() -> int:
-        session = Session()
+        session = Session(allow_insecure=args.insecure)
         window = MainWindow(session, settings)
+        if not args.no_discovery and demo_url is None:
+            window.browser = ServerBrowser()
         done = asyncio.Event()
         window.closed.connect(done.set)
         app.aboutToQuit.connect(done.set)

@@ -1,28 +1,39 @@
-"""The first-start and log-in dialog: server address (remembered), login and password."""
+"""The first-start and log-in dialog: server address (remembered, or chosen from the servers
+found on the LAN), login and password."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.discovery import FoundServer, ServerBrowser
 from desktop.theme import named
+from desktop.trust import lock_pixmap
 
 
 class LoginDialog(QDialog):
     submitted = Signal(str, str, str)  # server, login, password
     cancelled = Signal()
 
-    def __init__(self, server: str, login: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        login: str = "",
+        parent: QWidget | None = None,
+        browser: ServerBrowser | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Roomrack — log in")
         self.setModal(False)
@@ -57,6 +68,13 @@ class LoginDialog(QDialog):
         self.button.clicked.connect(self._submit)
         self.password.returnPressed.connect(self._submit)
         self.login.returnPressed.connect(self.password.setFocus)
+        self.found = QListWidget()  # the servers announced on the LAN (if looked for)
+        self.found.setMaximumHeight(130)
+        self.found.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.found.setWordWrap(True)
+        self.found.setToolTip("Servers found on this network: click one to use its address")
+        self.found.itemClicked.connect(self._choose)
+        self.found_label = named(QLabel("Servers on this network"), "tag")
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         form.addRow("Server", self.server)
@@ -68,6 +86,8 @@ class LoginDialog(QDialog):
         lay.addWidget(brand)
         lay.addWidget(tag)
         lay.addSpacing(6)
+        lay.addWidget(self.found_label)
+        lay.addWidget(self.found)
         lay.addLayout(form)
         lay.addWidget(self.error)
         row = QHBoxLayout()
@@ -75,6 +95,46 @@ class LoginDialog(QDialog):
         row.addWidget(self.button)
         lay.addLayout(row)
         (self.password if login else self.login).setFocus()
+        self.browser = browser
+        self.found_label.hide()
+        self.found.hide()
+        if browser is not None:
+            self.show_found()
+            self.list_servers(list(browser.servers.values()))
+            browser.changed.connect(self.list_servers)
+            browser.start()
+
+    def show_found(self) -> None:
+        """Show the list of servers found on the network (wider, for their codes)."""
+        self.setMinimumWidth(540)
+        self.found_label.show()
+        self.found.show()
+
+    def list_servers(self, servers: list[FoundServer]) -> None:
+        """Show the servers found so far (each hotel's name, its address and its code)."""
+        self.found.clear()
+        if not servers:
+            item = QListWidgetItem("Looking for servers… (or type the address below)")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.found.addItem(item)
+            return
+        for found in servers:
+            mark = f"code {found.code}" if found.tls else "not encrypted"
+            item = QListWidgetItem(f"{found.title}\n{found.address}  ·  {mark}")
+            colour = "#1E8449" if found.tls else "#B9770E"
+            item.setIcon(QIcon(lock_pixmap(colour, 20, open_=not found.tls)))
+            item.setData(Qt.ItemDataRole.UserRole, found)
+            item.setToolTip(
+                f"{found.name}\nIt announces the code {found.code or '—'}; the desk checks the "
+                "certificate itself when it connects."
+            )
+            self.found.addItem(item)
+
+    def _choose(self, item: QListWidgetItem) -> None:
+        found = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(found, FoundServer):
+            self.server.setText(found.address if found.tls else found.url)
+            (self.password if self.login.text() else self.login).setFocus()
 
     def _submit(self) -> None:
         server, login = self.server.text().strip(), self.login.text().strip()

@@ -44,20 +44,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import trust
 from desktop.account import ChangePasswordDialog, changed_words
 from desktop.actions import CONTROLS
 from desktop.board import Board, floor_title
 from desktop.controls import ControlsPanel
 from desktop.delegate import RoomCardDelegate, legend_marks
 from desktop.details import DetailsPanel
+from desktop.discovery import ServerBrowser
 from desktop.fitting import ElidedLabel, squeezable_combos
 from desktop.login import LoginDialog
 from desktop.model import RoomFilter, RoomModel, SortMode, status_label
 from desktop.notify import Note, ending_soon_notes, notes_for_event
 from desktop.operations import make_operations, open_operations
+from desktop.pinning import PinStore
 from desktop.reservations import ReservationModel, ReservationsPanel
 from desktop.restored import RestoredBanner
-from desktop.session import LoginError, Session, State, error_text
+from desktop.session import LoginError, Session, State, UntrustedServer, error_text
 from desktop.settings import CORNERS, Settings
 from desktop.theme import SHORT_LABELS, STATE_COLOURS, STATUS_COLOURS, STYLE, named
 from desktop.tiles import tile_words
@@ -306,6 +309,10 @@ class MainWindow(QMainWindow):
             central, settings.toast_corner, settings.toast_seconds, settings.sound
         )
         self.login_dialog: LoginDialog | None = None
+        self.trust_dialog: trust.TrustDialog | None = None  # while a server's trust is asked
+        self.browser: ServerBrowser | None = None  # servers on the LAN, for the login dialog
+        if not self.session.pins_given:  # pins kept with this settings file's secrets
+            self.session.pins = PinStore(settings.secrets)
         # made now (hidden), so discrepancy and block toasts arrive while it is closed
         self.operations = make_operations(session, self, self.rooms, self.toasts)
         self.operations.attention_changed.connect(self._on_attention)
@@ -314,6 +321,7 @@ class MainWindow(QMainWindow):
         s = session
         s.logged_in.connect(self._on_logged_in)
         s.auth_lost.connect(self._on_auth_lost)
+        s.certificate_refused.connect(self._on_certificate_refused)
         s.state_changed.connect(self._on_state)
         s.rooms_snapshot.connect(self._on_rooms_snapshot)
         s.reservations_snapshot.connect(self._on_reservations_snapshot)
@@ -385,6 +393,11 @@ class MainWindow(QMainWindow):
         self.conn_label.setToolTip("Connection to the Roomrack server")
         lay.addWidget(self.conn_dot)
         lay.addWidget(self.conn_label)
+        self.transport_icon = QLabel()  # the lock and the certificate's code (TLS)
+        self.transport_label = QLabel("")
+        lay.addSpacing(8)
+        lay.addWidget(self.transport_icon)
+        lay.addWidget(self.transport_label)
         lay.addSpacing(8)
         self.ops_button = named(QPushButton("Operations"), "headerButton")
         self.ops_button.setToolTip(
@@ -719,8 +732,19 @@ class MainWindow(QMainWindow):
             self.login_dialog.hide()
             self.login_dialog.deleteLater()
             self.login_dialog = None
+        if self.browser is not None:
+            self.browser.stop()
         if not self.isVisible():
             self.show()
+
+    def _on_certificate_refused(self, problem: UntrustedServer) -> None:
+        """While reconnecting, the server presented another certificate: stop and warn."""
+        self.update_connection_label()
+        self._spawn(self._settle_refused(problem))
+
+    async def _settle_refused(self, problem: UntrustedServer) -> None:
+        if await trust.settle(self, self.session, problem) and self.settings.token:
+            self.session.resume(problem.url, self.settings.token)
 
     def _on_auth_lost(self, message: str) -> None:
         """The server no longer takes this session (ended by a manager, the account disabled,
@@ -785,6 +809,15 @@ class MainWindow(QMainWindow):
         if state != "live" and since:
             text += f" · offline since {since}"
         self.conn_label.setText(text)
+        mark, tip, colour = trust.transport_words(s)
+        self.transport_label.setText(mark)
+        self.transport_label.setToolTip(tip)
+        self.transport_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
+        self.transport_icon.setToolTip(tip)
+        if mark:
+            self.transport_icon.setPixmap(trust.lock_pixmap(colour, 16, open_=not s.fingerprint))
+        else:
+            self.transport_icon.clear()
 
     def _clock_text(self, dt: datetime | None) -> str:
         if dt is None:
@@ -986,7 +1019,9 @@ class MainWindow(QMainWindow):
 
     def show_login(self, message: str = "") -> LoginDialog:
         if self.login_dialog is None:
-            self.login_dialog = LoginDialog(self.settings.server_url, self.settings.last_login)
+            self.login_dialog = LoginDialog(
+                self.settings.server_url, self.settings.last_login, browser=self.browser
+            )
             self.login_dialog.submitted.connect(self._login_submitted)
             self.login_dialog.rejected.connect(self._login_cancelled)
         if message:
@@ -1008,13 +1043,23 @@ class MainWindow(QMainWindow):
         self.rooms.clear()
         self.reservations.set_reservations([])
         self.session.forget_stream()
-        try:
-            await self.session.login(server, login, password)
-        except LoginError as exc:
-            if self.login_dialog is not None:
-                self.login_dialog.show_error(exc.message)
-            return False
-        return True
+        for _attempt in range(2):  # once more after the person trusted the server
+            try:
+                await self.session.login(server, login, password)
+            except UntrustedServer as problem:
+                if self.login_dialog is not None:
+                    self.login_dialog.busy(True)
+                if await trust.settle(self, self.session, problem, self.login_dialog):
+                    continue
+                if self.login_dialog is not None:
+                    self.login_dialog.show_error("Not connected: the server is not trusted.")
+                return False
+            except LoginError as exc:
+                if self.login_dialog is not None:
+                    self.login_dialog.show_error(exc.message)
+                return False
+            return True
+        return False
 
     def change_password(self) -> ChangePasswordDialog:
         """The person's own password (the current one is asked); their other sessions end."""
@@ -1035,6 +1080,8 @@ class MainWindow(QMainWindow):
         self.show_login()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.browser is not None:
+            self.browser.stop()
         self.toasts.clear()
         super().closeEvent(event)
         self.closed.emit()

@@ -38,6 +38,8 @@ def run_server(db: Path) -> tuple[int, Any]:
             server = RoomrackServer(Config(port=0, db_path=db, synchronous="NORMAL"))
             await server.start()
             box["port"] = server.port
+            cert = server.tls.current() if server.tls else None
+            box["fingerprint"] = cert.sha256 if cert else None
             box["loop"] = asyncio.get_running_loop()
             box["stop"] = asyncio.Event()
             ready.set()
@@ -50,6 +52,15 @@ def run_server(db: Path) -> tuple[int, Any]:
     t.start()
     ready.wait(30)
     return int(box["port"]), box
+
+
+def pinned(url: str, box: dict[str, Any]) -> Any:
+    """Pins (in memory) that trust the screenshot server's certificate, as a paired desk."""
+    from desktop.pinning import PinStore
+
+    pins = PinStore()
+    pins.pin(url, box["fingerprint"])
+    return pins
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,12 +82,12 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="roomrack-shots-"))
     port, box = run_server(tmp / "demo.db")
-    url = f"ws://127.0.0.1:{port}"
+    url = f"wss://127.0.0.1:{port}"
     app = QApplication.instance() or QApplication(sys.argv[:1])
 
     async def shoot() -> None:
         settings = Settings(tmp / "settings.ini")
-        session = Session()
+        session = Session(pins=pinned(url, box))
         window = MainWindow(session, settings)
         window.resize(w, h)
         window.show()

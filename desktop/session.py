@@ -24,7 +24,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from desktop.backoff import Backoff
-from shared import protocol
+from desktop.pinning import PinStore, Verdict, client_context, peer_certificate
+from shared import pairing, protocol
 from shared.accounts import CLOSE_SESSION_ENDED, SESSION_OVER_CODES
 from shared.clock import Clock, SystemClock
 from shared.errors import EXPLANATIONS, ErrorCode
@@ -50,6 +51,21 @@ class LoginError(Exception):
         self.message = message
 
 
+class UntrustedServer(LoginError):
+    """The server's certificate is not the pinned one (`changed`), or nothing is pinned for
+    its address yet (`unknown`). Nothing was sent to it."""
+
+    def __init__(self, url: str, verdict: Verdict, sha256: str, pinned: str | None) -> None:
+        code = "certificate_changed" if verdict is Verdict.CHANGED else "certificate_unknown"
+        words = (
+            "The server's certificate has changed since this desk last connected."
+            if verdict is Verdict.CHANGED
+            else "This desk has not connected to this server before."
+        )
+        super().__init__(code, words)
+        self.url, self.verdict, self.sha256, self.pinned = url, verdict, sha256, pinned
+
+
 class _AuthLost(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -68,13 +84,13 @@ class _Resync(Exception):
     """A gap in the sequence numbers: reconnect at once and resume."""
 
 
-def normalise_url(text: str) -> str:
-    """'hotel-pc:8765' -> 'ws://hotel-pc:8765'."""
+def normalise_url(text: str, insecure: bool = False) -> str:
+    """'hotel-pc:8765' -> 'wss://hotel-pc:8765' ('ws://…' when asked for `insecure`)."""
     text = text.strip().rstrip("/")
     if not text:
         return text
     if "://" not in text:
-        text = "ws://" + text
+        text = ("ws://" if insecure else "wss://") + text
     if text.startswith("http://"):
         text = "ws://" + text[7:]
     elif text.startswith("https://"):
@@ -107,6 +123,7 @@ class Session(QObject):
     store_replaced = Signal(dict)
     presence_changed = Signal(list)  # who is online where, and which room each one views
     command_done = Signal(str, str, bool, dict)  # request id, label, ok, reply
+    certificate_refused = Signal(object)  # an UntrustedServer while reconnecting: stopped
 
     def __init__(
         self,
@@ -114,8 +131,14 @@ class Session(QObject):
         backoff: Backoff | None = None,
         workstation: str | None = None,
         parent: QObject | None = None,
+        pins: PinStore | None = None,
+        allow_insecure: bool = False,
     ) -> None:
         super().__init__(parent)
+        self.pins = pins or PinStore()  # a window gives it its settings' pins, unless given
+        self.pins_given = pins is not None
+        self.allow_insecure = allow_insecure  # plain ws:// only when asked for by name
+        self.fingerprint: str | None = None  # SHA-256 of the certificate of this connection
         self.clock: Clock = clock or SystemClock()
         self.backoff = backoff or Backoff()
         self.workstation = workstation or socket.gethostname()[:60]
@@ -176,7 +199,7 @@ class Session(QObject):
         # a password login starts a new board (the window has emptied its own): never resume
         self.forget_stream()
         self._session_over = None
-        self.url = normalise_url(url)
+        self.url = normalise_url(url, self.allow_insecure)
         self._set_state(State.CONNECTING)
         try:
             ws = await self._open()
@@ -212,7 +235,7 @@ class Session(QObject):
 
     def resume(self, url: str, token: str) -> None:
         """Start with a kept token: the board appears and fills in once connected."""
-        self.url = normalise_url(url)
+        self.url = normalise_url(url, self.allow_insecure)
         self.token = token
         self._stopping = False
         self._set_state(State.CONNECTING)
@@ -352,11 +375,21 @@ class Session(QObject):
             self.state = state
             self.state_changed.emit(state.value)
 
-    async def _open(self) -> ClientConnection:
+    async def _open(self, trust_unknown: bool = False) -> ClientConnection:
+        """Connect, check the certificate against the pin (before anything is sent), read the
+        hello. `trust_unknown` lets an unpinned certificate through (pairing checks it)."""
+        secure = self.url.startswith("wss://")
+        if not secure and not self.allow_insecure and self.url.startswith("ws://"):
+            raise LoginError(
+                "insecure_refused",
+                f"{self.url} is a plain, unencrypted address. Roomrack connects with TLS "
+                "(wss://); to connect without encryption start it with --insecure.",
+            )
         try:
             ws = await asyncio.wait_for(
                 connect(
                     self.url,
+                    ssl=client_context() if secure else None,
                     compression=None,
                     max_size=2**25,
                     open_timeout=10,
@@ -372,6 +405,18 @@ class Session(QObject):
             raise LoginError(
                 OFFLINE_CODE, f"Cannot reach the server at {self.url} ({_short(exc)})."
             ) from exc
+        self.fingerprint = None
+        verified = False  # the certificate is the pinned one (or its pinned successor)
+        if secure:
+            der = peer_certificate(ws.transport)
+            sha = pairing.fingerprint(der) if der else ""
+            verdict = self.pins.check(self.url, sha)
+            if verdict in (Verdict.UNKNOWN, Verdict.CHANGED) and not trust_unknown:
+                await ws.close()
+                pin = self.pins.get(self.url)
+                raise UntrustedServer(self.url, verdict, sha, pin.fingerprint if pin else None)
+            self.fingerprint = sha
+            verified = verdict in (Verdict.PINNED, Verdict.NEXT)
         try:
             hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
         except Exception as exc:
@@ -380,11 +425,58 @@ class Session(QObject):
         if hello.get("type") != "hello" or hello.get("server") != "roomrack":
             await ws.close()
             raise LoginError("bad_address", f"{self.url} is not a Roomrack server.")
+        if verified:  # never from a server still being paired: it could name any successor
+            self._note_next_certificate(hello.get("tls"))
         hb = hello.get("heartbeat") or {}
         self.heartbeat_interval = float(hb.get("overview", 60.0))
         self._hello_epoch = hello.get("epoch")
         self.last_frame = self.clock.monotonic()
         return ws
+
+    def _note_next_certificate(self, info: Any) -> None:
+        """A rotation is pending: pin the next certificate now, as the pinned connection
+        announces it, so this desk accepts the server after the switch."""
+        if not isinstance(info, dict) or self.fingerprint is None:
+            return
+        nxt = info.get("next")
+        if info.get("fingerprint") == self.fingerprint and isinstance(nxt, dict):
+            sha = nxt.get("fingerprint")
+            if isinstance(sha, str) and len(sha) == 64 and self.pins.get(self.url) is not None:
+                self.pins.pin_next(self.url, sha)
+
+    async def pair(self, url: str, code: str) -> str:
+        """Check the server at `url` with a pairing code (shared/pairing.py) and pin its
+        certificate. Returns the pinned fingerprint; raises LoginError if the proof does not
+        hold (a wrong code, or someone else's certificate: nothing is pinned then)."""
+        self.url = normalise_url(url, self.allow_insecure)
+        ws = await self._open(trust_unknown=True)
+        sha = self.fingerprint
+        try:
+            if sha is None:
+                raise LoginError("insecure", "A plain (--insecure) server cannot be paired.")
+            nonce = pairing.new_nonce()
+            rid = f"{self._prefix}-{next(self._ids)}"
+            await ws.send(protocol.dumps({"type": "pair.prove", "request_id": rid, "nonce": nonce}))
+            while True:
+                reply = json.loads(await asyncio.wait_for(ws.recv(), REQUEST_TIMEOUT))
+                if reply.get("request_id") == rid:
+                    break
+        except (ConnectionClosed, OSError, TimeoutError, ValueError) as exc:
+            raise LoginError(OFFLINE_CODE, f"The pairing was cut off ({_short(exc)}).") from exc
+        finally:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if reply.get("type") != "ack":
+            raise LoginError(str(reply.get("code")), error_text(reply))
+        proof = str((reply.get("result") or {}).get("proof") or "")
+        if not pairing.proof_matches(code, sha, nonce, proof):
+            raise LoginError(
+                "pairing_failed",
+                "The pairing code does not match this server's certificate: check the code "
+                "(or ask for a new one). Nothing was trusted.",
+            )
+        self.pins.pin(self.url, sha)
+        return sha
 
     def _accept_login(self, result: dict[str, Any], fresh: bool) -> None:
         token = result.get("token")
@@ -432,6 +524,13 @@ class Session(QObject):
                 if self._session_over is not None:  # ended by the server: back to the login
                     raise _AuthLost(self._session_over)
                 resync, self._resync = self._resync, False
+            except UntrustedServer as exc:
+                await self._close(ws, reader)
+                self._ws = None
+                self._stopping = True
+                self._set_state(State.OFFLINE)
+                self.certificate_refused.emit(exc)
+                return
             except _AuthLost as exc:
                 self._session_over = None
                 await self._close(ws, reader)

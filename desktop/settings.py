@@ -1,6 +1,8 @@
 """What the desktop remembers between starts: server address, session token, toast options.
 
-Kept with QSettings (the platform's usual place); tests and the demo pass their own file.
+Kept with QSettings (the platform's usual place); tests and the demo pass their own file. The
+session token and the certificate pins are secrets: they live in the OS keyring
+(desktop/secrets.py), in a namespace of this settings file, never in QSettings.
 """
 
 from __future__ import annotations
@@ -10,16 +12,34 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from desktop import secrets
+
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
-DEFAULT_SERVER = "ws://127.0.0.1:8765"
+DEFAULT_SERVER = "wss://127.0.0.1:8765"
 
 
 class Settings:
     def __init__(self, path: Path | str | None = None) -> None:
+        fallback: Path | None = None  # without a keyring: the per-user file
         if path is None:
             self._qs = QSettings("Roomrack", "Roomrack")
+            namespace = "default"
         else:
             self._qs = QSettings(str(path), QSettings.Format.IniFormat)
+            namespace = str(Path(path).resolve())
+            # a settings file of its own (the demo's, a test's) keeps its secrets beside it
+            fallback = Path(path).with_name(Path(path).stem + "-secrets.json")
+        self.secrets = secrets.Secrets(namespace, fallback)
+        self._move_token_to_keyring()
+
+    def _move_token_to_keyring(self) -> None:
+        """A token an older version kept in QSettings moves to the keyring."""
+        old = self._qs.value("session/token", "")
+        if old:
+            secrets.save_token(self.secrets, str(old))
+        if self._qs.contains("session/token"):
+            self._qs.remove("session/token")
+            self._qs.sync()
 
     def _get(self, key: str, default: Any) -> Any:
         value = self._qs.value(key, default)
@@ -46,12 +66,15 @@ class Settings:
 
     @property
     def token(self) -> str | None:
-        value = self._get("session/token", "")
-        return str(value) or None
+        """The kept session token (in the keyring); setting None forgets it."""
+        return secrets.load_token(self.secrets)
 
     @token.setter
     def token(self, value: str | None) -> None:
-        self._set("session/token", value)
+        if value:
+            secrets.save_token(self.secrets, value)
+        else:
+            secrets.forget_token(self.secrets)
 
     @property
     def last_login(self) -> str:

@@ -26,9 +26,11 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from server import rooms_admin
+from server import db as m
+from server import rooms_admin, tls
 from server.accounts import Accounts
 from server.backup import BackupError, DailyBackup
+from server.discovery import Announcer
 from server.guard import LoginGuard, LoginLimits, TokenBucket
 from server.services import Outcome, StaffInfo, StoredEvent
 from server.staff_commands import StaffCommands, address_of
@@ -37,6 +39,7 @@ from server.store import Store
 from shared import access, protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
+from shared.pairing import pairing_proof
 from shared.timeutil import from_iso, to_iso
 
 log = logging.getLogger("roomrack.server")
@@ -96,6 +99,11 @@ class Config:
     # time (a look at a file, like a socket's keep-alive, not the hotel's clock); 0: only at
     # each write and each clock round (server/tail.py)
     external_poll: float = 1.0
+    # transport (server/tls.py, server/discovery.py): TLS unless asked for plain ws by name
+    insecure: bool = False
+    tls_dir: Path | None = None  # default: `roomrack-tls` beside the store
+    discovery: bool = False  # announce on the LAN (`roomrack-server serve` turns it on)
+    discovery_interfaces: tuple[str, ...] | None = None  # None: every interface
 
 
 @dataclass(eq=False)
@@ -203,6 +211,10 @@ class Hub:
                 self.send(c, data)
 
     def publish(self, events: list[StoredEvent]) -> None:
+        """Fan out one commit's events. Each client's frames of this commit go out in one
+        write (one TLS record, one system call), in order: nothing else is written to a
+        client between here and the end of this call."""
+        outgoing: dict[Client, list[tuple[bytes, bytes]]] = {}
         for ev in events:
             chans = list(ev.channels)
             if len(chans) == 1:
@@ -228,7 +240,37 @@ class Hub:
                         self.drop(c)
                 elif ev.seq > c.last_seq:
                     c.last_seq = ev.seq
-                    self.send(c, data, wire)
+                    outgoing.setdefault(c, []).append((data, wire))
+        for c, frames in outgoing.items():
+            if len(frames) == 1:
+                self.send(c, *frames[0])
+            else:
+                self.send_many(c, frames)
+
+    def send_many(self, c: Client, frames: list[tuple[bytes, bytes]]) -> None:
+        """Several (data, wire) frames for one client: one write when the framed bytes can
+        go as they are (see `send`), else one by one."""
+        ws = c.ws
+        transport, proto = ws.transport, ws.protocol
+        if (
+            not c.dropped
+            and transport is not None
+            and not transport.is_closing()
+            and proto.state is State.OPEN
+            and not proto.extensions
+            and not proto.writes
+        ):
+            if transport.get_write_buffer_size() > self.max_buffer:
+                self.drop(c)
+                return
+            try:
+                transport.write(b"".join(wire for _, wire in frames))
+            except Exception:  # the connection is closing; the handler cleans up
+                return
+            self.delivered += len(frames)
+            return
+        for data, wire in frames:
+            self.send(c, data, wire)
 
     def send(self, c: Client, data: bytes, wire: bytes | None = None) -> bool:
         """Queue one text frame for a client without waiting. A client whose unsent data
@@ -318,6 +360,8 @@ class RoomrackServer:
                 config.backup_tz,
             )
         self._backup_task: asyncio.Task[None] | None = None
+        self.tls = None if config.insecure else tls.TlsFolder(_tls_dir(config))
+        self.announcer: Announcer | None = None
         self._handlers: dict[type[protocol.Command], Handler] = {
             protocol.Login: self._login,
             protocol.TokenLogin: self._token_login,
@@ -350,6 +394,7 @@ class RoomrackServer:
             protocol.JournalRange: self._journal_range,
             protocol.HotelConfigure: self._write(lambda s, st, c: s.hotel_configure(st, c)),
             protocol.Ping: self._ping,
+            protocol.PairProve: self._pair_prove,
         }
         # setting the hotel up: room types and rooms (server/rooms_admin.py)
         for cls in rooms_admin.WORK:
@@ -376,6 +421,7 @@ class RoomrackServer:
                 self._handle,
                 self.config.host,
                 self.config.port,
+                ssl=self.tls.context(self.clock.now()) if self.tls else None,
                 process_request=self._process_request,
                 compression=None,
                 max_size=self.config.hard_max_frame,
@@ -403,12 +449,44 @@ class RoomrackServer:
         if self.config.external_poll > 0:
             self._tasks.append(asyncio.create_task(self._external_loop()))
         log.info(
-            "Roomrack server listening on ws://%s:%s (store %s, epoch %s)",
+            "Roomrack server listening on %s://%s:%s (store %s, epoch %s)",
+            self.scheme,
             self.config.host,
             self.port,
             self.config.db_path,
             self.store.epoch,
         )
+        if self.config.discovery:
+            await self._announce_on_lan()
+
+    @property
+    def scheme(self) -> str:
+        return "ws" if self.tls is None else "wss"
+
+    @property
+    def fingerprint_code(self) -> str | None:
+        """The served certificate's readable code (None over plain ws)."""
+        cert = self.tls.current() if self.tls else None
+        return cert.code if cert else None
+
+    async def _announce_on_lan(self) -> None:
+        def hotels() -> list[tuple[str, str]]:
+            return [(h.slug, h.name) for h in m.Hotel.select().order_by(m.Hotel.name)]
+
+        names = await self.store.call(hotels)
+        announcer = Announcer(
+            self.config.host,
+            self.port,
+            names,
+            self.fingerprint_code,
+            self.config.discovery_interfaces,
+        )
+        try:
+            await announcer.start()
+        except Exception as exc:  # a network without multicast must not stop the server
+            log.warning("not announced on the LAN (%s); desktops type the address", exc)
+            return
+        self.announcer = announcer
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -416,6 +494,9 @@ class RoomrackServer:
         task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
+        if self.announcer is not None:
+            await self.announcer.stop()
+            self.announcer = None
         self.hub.cancel_announcements()
         for t in self._tasks:
             t.cancel()
@@ -508,6 +589,7 @@ class RoomrackServer:
                             "rate_burst": cfg.rate_burst,
                         },
                         {"overview": cfg.heartbeat_overview, "room": cfg.heartbeat_room},
+                        self.tls.hello_info() if self.tls else None,
                     )
                 )
             )
@@ -914,6 +996,39 @@ class RoomrackServer:
     async def _ping(self, client: Client, cmd: protocol.Ping) -> dict[str, Any]:
         return protocol.ack(cmd.request_id, {"server_time": to_iso(self.clock.now())})
 
+    async def _pair_prove(self, client: Client, cmd: protocol.PairProve) -> dict[str, Any]:
+        """Answer a desktop's nonce with the proof of the waiting pairing code over the
+        certificate served now (shared/pairing.py); each answer uses the code up once."""
+        if not client.logins.take():
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, "Too many attempts; wait a little and try again."
+            )
+        cert = self.tls.current() if self.tls else None
+        if cert is None or not 8 <= len(cmd.nonce) <= 128:
+            raise ProtocolError(
+                ErrorCode.PAIRING_UNAVAILABLE if cert is None else ErrorCode.BAD_REQUEST,
+                "This server runs without TLS (--insecure): there is nothing to pair."
+                if cert is None
+                else "'nonce' must be 8 to 128 characters.",
+            )
+        code = self.tls.take_pairing(self.clock.now()) if self.tls else None
+        if code is None:
+            raise ProtocolError(ErrorCode.PAIRING_UNAVAILABLE)
+        log.info("pairing proof given to %s", client.label())
+        proof = pairing_proof(code, cert.sha256, cmd.nonce)
+        return protocol.ack(cmd.request_id, {"proof": proof, "fingerprint": cert.sha256})
+
+    async def certificate_now(self) -> bool:
+        """Serve the next certificate once a rotation's grace period is over (new connections
+        get it; live ones keep theirs). True if it switched."""
+        if self.tls is None or not self.tls.switch_if_due(self.clock.now()):
+            return False
+        log.info("now serving the next certificate, %s", self.fingerprint_code)
+        if self.announcer is not None:
+            with contextlib.suppress(Exception):
+                await self.announcer.update(self.fingerprint_code)
+        return True
+
     # --- heartbeats and housekeeping of the journal ----------------------------------------
 
     async def _heartbeat_loop(self, kind: str, interval: float) -> None:
@@ -986,6 +1101,7 @@ class RoomrackServer:
             ("starting or ending blocks", self.blocks_now),
             ("looking for discrepancies", self.discrepancies_now),
             ("starting the daily backup", self._start_backup_if_due),
+            ("switching the certificate", self.certificate_now),
         ):
             try:
                 await step()
@@ -1102,6 +1218,10 @@ class RoomrackServer:
                     )
             except Exception:
                 log.exception("journal pruning failed")
+
+
+def _tls_dir(config: Config) -> Path:
+    return config.tls_dir or tls.default_dir(config.db_path)
 
 
 def _parse_time(name: str, text: str) -> datetime:

@@ -16,12 +16,16 @@ roomrack-server restore FILE              put a backup in place of the store (se
 roomrack-server hotel-settings --hotel SLUG [--rollover-hour H] [--dnd-hours N]
                 [--arrival-lead-minutes M]
                                           show or change a hotel's settings
-
-Every command and option: roomrack-server COMMAND --help.
 roomrack-server add-room-type / edit-room-type / retire-room-type / list-room-types
 roomrack-server add-room / edit-room / retire-room / list-rooms --hotel SLUG ...
 roomrack-server import-rooms FILE.csv --hotel SLUG [--dry-run]
                                           set up rooms (also while the server runs)
+roomrack-server fingerprint | pair | rotate-cert | install-service
+                                          the certificate, pairing desktops, the service
+roomrack-server list-staff | disable-staff | enable-staff | reset-password | unlock ...
+                                          staff accounts and their sessions
+
+Every command and option: roomrack-server COMMAND --help.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import peewee as pw
 import platformdirs
 
 from server import db as m
-from server import rooms_cli, staff_admin, startup
+from server import rooms_cli, staff_admin, startup, transport_cli
 from server.app import Config, RoomrackServer
 from server.backup import BackupError, DailyBackup, backup_store, parse_hhmm, restore_store
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
@@ -152,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.upper,
         help="how much the server logs to standard error",
     )
+    p.add_argument(
+        "--tls-dir",
+        type=Path,
+        default=None,
+        help="the certificate folder (when not given: roomrack-tls beside the store)",
+    )
     p.add_argument("--version", action="version", version=f"roomrack-server {version()}")
     sub = p.add_subparsers(
         dest="command",
@@ -236,6 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_backup_options(s)
     staff_admin.add_serve_options(s)
+    s.add_argument(
+        "--insecure",
+        action="store_true",
+        help="plain ws:// without TLS: logins and guest names cross the network readable "
+        "(desktops must be started with --insecure too)",
+    )
+    s.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="do not announce the server on the LAN (mDNS), for networks that forbid multicast",
+    )
 
     sub.add_parser(
         "demo",
@@ -319,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--until", help="ISO time (default: now)")
     a.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
     rooms_cli.add_parsers(sub)  # rooms and room types (server/rooms_cli.py)
+    transport_cli.add_parsers(sub)
     return p
 
 
@@ -360,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         return restore(args.backup, db_path)
     if args.command in rooms_cli.COMMANDS:
         return rooms_cli.run(args, db_path)
+    if args.command in transport_cli.COMMANDS:
+        return transport_cli.run(args, db_path, args.tls_dir)
     if args.command in NEEDS_STORE and not db_path.is_file():
         print(
             f"error: there is no store {db_path} (give the right one with --db or "
@@ -571,6 +595,9 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         backup_keep=args.backup_keep,
         backup_at=args.backup_at,
         **staff_admin.serve_config(args),
+        insecure=args.insecure,
+        tls_dir=args.tls_dir,
+        discovery=not args.no_discovery,
     )
 
     async def run() -> None:
@@ -581,7 +608,13 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         await server.start()
-        print(f"Roomrack server ready on ws://{config.host}:{server.port}", flush=True)
+        print(f"Roomrack server ready on {server.scheme}://{config.host}:{server.port}", flush=True)
+        if server.fingerprint_code:
+            print(f"Certificate code: {server.fingerprint_code}", flush=True)
+        else:
+            print(
+                "NOT ENCRYPTED (--insecure): desktops must be started with --insecure", flush=True
+            )
         try:
             await stop.wait()
         finally:

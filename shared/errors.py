@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     ACCOUNT_LOCKED = "account_locked"
     WEAK_PASSWORD = "weak_password"
     UNKNOWN_STAFF = "unknown_staff"
+    PAIRING_UNAVAILABLE = "pairing_unavailable"
     INTERNAL_ERROR = "internal_error"
     # setting the hotel up: rooms and room types
     UNKNOWN_ROOM_TYPE = "unknown_room_type"
@@ -68,6 +69,8 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.ACCOUNT_LOCKED: "This account is locked after many failed logins; ask a manager.",
     ErrorCode.WEAK_PASSWORD: "That password is too easy to guess; choose another.",
     ErrorCode.UNKNOWN_STAFF: "There is no such staff member in this hotel.",
+    ErrorCode.PAIRING_UNAVAILABLE: "No pairing code is waiting on the server (it may have "
+    "expired or been used): ask the administrator to run `roomrack-server pair` again.",
     ErrorCode.INTERNAL_ERROR: "The server hit an unexpected problem; nothing was changed.",
     ErrorCode.UNKNOWN_ROOM_TYPE: "There is no such room type in this hotel.",
     ErrorCode.DUPLICATE_ROOM: "This hotel already has a room with that number.",

@@ -491,7 +491,16 @@ class StaffAudit(Command):
     limit: int = 200
 
 
-AUTH_COMMANDS = frozenset({"auth.login", "auth.token", "ping"})
+@command("pair.prove")
+@dataclass(frozen=True)
+class PairProve(Command):
+    """Before logging in: prove, with the pairing code an admin printed, that this server
+    serves the certificate the desktop sees (shared/pairing.py)."""
+
+    nonce: str
+
+
+AUTH_COMMANDS = frozenset({"auth.login", "auth.token", "ping", "pair.prove"})
 
 
 def _check_value(name: str, value: Any, hint: Any) -> Any:
@@ -606,7 +615,14 @@ def request_id_of(frame: str | bytes) -> str | None:
 # --- Server frames ----------------------------------------------------------------------
 
 
-def hello(epoch: str, limits: dict[str, Any], heartbeat: dict[str, float]) -> dict[str, Any]:
+def hello(
+    epoch: str,
+    limits: dict[str, Any],
+    heartbeat: dict[str, float],
+    tls: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The first frame of every connection. `tls` is None over plain ws, else the served
+    certificate's fingerprint and code and the next one's while a rotation is pending."""
     return {
         "type": "hello",
         "server": "roomrack",
@@ -614,6 +630,7 @@ def hello(epoch: str, limits: dict[str, Any], heartbeat: dict[str, float]) -> di
         "epoch": epoch,
         "limits": limits,
         "heartbeat": heartbeat,
+        "tls": tls,
     }
 
 
@@ -707,7 +724,7 @@ def parse_server_frame(frame: str | bytes) -> dict[str, Any]:
 # Every kind of frame the server sends that is not a journal event, with the fields it always
 # carries (docs/protocol.md describes each). Journal events are checked by their envelope.
 SERVER_FRAMES: dict[str, frozenset[str]] = {
-    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat"}),
+    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat", "tls"}),
     "ack": frozenset({"request_id", "result"}),
     "error": frozenset({"request_id", "code", "message", "details"}),
     "heartbeat": frozenset({"channel", "head_seq", "server_time", "timestamp"}),

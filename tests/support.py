@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import keyring.backend
+import keyring.errors
 from websockets.asyncio.client import ClientConnection, connect
 
 from server import db as m
@@ -36,11 +39,68 @@ def make_store(path: Path, clock: Clock, spec: DemoSpec | None = None) -> None:
 
 
 def server_config(db_path: Path, **overrides: Any) -> Config:
+    """A test server's settings: plain ws unless `insecure=False` is given (the transport has
+    its own tests in tests/server/test_tls.py and tests/desktop/test_trust.py)."""
     # no login deadline by default: its sleeping watchdog would count among the clock's
     # sleepers that tests wait for (test_a_connection_that_never_logs_in_is_closed in
     # tests/server/test_realtime.py turns it on)
-    cfg = Config(host="127.0.0.1", port=0, db_path=db_path, synchronous="NORMAL", login_timeout=0)
+    cfg = Config(
+        host="127.0.0.1",
+        port=0,
+        db_path=db_path,
+        synchronous="NORMAL",
+        login_timeout=0,
+        insecure=True,
+    )
     return replace(cfg, **overrides)
+
+
+def tls_config(db_path: Path, **overrides: Any) -> Config:
+    """A test server with TLS, its certificate in `roomrack-tls` beside the store."""
+    return server_config(db_path, insecure=False, **overrides)
+
+
+def unverified_tls() -> ssl.SSLContext:
+    """What a client that checks the pin itself uses (desktop/pinning.py)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _scheme(config: Config) -> str:
+    return "ws" if config.insecure else "wss"
+
+
+class FileKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend in a JSON file, so tests never touch the machine's own keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def _all(self) -> dict[str, str]:
+        if not self.path.is_file():
+            return {}
+        data: dict[str, str] = json.loads(self.path.read_text())
+        return data
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._all().get(f"{service}/{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._all()
+        data[f"{service}/{username}"] = password
+        self.path.write_text(json.dumps(data))
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._all()
+        if f"{service}/{username}" not in data:
+            raise keyring.errors.PasswordDeleteError(username)
+        del data[f"{service}/{username}"]
+        self.path.write_text(json.dumps(data))
 
 
 class ServerThread:
@@ -103,7 +163,7 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{_scheme(self.config)}://127.0.0.1:{self.port}"
 
 
 class LiveServer:
@@ -123,7 +183,7 @@ class LiveServer:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.server.port}"
+        return f"{_scheme(self.config)}://127.0.0.1:{self.server.port}"
 
 
 class Peer:
@@ -137,7 +197,8 @@ class Peer:
 
     @classmethod
     async def open(cls, url: str, login: str | None = None, password: str = "demo") -> Peer:
-        ws = await connect(url, compression=None, max_size=2**24, max_queue=None)
+        tls = unverified_tls() if url.startswith("wss://") else None
+        ws = await connect(url, ssl=tls, compression=None, max_size=2**24, max_queue=None)
         peer = cls(ws)
         peer.hello = await peer.recv()
         if login is not None:

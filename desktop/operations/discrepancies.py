@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -16,19 +18,26 @@ from PySide6.QtWidgets import (
 from desktop.operations.common import (
     duration_text,
     fill_row,
-    local_text,
     minutes_between,
+    parse,
     role_name,
     selected_keys,
     table,
 )
 from desktop.session import error_text
 from desktop.theme import named
+from shared.timeutil import clock_text
 
 if TYPE_CHECKING:
     from desktop.operations.window import OperationsWindow
 
 HEADERS = ["Room", "What", "Raised", "Open for", "Details", "Concerns"]
+
+
+def raised_text(iso: Any, tz: ZoneInfo, now: datetime) -> str:
+    """When it was raised, on the hotel's clock: "08:06" today, "Wed 2 Dec 18:06" before."""
+    when = parse(iso)
+    return clock_text(when, tz, now) if when is not None else "–"
 
 
 class DiscrepanciesTab(QWidget):
@@ -98,7 +107,7 @@ class DiscrepanciesTab(QWidget):
                 [
                     d.get("room_number") or "–",
                     d.get("label") or d.get("kind"),
-                    local_text(d.get("raised_at"), tz, "%d %b %H:%M"),
+                    raised_text(d.get("raised_at"), tz, now),
                     duration_text(minutes_between(d.get("raised_at"), now)),
                     d.get("message") or "",
                     ", ".join(role_name(r) for r in d.get("roles") or []),

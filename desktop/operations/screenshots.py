@@ -67,18 +67,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from desktop.mainwindow import MainWindow
     from desktop.operations import OperationsWindow, open_operations
-    from desktop.screenshots import run_server
+    from desktop.screenshots import pinned, run_server
     from desktop.session import Session
     from desktop.settings import Settings
     from shared.timeutil import to_iso
 
     tmp = Path(tempfile.mkdtemp(prefix="roomrack-ops-shots-"))
-    port, _box = run_server(tmp / "demo.db")
-    url = f"ws://127.0.0.1:{port}"
+    port, box = run_server(tmp / "demo.db")
+    url = f"wss://127.0.0.1:{port}"
     app = QApplication.instance() or QApplication(sys.argv[:1])
 
     async def shoot() -> None:
-        window = MainWindow(Session(workstation="Manager office"), Settings(tmp / "s.ini"))
+        window = MainWindow(
+            Session(workstation="Manager office", pins=pinned(url, box)), Settings(tmp / "s.ini")
+        )
         window.resize(w, h)
         window.show()
         assert await window.login(url, "manager", "demo")
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         await _pause(0.5)
         ops = open_operations(window.session, window, window.rooms, window.toasts)
         ops.resize(w, h)
-        desk = Session(workstation="Front desk 1")
+        desk = Session(workstation="Front desk 1", pins=pinned(url, box))
         await desk.login(url, "frontdesk", "demo")
         await _pause(1.0)
         before = window.session.clock.now()
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"attendant sheets: {pages} page(s)")
 
         # an attendant's own view: a window on its own (its own copy of the board)
-        attendant = Session(workstation="Floor 3 pantry")
+        attendant = Session(workstation="Floor 3 pantry", pins=pinned(url, box))
         mine = OperationsWindow(attendant)
         mine.resize(w, h)
         await attendant.login(url, "attendant2", "demo")

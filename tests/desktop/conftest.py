@@ -14,6 +14,7 @@ import pytest
 import qasync
 
 from desktop.backoff import Backoff
+from desktop.collector import GuiThreadCollector
 from desktop.mainwindow import MainWindow
 from desktop.session import Session
 from desktop.settings import Settings
@@ -27,6 +28,18 @@ def _qasync_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.events._set_running_loop(None)
     yield loop
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp: Any) -> Iterator[None]:
+    """As in the application: this test's widgets are freed on the GUI thread, never by a
+    collection that starts in a server thread of the same process."""
+    collector = GuiThreadCollector()
+    try:
+        yield
+    finally:
+        collector.stop()
+        collector.deleteLater()
 
 
 @pytest.fixture
@@ -98,7 +111,12 @@ def act(server: ServerThread, login: str, kind: str, /, **fields: Any) -> dict[s
 
 
 def make_window(clock: ManualClock, tmp_path: Path, name: str = "settings.ini") -> MainWindow:
-    session = Session(clock=clock, backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(3)))
+    # the shared test server speaks plain ws (tests/support.py); TLS tests use their own
+    session = Session(
+        clock=clock,
+        backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(3)),
+        allow_insecure=True,
+    )
     window = MainWindow(session, Settings(tmp_path / name), clock=clock, flush_ms=5)
     window.resize(1366, 768)
     _opened.append(window)

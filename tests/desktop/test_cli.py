@@ -29,7 +29,12 @@ def test_parser() -> None:
 @pytest.mark.slow
 def test_roomrack_demo_starts_a_server_opens_the_board_and_stops_it(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    # no keyring: the demo keeps its pin and token in a file beside its settings (tmp_path)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
     proc = subprocess.run(
         [
             sys.executable,
@@ -51,6 +56,10 @@ def test_roomrack_demo_starts_a_server_opens_the_board_and_stops_it(tmp_path: Pa
     )
     assert proc.returncode == 0, proc.stderr
     assert "Demo board live: Hotel Killarney (demo) (68 rooms), logged in as manager" in proc.stdout
+    assert "Certificate code: " in proc.stdout  # over TLS, paired by itself
+    kept = (tmp_path / "demo-settings-secrets.json").read_text()
+    assert "pin:127.0.0.1:" in kept
+    assert "token" not in (tmp_path / "demo-settings.ini").read_text()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass  # the demo server stopped with the window
 

@@ -28,8 +28,8 @@ from tests.support import ServerThread
 
 pytestmark = pytest.mark.gui
 
-# the board's width at 1366x768 and 1920x1080 (the side panel keeps ~380 px)
-BOARD_WIDTHS = (936, 1490)
+# the board's width at 1366x768 and 1920x1080 (the side panel keeps ~440 px)
+BOARD_WIDTHS = (916, 1470)
 
 
 def card_text_width(available: int) -> tuple[RoomCardDelegate, int]:

@@ -102,7 +102,9 @@ def test_after_a_restore_the_desktop_says_the_data_went_back_in_time(
     start(qtbot, window, server)
     banner = window.restored_banner
     qtbot.waitUntil(lambda: banner.isVisibleTo(window) and window.session.is_live(), timeout=10000)
-    assert window.rooms.room(number)["room_status"] == "CHECKOUT_DIRTY"  # back in time
+    qtbot.waitUntil(  # back in time: the fresh snapshot replaced the board
+        lambda: window.rooms.room(number)["room_status"] == "CHECKOUT_DIRTY", timeout=5000
+    )
     qtbot.waitUntil(lambda: "Its data is from 09:00" in banner.text.text(), timeout=5000)
     assert banner.text.text().startswith("The server's data went back to an earlier time")
     window.grab().save("/tmp/looks/restored.png")

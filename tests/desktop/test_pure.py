@@ -26,7 +26,9 @@ def test_backoff_grows_with_jitter_is_capped_and_never_gives_up() -> None:
 
 
 def test_server_addresses_are_normalised() -> None:
-    assert normalise_url("reception-pc:8765") == "ws://reception-pc:8765"
+    assert normalise_url("reception-pc:8765") == "wss://reception-pc:8765"
+    assert normalise_url("reception-pc:8765", insecure=True) == "ws://reception-pc:8765"
+    assert normalise_url("https://10.0.0.5:8765/") == "wss://10.0.0.5:8765"
     assert normalise_url("http://10.0.0.5:8765/") == "ws://10.0.0.5:8765"
     assert normalise_url("ws://127.0.0.1:1") == "ws://127.0.0.1:1"
 

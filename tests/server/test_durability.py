@@ -46,6 +46,8 @@ def server_process(db: Path, port: int, **env: str) -> Iterator[subprocess.Popen
             "127.0.0.1",
             "--port",
             str(port),
+            "--insecure",
+            "--no-discovery",
         ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,

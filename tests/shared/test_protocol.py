@@ -94,6 +94,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "room.create": {"room_number": "901", "room_type": "Suite", "floor": 9, "section": "Roof"},
     "room.update": {"room_number": "901", "expected_version": 1, "capacity": 3},
     "room.retire": {"room_number": "901", "expected_version": 2},
+    "pair.prove": {"nonce": "0123456789abcdef"},
 }
 
 
