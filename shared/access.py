@@ -44,6 +44,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "auth.token": EVERYONE,
     "auth.logout": EVERYONE,
     "ping": EVERYONE,
+    "pair.prove": EVERYONE,
     "subscribe": EVERYONE,
     "unsubscribe": EVERYONE,
     "presence.viewing": EVERYONE,

@@ -29,8 +29,10 @@ from typing import Any
 import pytest
 
 from server import db as m
+from server import tls
 from shared import access, protocol
 from shared.clock import ManualClock
+from shared.pairing import new_nonce
 from shared.rules import ROOM_ACTIONS, Role
 from shared.timeutil import to_iso
 from tests.server.test_realtime import run
@@ -51,9 +53,10 @@ ROLE_NAMES = "|".join(r.value for r in Role)
 
 
 def doc_tables(text: str) -> list[list[dict[str, str]]]:
-    """Every markdown table of the document, as rows of {header: cell}."""
+    """Every markdown table of the document (also one indented in a list), as rows of
+    {header: cell}."""
     tables: list[list[dict[str, str]]] = []
-    lines = text.splitlines()
+    lines = [line.strip() for line in text.splitlines()]
     for i, line in enumerate(lines[:-1]):
         if line.startswith("|") and re.fullmatch(r"\|(\s*-+\s*\|)+", lines[i + 1].strip()):
             head = cells(line)
@@ -431,6 +434,13 @@ class Walk:
     connection: str = "role"
 
 
+async def _pairing(w: World, login: str) -> dict[str, Any]:
+    """As `roomrack-server pair` does: a one-time code waiting in the server's TLS folder."""
+    config = w.srv.config
+    tls.TlsFolder(config.tls_dir or tls.default_dir(config.db_path)).new_pairing(w.clock.now())
+    return {"nonce": new_nonce()}
+
+
 def fields(**values: Any) -> Build:
     async def build(w: World, login: str) -> dict[str, Any]:
         return dict(values)
@@ -732,6 +742,11 @@ WALK: dict[str, Walk] = {
     ),
     "auth.logout": Walk(fields(), connection="session"),
     "ping": Walk(fields(), connection="anonymous"),
+    "pair.prove": Walk(
+        _pairing,
+        (Flag("no pairing code waiting", fields(nonce=new_nonce()), "pairing_unavailable"),),
+        connection="anonymous",
+    ),
     "subscribe": Walk(
         fields(channels=[OVERVIEW]),
         (
@@ -1263,7 +1278,8 @@ def test_every_command_and_flag_gets_the_reply_the_document_names(
     clean_db: Path, clock: ManualClock, doc: Document
 ) -> None:
     async def scenario() -> None:
-        async with LiveServer(clean_db, clock, rate_per_second=0) as srv:
+        # over TLS, as a server runs by default (pair.prove has nothing to prove without it)
+        async with LiveServer(clean_db, clock, rate_per_second=0, insecure=False) as srv:
             peers = {login: await Peer.open(srv.url, login) for login in LOGIN.values()}
             staff = (await peers["manager"].request("staff.list"))["result"]["staff"]
             world = World(srv, peers, staff)
