@@ -28,7 +28,7 @@ from desktop.model import (
 )
 from desktop.notify import who_asked
 from desktop.theme import named
-from shared.timeutil import from_iso
+from shared.timeutil import clock_text, from_iso
 
 FIELDS: list[tuple[str, str]] = [
     ("room_number", "Room"),
@@ -223,11 +223,10 @@ class DetailsPanel(QWidget):
         if not iso:
             return "–"
         try:
-            dt = from_iso(str(iso)).astimezone(self.tz)
+            dt = from_iso(str(iso))
         except ValueError:
-            return str(iso)
-        now = self.rooms.now().astimezone(self.tz)
-        return dt.strftime("%H:%M:%S" if dt.date() == now.date() else "%d %b %H:%M")
+            return "–"  # never a raw stamp in front of staff
+        return clock_text(dt, self.tz, self.rooms.now(), seconds=True)
 
     def show_room(self, number: str | None) -> None:
         changed = number != self.number

@@ -142,6 +142,11 @@ class Legend(QWidget):
         super().__init__(parent)
         self.delegate = RoomCardDelegate(self)
         self.setMinimumHeight(26)
+        self._want = 26
+        self._grow = QTimer(self)  # the height it needs, set after painting
+        self._grow.setSingleShot(True)
+        self._grow.setInterval(0)
+        self._grow.timeout.connect(self._fit_height)
 
     def _items(self) -> list[tuple[str, Callable[[QPainter, QRectF], float]]]:
         out: list[tuple[str, Callable[[QPainter, QRectF], float]]] = []
@@ -194,9 +199,13 @@ class Legend(QWidget):
             else:
                 x += 8
         p.end()
-        want = int(y + line + 6)
-        if self.minimumHeight() != want:
-            self.setMinimumHeight(want)
+        # a second line when the window is narrow: never change the geometry while painting
+        self._want = int(y + line + 6)
+        if self.minimumHeight() != self._want:
+            self._grow.start()
+
+    def _fit_height(self) -> None:
+        self.setMinimumHeight(self._want)
 
 
 def _swatch(bg: str, accent: str, hatch: bool) -> Callable[[QPainter, QRectF], float]:
@@ -475,7 +484,7 @@ class MainWindow(QMainWindow):
             ),
             ("occupied", "Occupied", "#B03A2E", {"occupancy": "occupied"}),
             ("ending_soon", "Ending soon", "#B9770E", {"occupancy": "ending_soon"}),
-            ("maintenance", "Need maintenance", "#7D3C98", {"maintenance": "yes"}),
+            ("maintenance", "Repair reported", "#7D3C98", {"maintenance": "yes"}),
         ]
         for status in RoomStatus:
             specs.append(
