@@ -89,8 +89,8 @@ class ColumnFitter(QObject):
     EVENTS = (QEvent.Type.Show, QEvent.Type.FontChange, QEvent.Type.StyleChange)
 
     def __init__(self, view: QAbstractItemView, stretch: int, pad: int = 12) -> None:
-        super().__init__(view)
-        self.view, self.stretch, self.pad = view, stretch, pad
+        super().__init__(view)  # its view is its parent: no Python reference, so no cycle
+        self.stretch, self.pad = stretch, pad
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -107,6 +107,12 @@ class ColumnFitter(QObject):
         self.header().sortIndicatorChanged.connect(self.later)
         view.installEventFilter(self)
         self.refit()
+
+    @property
+    def view(self) -> QAbstractItemView:
+        view = self.parent()
+        assert isinstance(view, QAbstractItemView)
+        return view
 
     def header(self) -> QHeaderView:
         header = getattr(self.view, "horizontalHeader", None)

@@ -257,7 +257,7 @@ class MainWindow(QMainWindow):
         self.stale_banner.hide()
         outer.addWidget(self.stale_banner)
         # the server's data went back to an earlier time (a restore): said until read
-        self.restored_banner = RestoredBanner(session, lambda: self.tz, self.clock.now)
+        self.restored_banner = RestoredBanner(session)
         outer.addWidget(self.restored_banner)
         outer.addWidget(self._build_stats())
         outer.addWidget(self._build_filters())

@@ -60,17 +60,13 @@ class RestoredBanner(QFrame):
     until *I have read this* is pressed. As soon as the connection is live it asks the server
     for its last change, to say when the data is from."""
 
-    def __init__(
-        self,
-        session: Any,
-        tz: Callable[[], ZoneInfo],
-        now: Callable[[], datetime],
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, session: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("restoredBanner")
         self.setStyleSheet(STYLE)
-        self.session, self.tz, self.now = session, tz, now
+        # the session only: a reference back to the window would make a cycle that Python's
+        # collector breaks at a random moment, in a random thread
+        self.session = session
         self._head_seq: Any = None  # the fresh snapshot's head, until its time is known
         self._tasks: set[asyncio.Future[Any]] = set()
         lay = QHBoxLayout(self)
@@ -85,6 +81,17 @@ class RestoredBanner(QFrame):
         self.hide()
         session.store_replaced.connect(self.on_store_replaced)
         session.state_changed.connect(self._on_state)
+
+    def tz(self) -> ZoneInfo:
+        """The hotel's time zone (it comes with the login)."""
+        try:
+            return ZoneInfo(str(self.session.hotel.get("timezone") or "UTC"))
+        except Exception:
+            return ZoneInfo("UTC")
+
+    def now(self) -> datetime:
+        result: datetime = self.session.clock.now()
+        return result
 
     def on_store_replaced(self, info: dict[str, Any]) -> None:
         self._head_seq = info.get("head_seq")
