@@ -1,8 +1,9 @@
 """The Roomrack wire protocol: JSON text frames over one WebSocket.
 
 Client commands are small frozen dataclasses tagged by `type`; `parse_command` turns a frame
-into one of them or raises `ProtocolError` with a stable code. Server frames are built by the
-functions at the bottom. docs/protocol.md is the prose version of this module.
+into one of them or raises `ProtocolError` with a stable code. Server frames are built in
+shared/frames.py and channel names in shared/channels.py (both re-exported here).
+docs/protocol.md is the prose version of these modules.
 """
 
 from __future__ import annotations
@@ -10,56 +11,39 @@ from __future__ import annotations
 import json
 import re
 import types
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
-from shared.errors import EXPLANATIONS, ErrorCode, ProtocolError
+from shared.channels import ROOM_NUMBER_RE as ROOM_NUMBER_RE
+from shared.channels import SLUG_RE as SLUG_RE
+from shared.channels import overview_channel as overview_channel
+from shared.channels import parse_channel as parse_channel
+from shared.channels import reservations_channel as reservations_channel
+from shared.channels import room_channel as room_channel
+from shared.errors import ErrorCode, ProtocolError
+from shared.frames import EVENT_META as EVENT_META
+from shared.frames import EVENT_TYPES as EVENT_TYPES
+from shared.frames import PROTOCOL_VERSION as PROTOCOL_VERSION
+from shared.frames import SERVER_FRAMES as SERVER_FRAMES
+from shared.frames import EventMeta as EventMeta
+from shared.frames import ack as ack
+from shared.frames import check_server_frame as check_server_frame
+from shared.frames import error as error
+from shared.frames import error_from as error_from
+from shared.frames import event as event
+from shared.frames import hello as hello
+from shared.frames import parse_server_frame as parse_server_frame
 
-PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024  # larger frames get frame_too_large and are ignored
 MAX_BATCH = 200
 MAX_TEXT = 2000  # notes, reasons, names
 # Patterns of whole values: always matched with `fullmatch` (`$` would let a trailing
 # newline through).
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
-SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-ROOM_NUMBER_RE = re.compile(r"[A-Za-z0-9\-]{1,16}")
 
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-# --- Channels ---------------------------------------------------------------------------
-
-
-def overview_channel(slug: str) -> str:
-    return f"{slug}.rooms"
-
-
-def room_channel(slug: str, room_number: str) -> str:
-    return f"{slug}.rooms.{room_number}"
-
-
-def reservations_channel(slug: str) -> str:
-    return f"{slug}.reservations"
-
-
-def parse_channel(name: str) -> tuple[str, str, str | None]:
-    """Split a channel name into (hotel_slug, kind, room_number); kind is overview/room/
-    reservations. Raises ProtocolError(unknown_channel) for anything else."""
-    if not isinstance(name, str) or len(name) > 120:
-        raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL, "A channel name is a short string.")
-    parts = name.split(".")
-    if len(parts) >= 2 and SLUG_RE.fullmatch(parts[0]):
-        slug = parts[0]
-        if parts[1:] == ["rooms"]:
-            return slug, "overview", None
-        if parts[1:] == ["reservations"]:
-            return slug, "reservations", None
-        if len(parts) == 3 and parts[1] == "rooms" and ROOM_NUMBER_RE.fullmatch(parts[2]):
-            return slug, "room", parts[2]
-    raise ProtocolError(ErrorCode.UNKNOWN_CHANNEL, f"There is no channel '{name}'.")
 
 
 # --- Client commands --------------------------------------------------------------------
@@ -610,154 +594,3 @@ def request_id_of(frame: str | bytes) -> str | None:
     except (ValueError, RecursionError, TypeError):
         return None
     return _safe_request_id(data) if isinstance(data, dict) else None
-
-
-# --- Server frames ----------------------------------------------------------------------
-
-
-def hello(
-    epoch: str,
-    limits: dict[str, Any],
-    heartbeat: dict[str, float],
-    tls: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The first frame of every connection. `tls` is None over plain ws, else the served
-    certificate's fingerprint and code and the next one's while a rotation is pending."""
-    return {
-        "type": "hello",
-        "server": "roomrack",
-        "protocol": PROTOCOL_VERSION,
-        "epoch": epoch,
-        "limits": limits,
-        "heartbeat": heartbeat,
-        "tls": tls,
-    }
-
-
-def ack(request_id: str | None, result: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"type": "ack", "request_id": request_id, "result": result or {}}
-
-
-def error(
-    request_id: str | None,
-    code: ErrorCode,
-    message: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "request_id": request_id,
-        "code": code.value,
-        "message": message or EXPLANATIONS[code],
-        "details": details or {},
-    }
-
-
-def error_from(request_id: str | None, exc: ProtocolError) -> dict[str, Any]:
-    return error(request_id, exc.code, exc.message, exc.details)
-
-
-@dataclass(frozen=True)
-class EventMeta:
-    hotel_slug: str
-    event_id: str
-    ts: str
-    seq: int
-    source: str
-    actor: dict[str, Any] | None
-    scope: dict[str, Any] = field(default_factory=dict)
-    request_id: str | None = None
-
-
-def event(category: str, kind: str, payload: dict[str, Any], meta: EventMeta) -> dict[str, Any]:
-    """The event envelope of the room notification document, with seq, source and actor."""
-    m: dict[str, Any] = {
-        "hotel_slug": meta.hotel_slug,
-        "event_id": meta.event_id,
-        "ts": meta.ts,
-        "scope": meta.scope,
-        "seq": meta.seq,
-        "source": meta.source,
-        "actor": meta.actor,
-    }
-    if meta.request_id is not None:
-        m["request_id"] = meta.request_id
-    return {"category": category, "type": kind, "payload": payload, "meta": m}
-
-
-EVENT_TYPES = frozenset(
-    {
-        "room_updated",
-        "room.update",
-        "reservation.created",
-        "reservation.confirmed",
-        "reservation.cancelled",
-        "reservation.deleted",
-        "reservation.checked_in",
-        "reservation.checked_out",
-        "room.rush_ready",
-        "block.created",
-        "block.started",
-        "block.ended",
-        "discrepancy.raised",
-        "discrepancy.resolved",
-        "hotel.rollover",
-        "hotel.configured",
-        "room_created",
-        "room_retired",
-        "room_type_created",
-        "room_type_updated",
-        "room_type_retired",
-    }
-)
-
-
-def parse_server_frame(frame: str | bytes) -> dict[str, Any]:
-    """Parse a server frame for a client; raises ValueError if it is not a typed object.
-    Lenient on purpose: a newer server may send kinds this client does not know yet."""
-    data = json.loads(frame)
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise ValueError("server frame without a type")
-    return data
-
-
-# Every kind of frame the server sends that is not a journal event, with the fields it always
-# carries (docs/protocol.md describes each). Journal events are checked by their envelope.
-SERVER_FRAMES: dict[str, frozenset[str]] = {
-    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat", "tls"}),
-    "ack": frozenset({"request_id", "result"}),
-    "error": frozenset({"request_id", "code", "message", "details"}),
-    "heartbeat": frozenset({"channel", "head_seq", "server_time", "timestamp"}),
-    "rooms.status": frozenset({"channel", "seq", "timestamp", "rooms", "day"}),
-    "room.status": frozenset({"channel", "seq", "timestamp", "status"}),
-    "reservations.status": frozenset({"channel", "seq", "timestamp", "reservations", "date"}),
-    "presence": frozenset({"hotel_slug", "server_time", "online"}),
-    "session.ended": frozenset({"code", "reason", "message"}),
-}
-EVENT_META = frozenset({"hotel_slug", "event_id", "ts", "scope", "seq", "source", "actor"})
-
-
-def check_server_frame(data: dict[str, Any]) -> str:
-    """Check a parsed server frame against the documented shapes (for tests and strict
-    clients): a known kind with every field it always carries, or a journal event with its
-    whole envelope. Returns the kind; raises ValueError naming what is wrong."""
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        raise ValueError("server frame without a type")
-    if kind in EVENT_TYPES:
-        if not {"category", "payload", "meta"} <= data.keys():
-            raise ValueError(f"{kind}: not an event envelope")
-        meta = data["meta"]
-        missing = EVENT_META - meta.keys() if isinstance(meta, dict) else EVENT_META
-        if missing or not isinstance(data["payload"], dict):
-            raise ValueError(f"{kind}: meta lacks {sorted(missing)} or payload is not an object")
-        return kind
-    fields = SERVER_FRAMES.get(kind)
-    if fields is None:
-        raise ValueError(f"unknown server frame {kind!r}")
-    missing = fields - data.keys()
-    if missing:
-        raise ValueError(f"{kind} lacks {sorted(missing)}")
-    if kind == "heartbeat" and not {"rooms", "status"} & data.keys():
-        raise ValueError("heartbeat without rooms or status")
-    return kind
