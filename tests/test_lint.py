@@ -36,3 +36,15 @@ def test_ruff_format() -> None:
 def test_mypy() -> None:
     out = run(sys.executable, "-m", "mypy")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_no_source_file_is_over_600_lines() -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import layout_check
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    ranked = layout_check.longest_files(layout_check.source_files(ROOT))
+    over = [f"{p.relative_to(ROOT)}: {n} lines" for n, p in ranked if n > layout_check.LINE_LIMIT]
+    print("\n".join(layout_check.function_lines(ROOT)))
+    assert not over, "files over 600 lines:\n" + "\n".join(over)
