@@ -1,0 +1,179 @@
+"""The report: the table of runs, Roomrack against the baseline, TLS against plain ws."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from bench.figures import RunResult
+from bench.options import ROOT, Options
+
+COLUMNS = [
+    ("target", "target"),
+    ("N", "N"),
+    ("mode", "mode"),
+    ("cmds", "commands"),
+    ("cmd/s", "cmd/s"),
+    ("events/s", "events/s"),
+    ("range", "events/s of all runs"),
+    ("p50 ms", "p50 ms"),
+    ("p99 ms", "p99 ms"),
+    ("max ms", "max ms"),
+    ("lost", "lost"),
+    ("srv CPU", "server CPU"),
+    ("srv peak MB", "server peak RSS MB"),
+    ("gen CPU", "load gen CPU (subs+cmd)"),
+    ("busiest sub", "busiest sub worker"),
+]
+
+
+RATIO_HEAD = ["N", "mode", "events/s vs baseline", "p99 vs baseline", "lost", "target"]
+
+TLS_HEAD = [
+    "N",
+    "mode",
+    "plain events/s",
+    "TLS events/s",
+    "TLS vs plain",
+    "p99 ms plain / TLS",
+    "server CPU plain / TLS",
+    "lost",
+    "TLS ≤ 15 % cost",
+]
+
+
+def row_of(r: RunResult) -> list[str]:
+    return [
+        r.target,
+        str(r.n),
+        r.mode,
+        str(r.commands),
+        f"{r.cmd_rate:.0f}",
+        f"{r.events_per_s:,.0f}",
+        f"{r.spread[0] / 1000:.0f}k–{r.spread[1] / 1000:.0f}k" if r.runs > 1 else "",
+        f"{r.p50_ms:.1f}",
+        f"{r.p99_ms:.1f}",
+        f"{r.max_ms:.1f}",
+        str(max(r.lost, r.lost_any)),
+        f"{r.server_cpu:.0%}",
+        f"{r.server_peak_mb:.0f}",
+        f"{r.subs_cpu:.0%}+{r.cmd_cpu:.0%}",
+        f"{r.subs_cpu_max:.0%}",
+    ]
+
+
+def ratio_rows(results: list[RunResult]) -> list[list[str]]:
+    base = {(r.n, r.mode): r for r in results if r.target == "baseline"}
+    rows = []
+    for r in results:
+        b = base.get((r.n, r.mode))
+        if r.target != "roomrack" or b is None:
+            continue
+        thr = r.events_per_s / b.events_per_s if b.events_per_s else math.nan
+        p99 = r.p99_ms / b.p99_ms if b.p99_ms else math.nan
+        lost = max(r.lost, r.lost_any)
+        ok = thr >= 0.8 and p99 <= 2.0 and lost == 0 and max(b.lost, b.lost_any) == 0
+        rows.append(
+            [
+                str(r.n),
+                r.mode,
+                f"{thr:.0%}",
+                f"{p99:.2f}×",
+                str(lost),
+                "met" if ok else "MISSED",
+            ]
+        )
+    return rows
+
+
+def tls_rows(results: list[RunResult]) -> list[list[str]]:
+    """Roomrack over TLS against Roomrack over plain ws, case by case; the goal: TLS costs at
+    most 15 % of the delivered events per second."""
+    plain = {(r.n, r.mode): r for r in results if r.target == "roomrack"}
+    rows = []
+    for r in results:
+        p = plain.get((r.n, r.mode))
+        if r.target != "roomrack-tls" or p is None:
+            continue
+        thr = r.events_per_s / p.events_per_s if p.events_per_s else math.nan
+        lost = max(r.lost, r.lost_any)
+        rows.append(
+            [
+                str(r.n),
+                r.mode,
+                f"{p.events_per_s:,.0f}",
+                f"{r.events_per_s:,.0f}",
+                f"{thr:.0%}",
+                f"{p.p99_ms:.1f} / {r.p99_ms:.1f}",
+                f"{p.server_cpu:.0%} / {r.server_cpu:.0%}",
+                str(lost),
+                "met" if thr >= 0.85 and lost == 0 else "MISSED",
+            ]
+        )
+    return rows
+
+
+def render(head: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    out = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
+    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(out)
+
+
+def source_version(src: Path = ROOT) -> str:
+    """The Roomrack commit measured, marked if server/ or shared/ have local changes."""
+    stamp = src / "SOURCE_COMMIT"
+    if stamp.exists():
+        return stamp.read_text().strip() + f" (exported to {src})"
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=src,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "server", "shared"],
+            cwd=src,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (head or "unknown") + (" with local changes" if changed else "")
+
+
+def machine_facts(opts: Options) -> str:
+    from importlib.metadata import version
+
+    return (
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Linux {platform.release()}, Python {platform.python_version()}, "
+        f"websockets {version('websockets')}, SQLite synchronous={opts.synchronous} (WAL), "
+        f"compression off, {opts.workers} subscriber processes + 1 commander "
+        f"({opts.commander_conns} connections); Roomrack at {source_version(opts.src)}"
+    )
+
+
+def report(results: list[RunResult], opts: Options) -> str:
+    head = [c[0] if not opts.markdown else c[1] for c in COLUMNS]
+    parts = [render(head, [row_of(r) for r in results], opts.markdown)]
+    ratios = ratio_rows(results)
+    if ratios:
+        parts.append(render(RATIO_HEAD, ratios, opts.markdown))
+    tls = tls_rows(results)
+    if tls:
+        parts.append(render(TLS_HEAD, tls, opts.markdown))
+    notes = [f"{r.target} N={r.n} {r.mode}: {'; '.join(r.notes)}" for r in results if r.notes]
+    if notes:
+        parts.append("\n".join(notes))
+    return "\n\n".join(parts)

@@ -1,0 +1,160 @@
+"""The servers measured: the bare baseline, Roomrack over plain ws and Roomrack over TLS, each
+started as a subprocess on 127.0.0.1 with a fresh store; and py-spy, if asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.options import ROOT, Options
+from bench.wsclient import HOST, BenchWS, open_ws
+
+
+@dataclass
+class ServerProc:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    token: str
+    channel: str
+    tls: bool = False
+
+
+def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROOT) -> None:
+    """A generated hotel with the demo staff (in a child process: it owns peewee's db)."""
+    code = (
+        "import sys\n"
+        "from server import db as m\n"
+        "from server.demo import DemoSpec, load_demo\n"
+        "from shared.clock import SystemClock\n"
+        "m.open_db(sys.argv[1])\n"
+        "try:\n"
+        "    load_demo(SystemClock().now(), DemoSpec(floors=int(sys.argv[2]),"
+        " rooms_per_floor=int(sys.argv[3]), with_staff=True))\n"
+        "finally:\n"
+        "    m.close_db()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(db_path), str(floors), str(rooms_per_floor)],
+        check=True,
+        cwd=src,
+        timeout=120,
+    )
+
+
+def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
+    db_path = workdir / f"{target}.db"
+    log = workdir / f"{target}.log"
+    if target.startswith("roomrack"):
+        make_hotel(db_path, opts.floors, opts.rooms_per_floor, opts.src)
+        cmd = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "--db",
+            str(db_path),
+            "--log-level",
+            "WARNING",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            "0",
+            "--rate-limit",
+            "0",
+            "--synchronous",
+            opts.synchronous,
+            "--heartbeat-overview",
+            "3600",
+            "--no-discovery",
+        ]
+        if target == "roomrack":
+            cmd.append("--insecure")
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.baseline_server",
+            "--db",
+            str(db_path),
+            "--host",
+            HOST,
+            "--port",
+            "0",
+            "--synchronous",
+            opts.synchronous,
+            "--frame-bytes",
+            str(opts.frame_bytes),
+        ]
+    cwd = opts.src if target.startswith("roomrack") else ROOT
+    with log.open("wb") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=err)
+    port = _read_port(proc, 60)
+    if target.startswith("roomrack"):
+        tls = target == "roomrack-tls"
+        token, slug = asyncio.run(_login(port, tls))
+        return ServerProc(proc, port, log, token, f"{slug}.rooms", tls)
+    return ServerProc(proc, port, log, "baseline", "hotel-baseline.rooms")
+
+
+def _read_port(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    box: list[bytes] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        box.append(proc.stdout.readline())
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(timeout)
+    line = box[0].decode() if box else ""
+    if "ready on ws://" not in line and "ready on wss://" not in line:
+        raise RuntimeError(f"the server did not start (said {line!r})")
+    return int(line.strip().rsplit(":", 1)[1])
+
+
+async def _login(port: int, tls: bool = False) -> tuple[str, str]:
+    ws = await open_ws(HOST, port, lambda: BenchWS(), 30, tls)
+    try:
+        reply = await ws.request(
+            {"type": "auth.login", "request_id": "l", "login": "manager", "password": "demo"}, 60
+        )
+        result = reply["result"]
+        return str(result["token"]), str(result["hotel"]["slug"])
+    finally:
+        ws.close()
+
+
+def stop_server(sp: ServerProc) -> None:
+    if sp.proc.poll() is None:
+        sp.proc.send_signal(signal.SIGINT)
+        try:
+            sp.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            sp.proc.kill()
+            sp.proc.wait(10)
+    if sp.proc.stdout is not None:
+        sp.proc.stdout.close()
+
+
+def start_profiler(opts: Options, pid: int, name: str) -> subprocess.Popen[bytes] | None:
+    """py-spy (if asked for and installed) samples the server, every thread, for the commands'
+    duration; it writes collapsed stacks to PROFILE/<name>.txt."""
+    if opts.profile is None:
+        return None
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        raise RuntimeError("--profile needs py-spy (pip install py-spy)")
+    opts.profile.mkdir(parents=True, exist_ok=True)
+    cmd = [exe, "record", "--pid", str(pid), "--duration", str(math.ceil(opts.duration))]
+    cmd += ["--rate", "250", "--threads", "--format", "raw", "--nonblocking"]
+    cmd += ["--output", str(opts.profile / f"{name}.txt")]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
