@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server import db as m
+from server.journal import StaffInfo, _hash_token
 from server.passwords import DUMMY_HASH, hash_password, verify_password
-from server.services import StaffInfo, _hash_token
 from shared.accounts import EndReason, end_words, password_problem
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import Role

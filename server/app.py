@@ -32,7 +32,7 @@ from server.accounts import Accounts
 from server.backup import BackupError, DailyBackup
 from server.discovery import Announcer
 from server.guard import LoginGuard, LoginLimits, TokenBucket
-from server.services import Outcome, StaffInfo, StoredEvent
+from server.journal import Outcome, StaffInfo, StoredEvent
 from server.staff_commands import StaffCommands, address_of
 from server.startup import StartError, listen_words
 from server.store import Store

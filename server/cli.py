@@ -512,7 +512,7 @@ def restore(backup: Path, db_path: Path) -> int:
 
 
 def hotel_settings(args: argparse.Namespace) -> int:
-    from server.services import apply_hotel_settings, hotel_settings_dict
+    from server.payloads import apply_hotel_settings, hotel_settings_dict
 
     hotel = m.Hotel.get_or_none(m.Hotel.slug == args.hotel)
     if hotel is None:

@@ -30,15 +30,10 @@ from collections.abc import Callable
 from typing import Any
 
 from server import db as m
-from server.services import (
-    BLOCK_LIVE,
-    Journal,
-    Outcome,
-    Services,
-    StaffInfo,
-    room_payload,
-    status_entry,
-)
+from server.calendar import BLOCK_LIVE
+from server.journal import Journal, Outcome, StaffInfo
+from server.payloads import room_payload, status_entry
+from server.services import Services
 from shared import protocol
 from shared.errors import ErrorCode, ProtocolError
 from shared.roomsetup import (

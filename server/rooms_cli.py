@@ -30,7 +30,8 @@ from typing import Any
 
 from server import db as m
 from server import rooms_admin as admin
-from server.services import Journal, Services
+from server.journal import Journal
+from server.services import Services
 from shared.clock import SystemClock
 from shared.errors import ProtocolError
 from shared.roomsetup import ROOM_DEFAULTS, ROOM_FIELDS, ROOM_TYPE_DEFAULTS

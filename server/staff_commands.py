@@ -18,8 +18,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from server.accounts import Actor, LoginFacts
+from server.journal import StaffInfo
 from server.passwords import verify_password
-from server.services import StaffInfo
 from shared import protocol
 from shared.accounts import CLOSE_SESSION_ENDED, EndReason, end_words
 from shared.errors import ErrorCode, ProtocolError

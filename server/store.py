@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from server import db as m
-from server.services import Outcome, Services, StoredEvent
+from server.journal import Outcome, StoredEvent
+from server.services import Services
 from server.startup import check_store
 from server.tail import JournalTail
 from shared.clock import Clock

@@ -25,7 +25,8 @@ import logging
 from typing import Any
 
 from server import db as m
-from server.services import Services, StoredEvent, event_channels
+from server.journal import StoredEvent, event_channels
+from server.services import Services
 
 log = logging.getLogger("roomrack.tail")
 
