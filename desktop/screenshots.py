@@ -21,7 +21,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def run_server(db: Path) -> tuple[int, Any]:
     from server import db as m
-    from server.app import Config, RoomrackServer
+    from server.app import RoomrackServer
+    from server.config import Config
     from server.demo import DemoSpec, load_demo
     from shared.clock import SystemClock
 

@@ -48,8 +48,9 @@ import platformdirs
 
 from server import db as m
 from server import rooms_cli, staff_admin, startup, transport_cli
-from server.app import Config, RoomrackServer
+from server.app import RoomrackServer
 from server.backup import BackupError, DailyBackup, backup_store, parse_hhmm, restore_store
+from server.config import Config
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
 from server.services import Services
 from server.startup import StartError, port_number

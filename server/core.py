@@ -266,3 +266,8 @@ class ServiceCore:
             .order_by(m.Reservation.start)
         )
         return [reservation_dict(r, r.room) for r in q]
+
+    def room_exists(self, hotel_id: int, number: str) -> bool:
+        return bool(
+            m.Room.select().where((m.Room.hotel == hotel_id) & (m.Room.number == number)).exists()
+        )

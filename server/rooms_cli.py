@@ -1,8 +1,8 @@
 """`roomrack-server` commands for rooms and room types, and the CSV import.
 
 They may run while the server runs: they write the store through the same service functions
-and journal as the server (server/rooms_admin.py), and the running server publishes what they
-committed to every board (server/tail.py). Each command is one transaction: all or nothing.
+and journal as the server (server/commands/rooms.py), and the running server publishes what they
+committed to every board (server/publish.py). Each command is one transaction: all or nothing.
 
 The CSV file (`import-rooms`): a header row, then one room a row. Columns (any order, case
 and spaces do not matter): number (needed), type, floor, building, section, capacity,
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from server import db as m
-from server import rooms_admin as admin
+from server.commands import rooms as admin
 from server.journal import Journal
 from server.services import Services
 from shared.clock import SystemClock

@@ -3,7 +3,7 @@ end sessions, lift a lockout.
 
 They write the store directly, also while a server runs on it: the server checks its live
 connections against the store every few seconds (`--session-check`) and closes those whose
-session ended here, with the reason (`server.staff_commands`).
+session ended here, with the reason (`server.commands.staff`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from server import db as m
 from server.accounts import CLI_ACTOR, Accounts, audit, entry_dict, staff_by_login
-from server.app import Config
+from server.config import Config
 from shared.accounts import EndReason, password_problem
 from shared.clock import SystemClock
 from shared.errors import ErrorCode, ProtocolError

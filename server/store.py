@@ -3,7 +3,7 @@
 One writer means no lock contention inside SQLite and a simple guarantee: journal events
 are handed to the publisher in exactly the order they were committed. What another process
 (the command line) commits to the same file is handed over too, in order, before this
-thread's later events: see server/tail.py.
+thread's later events: see server/publish.py.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from server import db as m
 from server.journal import Outcome, StoredEvent
+from server.publish import JournalTail
 from server.services import Services
 from server.startup import check_store
-from server.tail import JournalTail
 from shared.clock import Clock
 
 log = logging.getLogger("roomrack.store")
@@ -41,7 +41,7 @@ class Store:
         self.clock = clock
         self.synchronous = synchronous
         self.services = Services(clock)
-        self.tail = JournalTail(self.services)  # commits of other processes (server/tail.py)
+        self.tail = JournalTail(self.services)  # commits of other processes (server/publish.py)
         self.file_lock = m.StoreLock(self.path)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="roomrack-db")
         self.epoch = ""
@@ -98,7 +98,7 @@ class Store:
         return await fut
 
     async def notice_external(self) -> int:
-        """Publish what other processes committed since the last look (see server/tail.py);
+        """Publish what other processes committed since the last look (see server/publish.py);
         returns how many events that was."""
         loop = asyncio.get_running_loop()
         return await self.call(self._notice_external, loop)

@@ -43,11 +43,6 @@ class StreamReads(ServiceCore):
         occ = self.occupancy_of(rooms, self.clock.now())
         return status_entry(rooms[0], occ[rooms[0].id])
 
-    def room_exists(self, hotel_id: int, number: str) -> bool:
-        return bool(
-            m.Room.select().where((m.Room.hotel == hotel_id) & (m.Room.number == number)).exists()
-        )
-
     def snapshot(self, hotel_id: int, wanted: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         """Snapshots of several channels, all consistent with one sequence number (one
         read transaction)."""

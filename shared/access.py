@@ -75,7 +75,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "board.at": EVERYONE,
     "journal.range": EVERYONE,
     "hotel.configure": MANAGER,
-    # rooms and room types (server/rooms_admin.py)
+    # rooms and room types (server/commands/rooms.py)
     "room_type.create": ROOM_ADMIN_ROLES,
     "room_type.update": ROOM_ADMIN_ROLES,
     "room_type.retire": ROOM_ADMIN_ROLES,
@@ -83,7 +83,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "room.create": ROOM_ADMIN_ROLES,
     "room.update": ROOM_ADMIN_ROLES,
     "room.retire": ROOM_ADMIN_ROLES,
-    # staff accounts (server/staff_commands.py): everyone changes their own password; a
+    # staff accounts (server/commands/staff.py): everyone changes their own password; a
     # manager manages the accounts of the hotel
     "auth.change_password": EVERYONE,
     "staff.accounts": STAFF_ADMIN_ROLES,

@@ -21,7 +21,8 @@ import keyring.errors
 from websockets.asyncio.client import ClientConnection, connect
 
 from server import db as m
-from server.app import Config, RoomrackServer
+from server.app import RoomrackServer
+from server.config import Config
 from server.demo import DemoSpec, load_demo
 from shared.clock import Clock, ManualClock, SystemClock
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from server import db as m
+from server.commands.entry import READ, WRITE, Entry, hotel_list
 from server.core import ServiceCore
 from server.journal import (
     Journal,
@@ -165,3 +166,12 @@ class AttendantCommands(ServiceCore):
             return result
 
         return self.idempotent(staff, cmd, work)
+
+
+COMMANDS = (
+    Entry(protocol.RoomRush, WRITE, AttendantCommands.room_rush),
+    Entry(protocol.RoomRushCancel, WRITE, AttendantCommands.room_rush_cancel),
+    Entry(protocol.RoomsAssign, WRITE, AttendantCommands.rooms_assign),
+    Entry(protocol.RoomsAssignSplit, WRITE, AttendantCommands.rooms_assign_split),
+    Entry(protocol.StaffList, READ, hotel_list("staff", AttendantCommands.staff_list)),
+)

@@ -7,6 +7,7 @@ from typing import Any
 
 from server import db as m
 from server.calendar import BLOCK_LIVE, MAX_STAY, _overlap
+from server.commands.entry import READ, WRITE, Entry, hotel_list
 from server.core import ServiceCore
 from server.journal import (
     Journal,
@@ -243,3 +244,10 @@ class BlocksCommands(ServiceCore):
                     self._close_block(block, room, journal, "expired", None)
             journal.close()
         return Outcome(protocol.ack(None, {}), journal.events)
+
+
+COMMANDS = (
+    Entry(protocol.BlockCreate, WRITE, BlocksCommands.block_create),
+    Entry(protocol.BlockEnd, WRITE, BlocksCommands.block_end),
+    Entry(protocol.BlocksList, READ, hotel_list("blocks", BlocksCommands.blocks_list)),
+)

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server import db as m
+from server.commands.entry import READ, WRITE, Entry, hotel_list
 from server.core import ServiceCore
 from server.journal import (
     Journal,
@@ -147,3 +148,13 @@ class DiscrepancyCommands(ServiceCore):
             .order_by(m.Discrepancy.raised_at)
         )
         return [discrepancy_dict(d, d.room.number) for d in q]
+
+
+COMMANDS = (
+    Entry(protocol.DiscrepancyResolve, WRITE, DiscrepancyCommands.discrepancy_resolve),
+    Entry(
+        protocol.DiscrepanciesList,
+        READ,
+        hotel_list("discrepancies", DiscrepancyCommands.discrepancies_list),
+    ),
+)

@@ -7,6 +7,7 @@ from typing import Any
 
 from server import db as m
 from server.calendar import BLOCK_LIVE, MAX_STAY, _overlap
+from server.commands.entry import READ, WRITE, Entry, hotel_list
 from server.core import ServiceCore
 from server.journal import (
     Journal,
@@ -19,6 +20,7 @@ from server.payloads import (
     room_view,
     status_entry,
 )
+from server.stream import StreamReads
 from shared import occupancy, protocol
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import (
@@ -277,3 +279,21 @@ class FrontDeskCommands(ServiceCore):
             "date": self.hotel_date(hotel_id, now),
             "seq": self.head_seq(hotel_id),
         }
+
+
+def reservations_list(sv: FrontDeskCommands, staff: StaffInfo, cmd: protocol.Command) -> Any:
+    return sv.reservations_list(staff.hotel_id)
+
+
+COMMANDS = (
+    Entry(protocol.ReservationCreate, WRITE, FrontDeskCommands.reservation_create),
+    *(
+        Entry(cls, WRITE, FrontDeskCommands.reservation_action)
+        for cls in protocol.COMMANDS.values()
+        if issubclass(cls, protocol.ReservationCommand)
+    ),
+    Entry(protocol.RoomCheckIn, WRITE, FrontDeskCommands.room_check_in),
+    Entry(protocol.RoomCheckOut, WRITE, FrontDeskCommands.room_check_out),
+    Entry(protocol.ReservationsList, READ, reservations_list),
+    Entry(protocol.RoomsStatus, READ, hotel_list("rooms", StreamReads.status_list)),
+)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from server import db as m
+from server.commands.entry import READ, Entry
 from server.core import ServiceCore
 from server.journal import (
     _SQL_FIRST_CHANGE_AFTER,
@@ -14,6 +15,7 @@ from server.journal import (
     _SQL_RANGE,
     _SQL_ROOM_LIFE,
     _SQL_SEQ_AT,
+    StaffInfo,
     _exec,
     _one,
     _rows,
@@ -21,8 +23,9 @@ from server.journal import (
 from server.payloads import (
     room_payload,
 )
+from shared import protocol
 from shared.errors import ErrorCode, ProtocolError
-from shared.timeutil import moment_text, to_iso
+from shared.timeutil import from_iso, moment_text, to_iso
 
 
 class HistoryReads(ServiceCore):
@@ -115,3 +118,36 @@ class HistoryReads(ServiceCore):
             "events": [json.loads(f) for (f,) in rows[:limit]],
             "truncated": len(rows) > limit,
         }
+
+
+def parse_time(name: str, text: str) -> datetime:
+    """A time a client sent (ISO 8601, with its offset), or bad_request naming the field."""
+    try:
+        return from_iso(text)
+    except ValueError:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"'{name}' must be an ISO 8601 time.") from None
+
+
+def room_history(sv: HistoryReads, staff: StaffInfo, cmd: protocol.RoomHistory) -> Any:
+    if not sv.room_exists(staff.hotel_id, cmd.room_number):
+        raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {cmd.room_number}.")
+    events = sv.history(staff.hotel_id, cmd.room_number, cmd.limit)
+    return {"room_number": cmd.room_number, "events": events}
+
+
+def board_at(sv: HistoryReads, staff: StaffInfo, cmd: protocol.BoardAt) -> Any:
+    return sv.board_at(staff.hotel_id, parse_time("at", cmd.at))
+
+
+def journal_range(sv: HistoryReads, staff: StaffInfo, cmd: protocol.JournalRange) -> Any:
+    since, until = parse_time("since", cmd.since), parse_time("until", cmd.until)
+    if until <= since:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "'until' must be after 'since'.")
+    return sv.journal_range(staff.hotel_id, since, until, cmd.limit, cmd.after_seq)
+
+
+COMMANDS = (
+    Entry(protocol.RoomHistory, READ, room_history),
+    Entry(protocol.BoardAt, READ, board_at),
+    Entry(protocol.JournalRange, READ, journal_range),
+)

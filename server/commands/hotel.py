@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server import db as m
+from server.commands.entry import WRITE, Entry
 from server.core import ServiceCore
 from server.journal import (
     Journal,
@@ -111,3 +112,6 @@ class HotelCommands(ServiceCore):
 
     def hotel_ids(self) -> list[int]:
         return [h.id for h in m.Hotel.select(m.Hotel.id)]
+
+
+COMMANDS = (Entry(protocol.HotelConfigure, WRITE, HotelCommands.hotel_configure),)

@@ -7,6 +7,7 @@ from typing import Any
 
 from server import db as m
 from server.commands.blocks import BlocksCommands
+from server.commands.entry import WRITE, Entry
 from server.journal import (
     Journal,
     Outcome,
@@ -155,3 +156,10 @@ class HousekeepingCommands(BlocksCommands):
             return {"rooms": results}
 
         return self.idempotent(staff, cmd, work)
+
+
+COMMANDS = (
+    Entry(protocol.RoomAction, WRITE, HousekeepingCommands.room_action),
+    Entry(protocol.RoomsBatch, WRITE, HousekeepingCommands.rooms_batch),
+    Entry(protocol.RoomObserve, WRITE, HousekeepingCommands.room_observe),
+)

@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from server import cli, tls
-from server.app import Config
+from server.config import Config
 from shared.clock import ManualClock
 from shared.pairing import fingerprint, fingerprint_code, new_nonce, pairing_proof
 from tests.support import LiveServer, Peer, tls_config, unverified_tls

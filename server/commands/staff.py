@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from server.accounts import Actor, LoginFacts
+from server.commands.entry import EDGE, Entry
 from server.journal import StaffInfo
 from server.passwords import verify_password
 from shared import protocol
@@ -26,7 +27,8 @@ from shared.errors import ErrorCode, ProtocolError
 from shared.timeutil import to_iso
 
 if TYPE_CHECKING:
-    from server.app import Client, RoomrackServer
+    from server.app import RoomrackServer
+    from server.hub import Client
 
 log = logging.getLogger("roomrack.server")
 
@@ -331,3 +333,23 @@ class StaffCommands:
 async def _close(client: Client, code: str) -> None:
     with contextlib.suppress(Exception):
         await client.ws.close(CLOSE_SESSION_ENDED, code)
+
+
+# who may send each: shared/access.py; the handlers need the server (they end other desks'
+# sessions), so the transport takes them from StaffCommands.handlers()
+COMMANDS = tuple(
+    Entry(cls, EDGE)
+    for cls in (
+        protocol.ChangePassword,
+        protocol.StaffAccounts,
+        protocol.StaffSessions,
+        protocol.StaffCreate,
+        protocol.StaffDisable,
+        protocol.StaffEnable,
+        protocol.StaffResetPassword,
+        protocol.StaffUnlock,
+        protocol.StaffEndSessions,
+        protocol.SessionEnd,
+        protocol.StaffAudit,
+    )
+)

@@ -31,6 +31,7 @@ from typing import Any
 
 from server import db as m
 from server.calendar import BLOCK_LIVE
+from server.commands.entry import READ, WRITE, Entry
 from server.journal import Journal, Outcome, StaffInfo
 from server.payloads import room_payload, status_entry
 from server.services import Services
@@ -481,3 +482,9 @@ def cli_journal(sv: Services, hotel: m.Hotel) -> Journal:
     """A journal for changes made on the command line (source "cli"). Call inside the
     write transaction."""
     return Journal(hotel, sv.clock.now(), "cli", cli_actor(), None)
+
+
+COMMANDS = (
+    *(Entry(cls, WRITE, write) for cls in WORK),
+    Entry(protocol.RoomTypesList, READ, room_types),
+)

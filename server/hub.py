@@ -1,0 +1,240 @@
+"""Connections and fan-out: who is subscribed to what, and sending each committed event
+once, framed once, to every subscriber, without ever waiting for a slow one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from websockets.asyncio.server import ServerConnection
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+from server.guard import TokenBucket
+from server.journal import StaffInfo, StoredEvent
+from shared import protocol
+
+log = logging.getLogger("roomrack.server")
+
+# close codes of the server (docs/protocol.md)
+CLOSE_LOGGED_OUT = 4001
+CLOSE_LOGIN_TIMEOUT = 4002
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_RESUME_AGAIN = 4009
+
+
+@dataclass(eq=False)
+class Client:
+    ws: ServerConnection
+    peer: str
+    commands: TokenBucket
+    logins: TokenBucket
+    staff: StaffInfo | None = None
+    token: str | None = None
+    session_id: int | None = None  # the store's row of its session (to end it at once)
+    channels: set[str] = field(default_factory=set)
+    # while a subscribe is being answered, events wait here (in order), at most `max_buffer`
+    # bytes of them (`pending_bytes`): past that the client is dropped like a slow reader
+    pending: list[StoredEvent] | None = None
+    pending_bytes: int = 0
+    last_seq: int = 0
+    dropped: bool = False
+    # session and subscription requests of one connection run one at a time
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    online_since: str | None = None  # presence: when this workstation logged in
+    viewing: str | None = None  # presence: the room whose details it has open
+
+    def label(self) -> str:
+        who = f"{self.staff.login}@{self.staff.hotel_slug}" if self.staff else "anonymous"
+        return f"{who} from {self.peer}"
+
+
+class Hub:
+    """Subscriptions and fan-out. Runs on the event loop only."""
+
+    def __init__(self, max_buffer: int, presence_interval: float = 0.0) -> None:
+        self.max_buffer = max_buffer
+        self.presence_interval = presence_interval
+        self._presence_sent: dict[str, float] = {}  # hotel slug -> loop time of the last list
+        self._presence_due: dict[str, asyncio.TimerHandle] = {}
+        self.subs: dict[str, set[Client]] = defaultdict(set)
+        self.clients: set[Client] = set()
+        self.hotel_of: dict[str, int] = {}  # hotel slug -> id, for heartbeats
+        self.delivered = 0
+
+    def add(self, client: Client, channels: list[str]) -> None:
+        for ch in channels:
+            self.subs[ch].add(client)
+            client.channels.add(ch)
+
+    def remove(self, client: Client, channels: list[str] | None = None) -> None:
+        for ch in list(client.channels if channels is None else channels):
+            subs = self.subs.get(ch)
+            if subs is not None:
+                subs.discard(client)
+                if not subs:
+                    del self.subs[ch]
+            client.channels.discard(ch)
+
+    def presence_frame(self, slug: str, now: str | None) -> bytes:
+        online = [
+            {
+                "staff_id": c.staff.staff_id,
+                "name": c.staff.name,
+                "role": c.staff.role.value,
+                "workstation": c.staff.workstation,
+                "since": c.online_since,
+                "viewing": c.viewing,
+            }
+            for c in self.clients
+            if c.staff is not None and c.staff.hotel_slug == slug and not c.dropped
+        ]
+        online.sort(key=lambda e: (e["name"], e["workstation"] or "", e["since"] or ""))
+        frame = {"type": "presence", "hotel_slug": slug, "server_time": now, "online": online}
+        return protocol.dumps(frame).encode()
+
+    def announce(self, slug: str, now: Callable[[], str | None]) -> None:
+        """Tell the hotel's overview subscribers who is online and what they are viewing: at
+        once, or, if the list went out less than `presence_interval` ago, once that much time
+        has passed (every change in between goes out in that one list). When all the
+        workstations reconnect after a restart, each does not send the whole list to all."""
+        if slug in self._presence_due:
+            return  # a list is due already; it will carry this change too
+        loop = asyncio.get_running_loop()
+        last = self._presence_sent.get(slug)
+        wait = 0.0 if last is None else last + self.presence_interval - loop.time()
+        if wait <= 0:
+            self._announce_now(slug, now)
+        else:
+            self._presence_due[slug] = loop.call_later(wait, self._announce_due, slug, now)
+
+    def _announce_due(self, slug: str, now: Callable[[], str | None]) -> None:
+        del self._presence_due[slug]
+        self._announce_now(slug, now)
+
+    def cancel_announcements(self) -> None:
+        for handle in self._presence_due.values():
+            handle.cancel()
+        self._presence_due.clear()
+
+    def _announce_now(self, slug: str, now: Callable[[], str | None]) -> None:
+        self._presence_sent[slug] = asyncio.get_running_loop().time()
+        subs = self.subs.get(protocol.overview_channel(slug))
+        if not subs:
+            return
+        data = self.presence_frame(slug, now())
+        for c in list(subs):
+            if c.pending is None:
+                self.send(c, data)
+
+    def publish(self, events: list[StoredEvent]) -> None:
+        """Fan out one commit's events. Each client's frames of this commit go out in one
+        write (one TLS record, one system call), in order: nothing else is written to a
+        client between here and the end of this call."""
+        outgoing: dict[Client, list[tuple[bytes, bytes]]] = {}
+        for ev in events:
+            chans = list(ev.channels)
+            if len(chans) == 1:
+                targets: set[Client] = self.subs.get(chans[0], set())
+            else:
+                targets = set()
+                for ch in chans:
+                    s = self.subs.get(ch)
+                    if s:
+                        targets |= s
+            if not targets:
+                continue
+            data = ev.frame.encode()
+            # a server's frames are not masked: with no extension (compression is off) the bytes
+            # on the wire are the same for every subscriber, so the event is framed once
+            wire = Frame(Opcode.TEXT, data).serialize(mask=False)
+            for c in list(targets):
+                if c.pending is not None:
+                    c.pending.append(ev)
+                    c.pending_bytes += len(data)
+                    if c.pending_bytes > self.max_buffer:
+                        # its snapshot or replay is not being read fast enough to catch up
+                        self.drop(c)
+                elif ev.seq > c.last_seq:
+                    c.last_seq = ev.seq
+                    outgoing.setdefault(c, []).append((data, wire))
+        for c, frames in outgoing.items():
+            if len(frames) == 1:
+                self.send(c, *frames[0])
+            else:
+                self.send_many(c, frames)
+
+    def send_many(self, c: Client, frames: list[tuple[bytes, bytes]]) -> None:
+        """Several (data, wire) frames for one client: one write when the framed bytes can
+        go as they are (see `send`), else one by one."""
+        ws = c.ws
+        transport, proto = ws.transport, ws.protocol
+        if (
+            not c.dropped
+            and transport is not None
+            and not transport.is_closing()
+            and proto.state is State.OPEN
+            and not proto.extensions
+            and not proto.writes
+        ):
+            if transport.get_write_buffer_size() > self.max_buffer:
+                self.drop(c)
+                return
+            try:
+                transport.write(b"".join(wire for _, wire in frames))
+            except Exception:  # the connection is closing; the handler cleans up
+                return
+            self.delivered += len(frames)
+            return
+        for data, wire in frames:
+            self.send(c, data, wire)
+
+    def send(self, c: Client, data: bytes, wire: bytes | None = None) -> bool:
+        """Queue one text frame for a client without waiting. A client whose unsent data
+        passes `max_buffer` is dropped: it reconnects and resumes from the journal.
+
+        `wire` is `data` already framed: written as it is while the connection is open, has
+        no extension and nothing of its own waiting to be written (so order is kept)."""
+        if c.dropped:
+            return False
+        ws = c.ws
+        transport = ws.transport
+        if transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > self.max_buffer:
+            self.drop(c)
+            return False
+        proto = ws.protocol
+        try:
+            if (
+                wire is not None
+                and proto.state is State.OPEN
+                and not proto.extensions
+                and not proto.writes
+            ):
+                transport.write(wire)
+            else:
+                proto.send_text(data)
+                ws.send_data()
+        except Exception:  # the connection is closing; the handler cleans up
+            return False
+        self.delivered += 1
+        return True
+
+    def drop(self, c: Client) -> None:
+        """Disconnect a client that does not keep up. It resumes from the last event it
+        processed, so nothing is lost; what waited for it is let go at once."""
+        c.dropped = True
+        self.remove(c)
+        if c.pending is not None:
+            c.pending, c.pending_bytes = [], 0
+        log.warning("dropping %s: it is not reading fast enough (it will resume)", c.label())
+        with contextlib.suppress(Exception):
+            c.ws.protocol.fail(CLOSE_SLOW_CONSUMER, "slow consumer; reconnect and resume")
+            c.ws.send_data()
+        if c.ws.transport is not None:
+            c.ws.transport.abort()
