@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from server import db as m
 from server.journal import StaffInfo, _hash_token
 from server.passwords import DUMMY_HASH, hash_password, verify_password
+from server.security_log import Actor, LoginFacts, audit, entry_dict
 from shared.accounts import EndReason, end_words, password_problem
 from shared.errors import ErrorCode, ProtocolError
 from shared.rules import Role
@@ -27,69 +27,6 @@ from shared.timeutil import to_iso
 KEEP_ENDED = timedelta(days=7)  # an ended or expired session is remembered this long
 KNOWN_FOR = timedelta(days=30)  # an address this account logged in from is "known" this long
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at of a live session is refreshed this often
-CLI = "command line"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who makes an account change: a manager on a desk, or the server's command line."""
-
-    name: str
-    role: str | None = None
-    source: str = CLI
-    workstation: str | None = None
-
-    @classmethod
-    def of(cls, staff: StaffInfo) -> Actor:
-        return cls(staff.name, staff.role.value, "manager", staff.workstation)
-
-
-CLI_ACTOR = Actor(CLI)
-
-
-@dataclass(frozen=True)
-class LoginFacts:
-    """What a login attempt needs to know about the login name, before its password."""
-
-    staff_id: int | None
-    password_hash: str
-    hotel_id: int | None
-    enabled: bool
-    locked_until: datetime | None
-    known_address: bool  # this account logged in from this address lately
-
-
-def audit(
-    kind: str,
-    now: datetime,
-    detail: str,
-    *,
-    hotel_id: int | None,
-    staff: m.Staff | None = None,
-    login: str | None = None,
-    actor: Actor | None = None,
-    address: str | None = None,
-    workstation: str | None = None,
-) -> None:
-    """Write one entry of the security log."""
-    m.AuditEntry.create(
-        hotel=hotel_id,
-        ts=now,
-        kind=kind,
-        staff_id=None if staff is None else staff.id,
-        login=_subject_login(staff, login),
-        actor=None if actor is None else actor.name,
-        actor_role=None if actor is None else actor.role,
-        source="login" if actor is None else actor.source,
-        workstation=workstation if actor is None else actor.workstation,
-        address=address,
-        detail=detail[:500],
-    )
-
-
-def _subject_login(staff: m.Staff | None, login: str | None) -> str | None:
-    name = login if staff is None else str(staff.login)
-    return None if name is None else name[:100]
 
 
 def check_new_password(password: str, staff_login: str, name: str) -> None:
@@ -599,19 +536,3 @@ class Accounts:
             .limit(max(1, min(limit, 5000)))
         )
         return [entry_dict(e) for e in q]
-
-
-def entry_dict(e: m.AuditEntry) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "ts": to_iso(e.ts),
-        "kind": e.kind,
-        "staff_id": e.staff_id,
-        "login": e.login,
-        "actor": e.actor,
-        "actor_role": e.actor_role,
-        "source": e.source,
-        "workstation": e.workstation,
-        "address": e.address,
-        "detail": e.detail,
-    }

@@ -31,12 +31,8 @@ Every command and option: roomrack-server COMMAND --help.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import getpass
 import logging
-import os
-import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -44,16 +40,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import peewee as pw
-import platformdirs
 
 from server import db as m
-from server import rooms_cli, staff_admin, startup, transport_cli
-from server.app import RoomrackServer
-from server.backup import BackupError, DailyBackup, backup_store, parse_hhmm, restore_store
-from server.config import Config
-from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, SetupError, load_demo
+from server import rooms_cli, serve_cli, staff_admin, startup, transport_cli
+from server.backup import BackupError, backup_store, restore_store
+from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, SetupError, load_demo
+from server.serve_cli import default_db_path, per_user_db_path, serve
 from server.services import Services
-from server.startup import StartError, port_number
+from server.startup import StartError
 from server.version import version
 from shared.audit import to_csv
 from shared.clock import SystemClock
@@ -61,20 +55,6 @@ from shared.rules import Role
 from shared.timeutil import from_iso
 
 log = logging.getLogger("roomrack")
-DEFAULTS = Config()  # serve's defaults are the server's own
-
-
-def default_db_path() -> Path:
-    env = os.environ.get("ROOMRACK_DB")
-    if env:
-        return Path(env)
-    return per_user_db_path()
-
-
-def per_user_db_path() -> Path:
-    """The store's place when neither --db nor ROOMRACK_DB says: the only one whose missing
-    folder is created (a mistyped path must not become a new, empty store)."""
-    return Path(platformdirs.user_data_dir("roomrack", appauthor=False)) / "roomrack.db"
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -98,24 +78,6 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def time_of_day(text: str) -> Any:
-    """argparse type for --backup-at (HH:MM)."""
-    try:
-        return parse_hhmm(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def at_least_one(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
-    return n
-
-
 def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
@@ -123,22 +85,6 @@ def setup_logging(level: str) -> None:
         datefmt="%Y-%m-%d %H:%M:%S",
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)
-
-
-def ensure_demo(db_path: Path) -> bool:
-    """Load the demo hotel unless it is already in the store. True if it was loaded.
-    Raises StoreInUse, touching nothing, when a server is running on the store."""
-    lock = m.StoreLock(db_path)
-    lock.acquire()
-    m.open_db(db_path)
-    try:
-        if m.Hotel.get_or_none(m.Hotel.slug == DEMO_SLUG) is not None:
-            return False
-        load_demo(SystemClock().now(), DemoSpec())
-        return True
-    finally:
-        m.close_db()
-        lock.release()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,92 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do; each command has its own --help",
     )
 
-    s = sub.add_parser(
-        "serve",
-        help="start the server",
-        description="Start the server on the store. It refuses to start, saying why, if the "
-        "store is missing (unless --demo), damaged or in use by another server, or if the "
-        "address or port cannot be used; nothing is created then. With --backup-dir it "
-        "backs the store up once a day and keeps the newest --backup-keep of those copies.",
-    )
-    s.add_argument(
-        "--host",
-        default=DEFAULTS.host,
-        help="address to listen on; 0.0.0.0 for every workstation on the LAN "
-        "(default: %(default)s, this PC only)",
-    )
-    s.add_argument(
-        "--port",
-        type=port_number,
-        default=DEFAULTS.port,
-        help="TCP port for the workstations (0: any free port)",
-    )
-    s.add_argument(
-        "--demo",
-        action="store_true",
-        help="load the demo hotel first if missing (creates the store if there is none)",
-    )
-    s.add_argument(
-        "--heartbeat-overview",
-        type=float,
-        default=DEFAULTS.heartbeat_overview,
-        metavar="SECONDS",
-        help="how often the board's channel gets a heartbeat",
-    )
-    s.add_argument(
-        "--heartbeat-room",
-        type=float,
-        default=DEFAULTS.heartbeat_room,
-        metavar="SECONDS",
-        help="how often a single room's channel gets a heartbeat",
-    )
-    s.add_argument(
-        "--retention-days",
-        type=float,
-        default=DEFAULTS.retention_days,
-        metavar="DAYS",
-        help="how long the journal keeps events for resuming clients",
-    )
-    s.add_argument(
-        "--rate-limit",
-        type=float,
-        default=DEFAULTS.rate_per_second,
-        metavar="PER_SECOND",
-        help="commands per second per connection (0: no limit)",
-    )
-    s.add_argument(
-        "--rate-burst",
-        type=int,
-        default=DEFAULTS.rate_burst,
-        metavar="N",
-        help="commands a connection may send at once before --rate-limit applies",
-    )
-    s.add_argument(
-        "--login-timeout",
-        type=float,
-        default=DEFAULTS.login_timeout,
-        metavar="SECONDS",
-        help="close connections that have not logged in by then (0: never)",
-    )
-    s.add_argument(
-        "--synchronous",
-        choices=["FULL", "NORMAL"],
-        default=DEFAULTS.synchronous,
-        help="FULL survives power loss; NORMAL survives a crash of the process",
-    )
-    add_backup_options(s)
-    staff_admin.add_serve_options(s)
-    s.add_argument(
-        "--insecure",
-        action="store_true",
-        help="plain ws:// without TLS: logins and guest names cross the network readable "
-        "(desktops must be started with --insecure too)",
-    )
-    s.add_argument(
-        "--no-discovery",
-        action="store_true",
-        help="do not announce the server on the LAN (mDNS), for networks that forbid multicast",
-    )
+    serve_cli.add_parser(sub)
 
     sub.add_parser(
         "demo",
@@ -343,36 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
     rooms_cli.add_parsers(sub)  # rooms and room types (server/rooms_cli.py)
     transport_cli.add_parsers(sub)
     return p
-
-
-def add_backup_options(s: argparse.ArgumentParser) -> None:
-    """`serve`'s daily backup; each option can also come from the environment."""
-    env = os.environ.get
-    s.add_argument(
-        "--backup-dir",
-        type=Path,
-        default=env("ROOMRACK_BACKUP_DIR") or None,
-        metavar="FOLDER",
-        help="back the store up once a day into this existing folder, as "
-        "roomrack-daily-YYYY-MM-DD-HHMM.db (or set ROOMRACK_BACKUP_DIR; default: no daily "
-        "backup)",
-    )
-    s.add_argument(
-        "--backup-keep",
-        type=at_least_one,
-        default=env("ROOMRACK_BACKUP_KEEP") or str(DEFAULTS.backup_keep),
-        metavar="N",
-        help="keep the newest N daily backups, deleting older ones it made (never other "
-        "files; or set ROOMRACK_BACKUP_KEEP)",
-    )
-    s.add_argument(
-        "--backup-at",
-        type=time_of_day,
-        default=env("ROOMRACK_BACKUP_AT") or f"{DEFAULTS.backup_at:%H:%M}",
-        metavar="HH:MM",
-        help="when the daily backup is made, by this PC's clock and time zone; a day missed "
-        "while the server was off is made up at start (or set ROOMRACK_BACKUP_AT)",
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -567,91 +398,6 @@ def audit(args: argparse.Namespace, now: datetime) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def serve(args: argparse.Namespace, db_path: Path) -> int:
-    try:
-        check_serve(args, db_path)
-        if args.demo and ensure_demo(db_path):
-            log.info(
-                "demo hotel loaded; logins %s, password '%s'",
-                ", ".join(s[0] for s in DEMO_STAFF),
-                DEMO_PASSWORD,
-            )
-    except (StartError, BackupError, m.StoreInUse) as exc:
-        return cannot_start(exc)
-    config = Config(
-        host=args.host,
-        port=args.port,
-        db_path=db_path,
-        heartbeat_overview=args.heartbeat_overview,
-        heartbeat_room=args.heartbeat_room,
-        retention_days=args.retention_days,
-        rate_per_second=args.rate_limit,
-        rate_burst=args.rate_burst,
-        login_timeout=args.login_timeout,
-        synchronous=args.synchronous,
-        crash_after_commit=os.environ.get("ROOMRACK_CRASH_AFTER_COMMIT") == "1",
-        backup_dir=args.backup_dir,
-        backup_keep=args.backup_keep,
-        backup_at=args.backup_at,
-        **staff_admin.serve_config(args),
-        insecure=args.insecure,
-        tls_dir=args.tls_dir,
-        discovery=not args.no_discovery,
-    )
-
-    async def run() -> None:
-        server = RoomrackServer(config)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await server.start()
-        print(f"Roomrack server ready on {server.scheme}://{config.host}:{server.port}", flush=True)
-        if server.fingerprint_code:
-            print(f"Certificate code: {server.fingerprint_code}", flush=True)
-        else:
-            print(
-                "NOT ENCRYPTED (--insecure): desktops must be started with --insecure", flush=True
-            )
-        try:
-            await stop.wait()
-        finally:
-            await server.stop()
-
-    try:
-        asyncio.run(run())
-    except (StartError, BackupError, m.StoreInUse) as exc:
-        return cannot_start(exc)
-    return 0
-
-
-def check_serve(args: argparse.Namespace, db_path: Path) -> None:
-    """Everything `serve` needs, checked before anything is created: the store's folder, the
-    store (there is one unless --demo; not in use; not damaged), the backup folder, the
-    address and port. Raises StartError, BackupError or StoreInUse in words."""
-    startup.check_data_folder(db_path, create=db_path == per_user_db_path())
-    if not db_path.exists() and not args.demo:
-        raise StartError(
-            f"There is no store {db_path}. Create the hotel first (roomrack-server "
-            "create-hotel), or give the right store with --db or ROOMRACK_DB. "
-            "Nothing was created."
-        )
-    if db_path.exists():
-        lock = m.StoreLock(db_path)
-        lock.acquire()
-        lock.release()
-        startup.check_store(db_path)
-    if args.backup_dir is not None:
-        DailyBackup(db_path, args.backup_dir, args.backup_keep, args.backup_at).check()
-    startup.check_listen(args.host, args.port)
-
-
-def cannot_start(exc: Exception) -> int:
-    print(f"roomrack-server: cannot start: {exc}", file=sys.stderr, flush=True)
-    return 1
 
 
 if __name__ == "__main__":

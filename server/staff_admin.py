@@ -16,8 +16,9 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from server import db as m
-from server.accounts import CLI_ACTOR, Accounts, audit, entry_dict, staff_by_login
+from server.accounts import Accounts, staff_by_login
 from server.config import Config
+from server.security_log import CLI_ACTOR, audit, entry_dict
 from shared.accounts import EndReason, password_problem
 from shared.clock import SystemClock
 from shared.errors import ErrorCode, ProtocolError

@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from server.accounts import Actor, LoginFacts
 from server.commands.entry import EDGE, Entry
 from server.journal import StaffInfo
 from server.passwords import verify_password
+from server.security_log import Actor, LoginFacts
 from shared import protocol
 from shared.accounts import CLOSE_SESSION_ENDED, EndReason, end_words
 from shared.errors import ErrorCode, ProtocolError
