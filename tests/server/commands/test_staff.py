@@ -22,7 +22,7 @@ from shared.clock import ManualClock
 from tests.server.test_realtime import run
 from tests.support import LiveServer, Peer, make_store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def from_address(url: str, address: str, login: str | None = None, password: str = "demo"):

@@ -18,7 +18,7 @@ from shared.timeutil import to_iso
 from tests.server.test_realtime import is_event, overview, run
 from tests.support import SLUG, LiveServer, Peer, rooms_by_number
 
-EXAMPLE_CSV = Path(__file__).parents[2] / "docs" / "example-rooms.csv"
+EXAMPLE_CSV = Path(__file__).parents[3] / "docs" / "example-rooms.csv"
 
 
 async def add_room(peer: Peer, number: str, **extra: Any) -> dict[str, Any]:
