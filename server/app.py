@@ -1,8 +1,13 @@
 """The Roomrack server: one WebSocket port (plus two plain HTTP paths) for the hotel LAN.
 
-Connection handlers stay thin: parse with `shared.protocol`, check the session and role, call
-one service on the store thread, reply once. Committed events reach `Hub.publish` in journal
-order and are serialised once for every subscriber.
+The edges only: connections, frames, limits, the role check and dispatch. A frame is parsed
+with `shared.protocol`, its sender's session and role are checked (shared/access.py), and its
+command is looked up in the table of server/commands/registry.py: a WRITE runs on the store
+thread inside the write transaction, a READ on the store thread, an EDGE here (a connection's
+own commands: server/sessions.py; account commands: server/commands/staff.py). Exactly one
+reply per request. Committed events reach `Hub.publish` (server/hub.py) in journal order
+(server/publish.py) and are framed once for every subscriber. What the server does on its
+clock is server/rounds.py; the two HTTP paths, server/http.py.
 """
 
 from __future__ import annotations

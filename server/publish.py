@@ -1,21 +1,32 @@
-"""Following commits that another process made to the store (the command line, mostly).
+"""The publish path: every committed event reaches the subscribers once, in journal order.
 
 The contract:
-- A running server holds the store's file lock (`StoreLock`), which keeps a second server and
-  `restore` away, but not the command line's setup commands (`add-room`, `import-rooms`, ...):
-  they open the same SQLite file and write through the same service functions and `Journal`
-  while the server runs. SQLite serialises the writers (each waits up to its busy timeout);
-  every writer takes the next sequence numbers from `hotel.head_seq` inside its own write
-  transaction, so the journal of a hotel stays one gap-free sequence whoever wrote it.
-- The server notices another connection's commits by `PRAGMA data_version`, which changes for
-  a connection exactly when some other connection has committed. It looks at the start of each
-  group of its own writes, inside that group's IMMEDIATE transaction (so nobody can commit in
-  between), and on a short periodic tick (`Config.external_poll`, plus the clock round).
-- When it has changed, it reads the journal rows past the last sequence number it published
-  for each hotel and publishes them first, in journal order, before its own later events;
-  each event is published once (the last published seq per hotel only grows, and only on the
-  store thread). It also drops the cached hotels and room types, which those commits may
-  have changed.
+- A write's events are appended to the journal in the write's own transaction
+  (server/journal.py); nothing is published from inside a transaction. The store's one
+  thread commits a group of writes (server/store.py) and only then hands that group's events,
+  in seq order, to the event loop (`loop.call_soon_threadsafe`, which keeps their order) and
+  so to `Hub.publish` (server/hub.py), which frames each once and sends it to every
+  subscriber of its channels. A crash between the commit and the publication loses nothing:
+  the events are in the journal and desks resume from it.
+- Commits that another process made to the store (the command line, mostly) are found and
+  published by this module, before the server's own later events:
+  - A running server holds the store's file lock (`StoreLock`), which keeps a second server
+    and `restore` away, but not the command line's setup commands (`add-room`,
+    `import-rooms`, ...): they open the same SQLite file and write through the same service
+    functions and `Journal` while the server runs. SQLite serialises the writers (each waits
+    up to its busy timeout); every writer takes the next sequence numbers from
+    `hotel.head_seq` inside its own write transaction, so the journal of a hotel stays one
+    gap-free sequence whoever wrote it.
+  - The server notices another connection's commits by `PRAGMA data_version`, which changes
+    for a connection exactly when some other connection has committed. It looks at the start
+    of each group of its own writes, inside that group's IMMEDIATE transaction (so nobody can
+    commit in between), and on a short periodic tick (`Config.external_poll`, plus the clock
+    round).
+  - When it has changed, it reads the journal rows past the last sequence number it
+    published for each hotel and publishes them first, in journal order, before its own later
+    events; each event is published once (the last published seq per hotel only grows, and
+    only on the store thread). It also drops the cached hotels and room types, which those
+    commits may have changed.
 - Only the store thread calls these methods (like every database call of the server).
 """
 
