@@ -131,6 +131,7 @@ SERVER_FRAMES: dict[str, frozenset[str]] = {
     "reservations.status": frozenset({"channel", "seq", "timestamp", "reservations", "date"}),
     "presence": frozenset({"hotel_slug", "server_time", "online"}),
     "session.ended": frozenset({"code", "reason", "message"}),
+    "events": frozenset({"events"}),  # batched events (subscribe with "batch": true)
 }
 EVENT_META = frozenset({"hotel_slug", "event_id", "ts", "scope", "seq", "source", "actor"})
 
@@ -158,4 +159,12 @@ def check_server_frame(data: dict[str, Any]) -> str:
         raise ValueError(f"{kind} lacks {sorted(missing)}")
     if kind == "heartbeat" and not {"rooms", "status"} & data.keys():
         raise ValueError("heartbeat without rooms or status")
+    if kind == "events":
+        batch = data["events"]
+        if not isinstance(batch, list) or not batch:
+            raise ValueError("events: not a list of events")
+        for ev in batch:
+            if not isinstance(ev, dict) or ev.get("type") not in EVENT_TYPES:
+                raise ValueError("events: an entry is not an event")
+            check_server_frame(ev)
     return kind
