@@ -70,7 +70,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
         self.store = Store(
             config.db_path, self.clock, config.synchronous, config.crash_after_commit
         )
-        self.hub = Hub(config.max_buffer, config.presence_interval)
+        self.hub = Hub(config.max_buffer, config.presence_interval, config.fanout_tick)
         self.store.on_commit = self.hub.publish
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -364,6 +364,8 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
             staff = client.staff
             assert staff is not None
             outcome = await self.store.write(run, self.store.services, staff, cmd)
+            if outcome.events:
+                await self.hub.fanned_out()  # its events go out before its answer
             return outcome.reply
 
         return handler

@@ -79,8 +79,14 @@ class Client:
 class Hub:
     """Subscriptions and fan-out. Runs on the event loop only."""
 
-    def __init__(self, max_buffer: int, presence_interval: float = 0.0) -> None:
+    def __init__(
+        self, max_buffer: int, presence_interval: float = 0.0, fanout_tick: float = 0.0
+    ) -> None:
         self.max_buffer = max_buffer
+        self.fanout_tick = fanout_tick
+        self._last_tick = -1e9  # loop time at the end of the last fan-out tick
+        self._last_cost = 0.0  # how long it took (seconds)
+        self._tick_done: asyncio.Future[None] | None = None
         self.presence_interval = presence_interval
         self._presence_sent: dict[str, float] = {}  # hotel slug -> loop time of the last list
         self._presence_due: dict[str, asyncio.TimerHandle] = {}
@@ -174,12 +180,37 @@ class Hub:
         `events` frame (docs/protocol.md, *Batched events*). The tick runs before the
         commands of these commits are answered (their answers wait behind it)."""
         if not self._tick:
-            asyncio.get_running_loop().call_soon(self._fan_out_tick)
+            loop = asyncio.get_running_loop()
+            # a tick waits after the last one at most as long as that one took (and never
+            # more than `fanout_tick`): an idle server sends at once, a busy one sends what
+            # commits meanwhile together
+            pause = min(self.fanout_tick, self._last_cost)
+            wait = self._last_tick + pause - loop.time()
+            if wait > 0:  # busy: what commits until then goes out with these
+                loop.call_later(wait, self._fan_out_tick)
+            else:
+                loop.call_soon(self._fan_out_tick)
+            self._tick_done = loop.create_future()
         self._tick.extend(events)
+
+    async def fanned_out(self) -> None:
+        """Return once the events published so far have been sent (a command is answered
+        after its events)."""
+        if self._tick_done is not None:
+            await asyncio.shield(self._tick_done)
 
     def _fan_out_tick(self) -> None:
         events, self._tick = self._tick, []
-        self.fan_out(events)
+        done, self._tick_done = self._tick_done, None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            self.fan_out(events)
+        finally:
+            self._last_tick = loop.time()
+            self._last_cost = self._last_tick - start
+            if done is not None and not done.done():
+                done.set_result(None)
 
     def fan_out(self, events: list[StoredEvent]) -> None:
         """Send events (in seq order) to their subscribers now. Each event is encoded and
