@@ -11,6 +11,9 @@ from typing import Any
 from shared.errors import EXPLANATIONS, ErrorCode, ProtocolError
 
 PROTOCOL_VERSION = 1
+# what this server offers beyond protocol 1 as first published, named in `hello`: a client
+# uses a feature only if its name is there (so a newer client works with an older server)
+FEATURES = ("batch",)  # subscribe's "batch": events that go out together in one frame
 
 
 def hello(
@@ -29,6 +32,7 @@ def hello(
         "limits": limits,
         "heartbeat": heartbeat,
         "tls": tls,
+        "features": list(FEATURES),
     }
 
 
@@ -122,7 +126,7 @@ def parse_server_frame(frame: str | bytes) -> dict[str, Any]:
 # Every kind of frame the server sends that is not a journal event, with the fields it always
 # carries (docs/protocol.md describes each). Journal events are checked by their envelope.
 SERVER_FRAMES: dict[str, frozenset[str]] = {
-    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat", "tls"}),
+    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat", "tls", "features"}),
     "ack": frozenset({"request_id", "result"}),
     "error": frozenset({"request_id", "code", "message", "details"}),
     "heartbeat": frozenset({"channel", "head_seq", "server_time", "timestamp"}),

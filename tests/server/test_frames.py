@@ -33,6 +33,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "limits": {"max_frame_bytes": 65536},
         "heartbeat": {"overview": 60, "room": 30},
         "tls": None,
+        "features": ["batch"],
     },
     "ack": protocol.ack("r1", {"ok": True}),
     "error": protocol.error("r1", protocol.ErrorCode.STALE_VERSION),
