@@ -6,8 +6,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-TARGETS = ("baseline", "roomrack", "roomrack-tls")
-MODES = ("paced", "burst")
+TARGETS = ("baseline", "roomrack", "roomrack-tls", "release")
+MODES = ("paced", "burst", "connect")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,6 +33,8 @@ class Options:
     repeat: int = 1
     from_json: Path | None = None
     src: Path = ROOT
+    release: str | None = None  # the commit measured as the `release` target (bench/RELEASE)
+    release_src: Path | None = None  # that commit's tree, exported for the run
 
 
 def parse_args(argv: list[str] | None, description: str = "") -> Options:
@@ -43,8 +45,22 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--n", default="50,200,1000", help="subscriber counts (default 50,200,1000)")
-    p.add_argument("--modes", default="paced,burst", help="paced, burst or both")
-    p.add_argument("--targets", default="baseline,roomrack", help="baseline, roomrack or both")
+    p.add_argument(
+        "--modes",
+        default="paced,burst",
+        help="paced, burst and/or connect (N desks with their own tokens connect at once)",
+    )
+    p.add_argument(
+        "--targets",
+        default="baseline,roomrack",
+        help="baseline, roomrack, roomrack-tls and/or release (the current release over plain"
+        " ws, from bench/RELEASE or --release)",
+    )
+    p.add_argument(
+        "--release",
+        metavar="REF",
+        help="the commit of the `release` target (default: bench/RELEASE)",
+    )
     p.add_argument("--duration", type=float, default=10.0, help="seconds of commands per run")
     p.add_argument("--rate", type=float, default=200.0, help="paced: commands per second")
     p.add_argument("--inflight", type=int, default=32, help="burst: commands in flight")
@@ -125,4 +141,5 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         repeat=max(1, a.repeat),
         from_json=a.from_json,
         src=a.roomrack_src.resolve(),
+        release=a.release,
     )

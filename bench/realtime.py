@@ -27,21 +27,29 @@ of a CPU is done once more; with --repeat the median run is reported.
     python -m bench.realtime --n 200 --modes burst --targets roomrack --markdown
     python -m bench.realtime --n 200 --targets roomrack,roomrack-tls --repeat 3 --markdown
                                                   # what TLS costs (plain ws against wss)
+    python -m bench.realtime --n 200,1000 --targets baseline,roomrack,release
+                                                  # this tree beside the current release
+    python -m bench.realtime --n 1000 --modes connect --targets roomrack,release
+                                                  # 1,000 desks connecting at once
 
-Targets: `baseline`, `roomrack` (plain ws, `serve --insecure`) and `roomrack-tls` (wss with
-the server's own certificate, as it runs by default). With both Roomrack targets the report
+Targets: `baseline`, `roomrack` (plain ws, `serve --insecure`), `roomrack-tls` (wss with
+the server's own certificate, as it runs by default) and `release` (the current release named
+in bench/RELEASE, exported from git, over plain ws). With both Roomrack targets the report
 adds a table of TLS against plain.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
 import time
 
+from bench import connect
 from bench.figures import RunResult, from_json, median_run
-from bench.options import parse_args
+from bench.options import Options, parse_args
+from bench.release import export_release, release_ref
 from bench.report import machine_facts, report
 from bench.run import run_one
 
@@ -62,10 +70,33 @@ def main(argv: list[str] | None = None) -> int:
         f"hotel of {opts.floors * opts.rooms_per_floor} rooms",
         flush=True,
     )
+    with contextlib.ExitStack() as stack:
+        if "release" in opts.targets:
+            ref = release_ref(opts.release) or "none"
+            opts.release_src = stack.enter_context(export_release(ref))
+            print(f"release: Roomrack at {ref[:10]} (plain ws)", flush=True)
+        return measure(opts, facts)
+
+
+def measure(opts: Options, facts: str) -> int:
+    if "connect" in opts.modes:
+        desks = [
+            connect.run_one(
+                opts.release_src if t == "release" and opts.release_src else opts.src,
+                t,
+                n,
+                opts.workers,
+                "roomrack-tls" if t == "roomrack-tls" else "roomrack",
+            )
+            for n in opts.ns
+            for t in opts.targets
+            if t != "baseline"
+        ]
+        print(connect.report(desks), flush=True)
     every: list[RunResult] = []
     results: list[RunResult] = []
     for n in opts.ns:
-        for mode in opts.modes:
+        for mode in [m for m in opts.modes if m != "connect"]:
             runs: dict[str, list[RunResult]] = {t: [] for t in opts.targets}
             for rep in range(opts.repeat):
                 for target in opts.targets:
@@ -90,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                     runs[target].append(r)
             for target in opts.targets:
                 results.append(median_run(runs[target]))
+    if not results:
+        return 0
     print()
     print(report(results, opts))
     if opts.json is not None:

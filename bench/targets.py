@@ -53,8 +53,10 @@ def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROO
 def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
     db_path = workdir / f"{target}.db"
     log = workdir / f"{target}.log"
-    if target.startswith("roomrack"):
-        make_hotel(db_path, opts.floors, opts.rooms_per_floor, opts.src)
+    src = opts.release_src if target == "release" and opts.release_src else opts.src
+    roomrack = target.startswith("roomrack") or target == "release"
+    if roomrack:
+        make_hotel(db_path, opts.floors, opts.rooms_per_floor, src)
         cmd = [
             sys.executable,
             "-m",
@@ -76,7 +78,7 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
             "3600",
             "--no-discovery",
         ]
-        if target == "roomrack":
+        if target in ("roomrack", "release"):
             cmd.append("--insecure")
     else:
         cmd = [
@@ -94,11 +96,11 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
             "--frame-bytes",
             str(opts.frame_bytes),
         ]
-    cwd = opts.src if target.startswith("roomrack") else ROOT
+    cwd = src if roomrack else ROOT
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=err)
     port = _read_port(proc, 60)
-    if target.startswith("roomrack"):
+    if roomrack:
         tls = target == "roomrack-tls"
         token, slug = asyncio.run(_login(port, tls))
         return ServerProc(proc, port, log, token, f"{slug}.rooms", tls)
