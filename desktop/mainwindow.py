@@ -59,7 +59,7 @@ from desktop.restored import RestoredBanner
 from desktop.session import LoginError, Session, State, UntrustedServer, error_text
 from desktop.settings import CORNERS, Settings
 from desktop.theme import STATE_COLOURS, STATUS_COLOURS, STYLE, named
-from desktop.tiles import tile_words
+from desktop.tiles import StatTile, tile_words
 from desktop.toasts import ToastManager
 from shared import daybook
 from shared.clock import Clock, SystemClock
@@ -100,35 +100,6 @@ def combo_value(combo: QComboBox) -> Any:
     if value in ("", None):
         return None
     return {"yes": True, "no": False}.get(value, value) if isinstance(value, str) else value
-
-
-class StatTile(QFrame):
-    clicked = Signal()
-
-    def __init__(self, label: str, accent: str | None = None, tip: str = "") -> None:
-        super().__init__()
-        self.setObjectName("statTile")
-        self.value = named(QLabel("–"), "statValue")
-        self.label = named(QLabel(label), "statLabel")
-        self.label.setWordWrap(False)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 3, 8, 4)
-        lay.setSpacing(0)
-        lay.addWidget(self.value)
-        lay.addWidget(self.label)
-        if accent:
-            self.setStyleSheet(
-                f"QFrame#statTile {{ border-top: 4px solid {accent}; }}"
-                f" QLabel#statValue {{ color: {accent}; }}"
-            )
-        self.setToolTip(tip or f"{label} — click to show only these rooms")
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-
-    def mousePressEvent(self, event: Any) -> None:
-        self.clicked.emit()
-
-    def set(self, n: int) -> None:
-        self.value.setText(str(n))
 
 
 class MainWindow(QMainWindow):
