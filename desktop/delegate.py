@@ -8,7 +8,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, Q
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from desktop.model import Roles, format_minutes, in_house_words
+from desktop.model import Roles
+from desktop.room_facts import format_minutes, in_house_words
 from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, status_colours
 
 # 170 px: at 1920 px eight cards a row, wide enough for "ENDS SOON", a block's end and the
