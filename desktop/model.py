@@ -35,6 +35,7 @@ from desktop.marks import assigned_to_me, attendant_name, block_mark
 from desktop.occupancy_words import card_line
 from desktop.room_facts import ENDING_SOON_MINUTES as ENDING_SOON_MINUTES
 from desktop.room_facts import OCC_LABELS as OCC_LABELS
+from desktop.room_facts import RunningStats
 from desktop.room_facts import compute_stats as compute_stats
 from desktop.room_facts import format_minutes as format_minutes
 from desktop.room_facts import guests_of as guests_of
@@ -121,6 +122,7 @@ class RoomModel(QAbstractListModel):
         # past room states do not, and must not show "0 bookings today" for them
         self.occupancy_known = True
         self.stats: dict[str, int] = {}
+        self._stats = RunningStats()
         self.resets = 0
         self.flushes = 0
         self.rows_changed = 0
@@ -418,7 +420,7 @@ class RoomModel(QAbstractListModel):
                 self._fade.start()
         self.flushes += 1
         self.rows_changed += len(changed_rows) + len(new_rooms) + len(removed)
-        self._recount()
+        self._recount_rooms([self._rooms[r] for r in changed_rows] + new_rooms, removed)
         numbers = [*removed, *pending]
         self.rooms_changed.emit(numbers)
         return numbers
@@ -455,7 +457,19 @@ class RoomModel(QAbstractListModel):
             self._fade.stop()
 
     def _recount(self) -> None:
-        self.stats = compute_stats(self._rooms, self._now())
+        """Count the statistics afresh (a snapshot; the countdowns moved)."""
+        self._stats.reset(self._rooms, self._now())
+        self.stats = dict(self._stats.counts)
+        self.stats_changed.emit(self.stats)
+
+    def _recount_rooms(self, rooms: list[dict[str, Any]], removed: list[str]) -> None:
+        """Move the statistics of the rooms that changed, came or went; the rest stand."""
+        now = self._now()
+        for number in removed:
+            self._stats.remove(number)
+        for room in rooms:
+            self._stats.update(room, now)
+        self.stats = dict(self._stats.counts)
         self.stats_changed.emit(self.stats)
 
 

@@ -88,28 +88,84 @@ def format_minutes(minutes: int) -> str:
     return f"{hours // 24} days"
 
 
+STAT_NAMES = (
+    *(s.value for s in RoomStatus),
+    "total",
+    "available",
+    "occupied",
+    "ending_soon",
+    "overdue",
+    "free",
+    "maintenance",
+)
+_STATUSES = frozenset(s.value for s in RoomStatus)
+
+
+def stat_keys(r: dict[str, Any], now: datetime) -> tuple[str, ...]:
+    """The statistics one room counts in as of `now` (the board's totals add these up)."""
+    keys = ["total"]
+    status = r.get("room_status")
+    if status in _STATUSES:
+        keys.append(status)
+    occ, _ = occupancy_of(r, now)
+    if occ == "free":
+        keys.append("free")
+    else:
+        keys.append("occupied")
+        if occ in ("ending_soon", "overdue"):
+            keys.append(occ)
+    if r.get("maintenance_required"):
+        keys.append("maintenance")
+    if (
+        status == RoomStatus.READY_FOR_GUEST
+        and not r.get("is_out_of_order")
+        and not r.get("is_occupied")
+        and occ == "free"
+    ):
+        keys.append("available")
+    return tuple(keys)
+
+
 def compute_stats(rooms: Iterable[dict[str, Any]], now: datetime) -> dict[str, int]:
-    stats = {s.value: 0 for s in RoomStatus}
-    stats.update(total=0, available=0, occupied=0, ending_soon=0, overdue=0, free=0, maintenance=0)
+    """The board's statistics, counted afresh over every room."""
+    stats = dict.fromkeys(STAT_NAMES, 0)
     for r in rooms:
-        stats["total"] += 1
-        status = r.get("room_status")
-        if status in stats:
-            stats[status] += 1
-        occ, _ = occupancy_of(r, now)
-        if occ == "free":
-            stats["free"] += 1
-        else:
-            stats["occupied"] += 1
-            if occ in ("ending_soon", "overdue"):
-                stats[occ] += 1
-        if r.get("maintenance_required"):
-            stats["maintenance"] += 1
-        if (
-            status == RoomStatus.READY_FOR_GUEST
-            and not r.get("is_out_of_order")
-            and not r.get("is_occupied")
-            and occ == "free"
-        ):
-            stats["available"] += 1
+        for k in stat_keys(r, now):
+            stats[k] += 1
     return stats
+
+
+class RunningStats:
+    """The board's statistics kept room by room: a change recounts only the rooms it
+    touched (what each room counted in is remembered), so one event costs the same on a
+    board of 20 rooms or 2,000. `reset` counts everything afresh (a snapshot, the minute's
+    tick, when the countdowns move)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(STAT_NAMES, 0)
+        self._keys: dict[str, tuple[str, ...]] = {}
+
+    def reset(self, rooms: Iterable[dict[str, Any]], now: datetime) -> None:
+        self.counts = dict.fromkeys(STAT_NAMES, 0)
+        self._keys = {}
+        for r in rooms:
+            self.update(r, now)
+
+    def update(self, room: dict[str, Any], now: datetime) -> None:
+        """Room `room` changed (or is new): move its counts."""
+        number = room["room_number"]
+        old = self._keys.get(number, ())
+        new = stat_keys(room, now)
+        if old == new:
+            return
+        counts = self.counts
+        for k in old:
+            counts[k] -= 1
+        for k in new:
+            counts[k] += 1
+        self._keys[number] = new
+
+    def remove(self, number: str) -> None:
+        """Room `number` left the board."""
+        for k in self._keys.pop(number, ()):
+            self.counts[k] -= 1
