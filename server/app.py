@@ -44,6 +44,7 @@ from shared import access, protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
 
+LISTEN_BACKLOG = 2048  # connections waiting to be accepted (the system may cap it lower)
 log = logging.getLogger("roomrack.server")
 
 SERIAL_COMMANDS = frozenset(
@@ -69,7 +70,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
         self.store = Store(
             config.db_path, self.clock, config.synchronous, config.crash_after_commit
         )
-        self.hub = Hub(config.max_buffer, config.presence_interval)
+        self.hub = Hub(config.max_buffer, config.presence_interval, config.fanout_tick)
         self.store.on_commit = self.hub.publish
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -128,6 +129,9 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
                 ping_interval=20,
                 ping_timeout=20,
                 close_timeout=3,
+                # every desk of a large property reconnects at once after a restart: a short
+                # accept queue would turn away most of them for a second or more
+                backlog=LISTEN_BACKLOG,
             )
         except OSError as exc:  # the port is taken, say: let go of the store
             await self._backup_finished()
@@ -360,6 +364,8 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
             staff = client.staff
             assert staff is not None
             outcome = await self.store.write(run, self.store.services, staff, cmd)
+            if outcome.events:
+                await self.hub.fanned_out()  # its events go out before its answer
             return outcome.reply
 
         return handler

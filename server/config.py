@@ -35,6 +35,9 @@ class Config:
     synchronous: str = "FULL"
     crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
     presence_interval: float = 1.0  # "who is online" at most this often per hotel (seconds)
+    # fan-out ticks at most this often (seconds of real time): under load, the commits of that
+    # moment go out together (server/hub.py); an idle server sends at once
+    fanout_tick: float = 0.003
     login_timeout: float = 60.0  # a connection that has not logged in by then is closed; 0: never
     backup_dir: Path | None = None  # the daily backup's folder (None: no daily backup)
     backup_keep: int = 14  # how many of its daily backups it keeps

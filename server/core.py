@@ -49,6 +49,8 @@ class ServiceCore:
         self.clock = clock
         self._hotels: dict[int, m.Hotel] = {}
         self._room_types: dict[int, m.RoomType] = {}
+        # encoded snapshots: (hotel id, kind, room) -> (seq, built at, frame); server/stream.py
+        self._snapshots: dict[tuple[int, str, str | None], tuple[int, datetime, str]] = {}
 
     def hotel(self, hotel_id: int) -> m.Hotel:
         h = self._hotels.get(hotel_id)
@@ -70,6 +72,7 @@ class ServiceCore:
         """Another process changed the store: read hotels and room types afresh."""
         self._hotels.clear()
         self._room_types.clear()
+        self._snapshots.clear()
 
     def tz(self, hotel_id: int) -> ZoneInfo:
         return ZoneInfo(self.hotel(hotel_id).timezone)

@@ -27,6 +27,28 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_RESUME_AGAIN = 4009
 
 
+BATCH_BYTES = 256 * 1024  # a batch frame carries events up to about this size
+
+
+def batch_frames(datas: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """Encoded events (in seq order) as `events` frames, (data, wire) each: as few as the
+    size bound allows (an event larger than it goes alone in its own batch)."""
+    out: list[tuple[bytes, bytes]] = []
+    start, size = 0, 0
+    for i, d in enumerate(datas):
+        if i > start and size + len(d) > BATCH_BYTES:
+            out.append(_batch(datas[start:i]))
+            start, size = i, 0
+        size += len(d) + 1
+    out.append(_batch(datas[start:]))
+    return out
+
+
+def _batch(datas: list[bytes]) -> tuple[bytes, bytes]:
+    data = b'{"type":"events","events":[' + b",".join(datas) + b"]}"
+    return data, Frame(Opcode.TEXT, data).serialize(mask=False)
+
+
 @dataclass(eq=False)
 class Client:
     ws: ServerConnection
@@ -45,6 +67,7 @@ class Client:
     dropped: bool = False
     # session and subscription requests of one connection run one at a time
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    batch: bool = False  # events that go out together come in one `events` frame
     online_since: str | None = None  # presence: when this workstation logged in
     viewing: str | None = None  # presence: the room whose details it has open
 
@@ -56,15 +79,25 @@ class Client:
 class Hub:
     """Subscriptions and fan-out. Runs on the event loop only."""
 
-    def __init__(self, max_buffer: int, presence_interval: float = 0.0) -> None:
+    def __init__(
+        self, max_buffer: int, presence_interval: float = 0.0, fanout_tick: float = 0.0
+    ) -> None:
         self.max_buffer = max_buffer
+        self.fanout_tick = fanout_tick
+        self._last_tick = -1e9  # loop time at the end of the last fan-out tick
+        self._last_cost = 0.0  # how long it took (seconds)
+        self._tick_done: asyncio.Future[None] | None = None
         self.presence_interval = presence_interval
         self._presence_sent: dict[str, float] = {}  # hotel slug -> loop time of the last list
         self._presence_due: dict[str, asyncio.TimerHandle] = {}
+        # the list as last built, per hotel, until someone comes, goes or looks elsewhere: a
+        # thousand desks subscribing one after another do not each build a thousand entries
+        self._presence_built: dict[str, bytes] = {}
         self.subs: dict[str, set[Client]] = defaultdict(set)
         self.clients: set[Client] = set()
         self.hotel_of: dict[str, int] = {}  # hotel slug -> id, for heartbeats
         self.delivered = 0
+        self._tick: list[StoredEvent] = []  # committed, waiting for the next fan-out tick
 
     def add(self, client: Client, channels: list[str]) -> None:
         for ch in channels:
@@ -81,6 +114,14 @@ class Hub:
             client.channels.discard(ch)
 
     def presence_frame(self, slug: str, now: str | None) -> bytes:
+        """The hotel's "who is online" frame: the one built last (its `server_time` says
+        when), unless the list changed since (`announce`, `drop`)."""
+        built = self._presence_built.get(slug)
+        if built is None:
+            built = self._presence_built[slug] = self._build_presence(slug, now)
+        return built
+
+    def _build_presence(self, slug: str, now: str | None) -> bytes:
         online = [
             {
                 "staff_id": c.staff.staff_id,
@@ -102,6 +143,7 @@ class Hub:
         once, or, if the list went out less than `presence_interval` ago, once that much time
         has passed (every change in between goes out in that one list). When all the
         workstations reconnect after a restart, each does not send the whole list to all."""
+        self._presence_built.pop(slug, None)  # the list changed
         if slug in self._presence_due:
             return  # a list is due already; it will carry this change too
         loop = asyncio.get_running_loop()
@@ -132,10 +174,51 @@ class Hub:
                 self.send(c, data)
 
     def publish(self, events: list[StoredEvent]) -> None:
-        """Fan out one commit's events. Each client's frames of this commit go out in one
-        write (one TLS record, one system call), in order: nothing else is written to a
-        client between here and the end of this call."""
-        outgoing: dict[Client, list[tuple[bytes, bytes]]] = {}
+        """Take one commit's events (in seq order) for the next fan-out tick. Commits that
+        reach the event loop before the tick runs go out together: each client gets its
+        share of all of them in one write, and a client that asked for batches in one
+        `events` frame (docs/protocol.md, *Batched events*). The tick runs before the
+        commands of these commits are answered (their answers wait behind it)."""
+        if not self._tick:
+            loop = asyncio.get_running_loop()
+            # a tick waits after the last one at most as long as that one took (and never
+            # more than `fanout_tick`): an idle server sends at once, a busy one sends what
+            # commits meanwhile together
+            pause = min(self.fanout_tick, self._last_cost)
+            wait = self._last_tick + pause - loop.time()
+            if wait > 0:  # busy: what commits until then goes out with these
+                loop.call_later(wait, self._fan_out_tick)
+            else:
+                loop.call_soon(self._fan_out_tick)
+            self._tick_done = loop.create_future()
+        self._tick.extend(events)
+
+    async def fanned_out(self) -> None:
+        """Return once the events published so far have been sent (a command is answered
+        after its events)."""
+        if self._tick_done is not None:
+            await asyncio.shield(self._tick_done)
+
+    def _fan_out_tick(self) -> None:
+        events, self._tick = self._tick, []
+        done, self._tick_done = self._tick_done, None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            self.fan_out(events)
+        finally:
+            self._last_tick = loop.time()
+            self._last_cost = self._last_tick - start
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    def fan_out(self, events: list[StoredEvent]) -> None:
+        """Send events (in seq order) to their subscribers now. Each event is encoded and
+        framed once; each client's frames go out in one write (one TLS record, one system
+        call), in order; a batch frame is built once for every client that gets the same
+        events. Nothing else is written to a client between here and the end of this call."""
+        framed: list[tuple[bytes, bytes]] = []
+        outgoing: dict[Client, list[int]] = {}
         for ev in events:
             chans = list(ev.channels)
             if len(chans) == 1:
@@ -151,7 +234,8 @@ class Hub:
             data = ev.frame.encode()
             # a server's frames are not masked: with no extension (compression is off) the bytes
             # on the wire are the same for every subscriber, so the event is framed once
-            wire = Frame(Opcode.TEXT, data).serialize(mask=False)
+            framed.append((data, Frame(Opcode.TEXT, data).serialize(mask=False)))
+            index = len(framed) - 1
             for c in list(targets):
                 if c.pending is not None:
                     c.pending.append(ev)
@@ -161,16 +245,34 @@ class Hub:
                         self.drop(c)
                 elif ev.seq > c.last_seq:
                     c.last_seq = ev.seq
-                    outgoing.setdefault(c, []).append((data, wire))
-        for c, frames in outgoing.items():
-            if len(frames) == 1:
-                self.send(c, *frames[0])
+                    outgoing.setdefault(c, []).append(index)
+        batches: dict[tuple[int, ...], list[tuple[bytes, bytes]]] = {}
+        for c, picked in outgoing.items():
+            if len(picked) == 1:
+                self.send(c, *framed[picked[0]])
+            elif c.batch:
+                key = tuple(picked)
+                frames = batches.get(key)
+                if frames is None:
+                    frames = batches[key] = batch_frames([framed[i][0] for i in picked])
+                self.send_many(c, frames, len(picked))
             else:
-                self.send_many(c, frames)
+                self.send_many(c, [framed[i] for i in picked])
 
-    def send_many(self, c: Client, frames: list[tuple[bytes, bytes]]) -> None:
+    def send_events(self, c: Client, datas: list[bytes]) -> None:
+        """Encoded events (in seq order) for one client, framed as it asked: one by one, or
+        batched."""
+        if len(datas) > 1 and c.batch:
+            self.send_many(c, batch_frames(datas), len(datas))
+        elif len(datas) > 1:
+            self.send_many(c, [(d, Frame(Opcode.TEXT, d).serialize(mask=False)) for d in datas])
+        elif datas:
+            self.send(c, datas[0])
+
+    def send_many(self, c: Client, frames: list[tuple[bytes, bytes]], events: int = 0) -> None:
         """Several (data, wire) frames for one client: one write when the framed bytes can
-        go as they are (see `send`), else one by one."""
+        go as they are (see `send`), else one by one. `events`: how many events they carry
+        (if not one each)."""
         ws = c.ws
         transport, proto = ws.transport, ws.protocol
         if (
@@ -188,10 +290,11 @@ class Hub:
                 transport.write(b"".join(wire for _, wire in frames))
             except Exception:  # the connection is closing; the handler cleans up
                 return
-            self.delivered += len(frames)
+            self.delivered += events or len(frames)
             return
         for data, wire in frames:
             self.send(c, data, wire)
+        self.delivered += max(0, events - len(frames))
 
     def send(self, c: Client, data: bytes, wire: bytes | None = None) -> bool:
         """Queue one text frame for a client without waiting. A client whose unsent data
@@ -229,6 +332,8 @@ class Hub:
         """Disconnect a client that does not keep up. It resumes from the last event it
         processed, so nothing is lost; what waited for it is let go at once."""
         c.dropped = True
+        if c.staff is not None:
+            self._presence_built.pop(c.staff.hotel_slug, None)  # no longer listed as online
         self.remove(c)
         if c.pending is not None:
             c.pending, c.pending_bytes = [], 0

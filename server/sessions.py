@@ -9,7 +9,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosedOK
 
 from server.commands.staff import address_of
-from server.hub import CLOSE_LOGGED_OUT, CLOSE_RESUME_AGAIN, Client
+from server.hub import CLOSE_LOGGED_OUT, CLOSE_RESUME_AGAIN, Client, batch_frames
 from server.journal import StaffInfo, StoredEvent
 from server.parts import ServerParts
 from shared import protocol
@@ -48,7 +48,10 @@ class ConnectionCommands(ServerParts):
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, "Too many login attempts; wait a little and try again."
             )
-        staff, session_id = await self.store.call(self.accounts.resume, cmd.token, cmd.workstation)
+        # (in a group commit: when every desk comes back at once, one fsync serves them all)
+        staff, session_id = await self.store.grouped(
+            self.accounts.resume, cmd.token, cmd.workstation
+        )
         self._bind(client, staff, cmd.token, session_id)
         log.info("%s resumed a session (%s)", client.label(), staff.role.value)
         return protocol.ack(cmd.request_id, self._session_result(staff, cmd.token, None))
@@ -70,6 +73,7 @@ class ConnectionCommands(ServerParts):
         self.hub.remove(client)
         client.pending, client.pending_bytes = None, 0
         client.last_seq = 0
+        client.batch = False
         client.viewing = None
         client.online_since = None
 
@@ -142,6 +146,8 @@ class ConnectionCommands(ServerParts):
             missing = await self.store.call(services.missing_rooms, staff.hotel_id, rooms)
             if missing:
                 raise ProtocolError(ErrorCode.UNKNOWN_ROOM, f"There is no room {missing[0]}.")
+        if cmd.batch:
+            client.batch = True  # from now on, for the rest of this connection's stream
         if not wanted:
             return protocol.ack(
                 cmd.request_id, {"channels": sorted(client.channels), "mode": "none"}
@@ -196,8 +202,9 @@ class ConnectionCommands(ServerParts):
     ) -> int:
         """Reply, then the events of channels held before up to the snapshot, then the
         snapshots (all at one seq). Returns that seq."""
-        snaps = await self.store.call(self.store.services.snapshot, staff.hotel_id, kinds)
-        base = int(snaps[0]["seq"])
+        base, snaps = await self.store.call(
+            self.store.services.snapshot_frames, staff.hotel_id, kinds
+        )
         result: dict[str, Any] = {
             "channels": sorted(client.channels),
             "mode": "snapshot",
@@ -215,7 +222,7 @@ class ConnectionCommands(ServerParts):
             if ev.seq > old_last and ev.channels & held:
                 await client.ws.send(ev.frame)
         for snap in snaps:
-            await client.ws.send(protocol.dumps(snap))
+            await client.ws.send(snap)
         return base
 
     async def _replay(
@@ -250,18 +257,24 @@ class ConnectionCommands(ServerParts):
                 raise ConnectionClosedOK(None, None)
             if not page:
                 break
-            for ev in page:
-                await client.ws.send(ev.frame)
+            if client.batch:
+                for data, _ in batch_frames([ev.frame.encode() for ev in page]):
+                    await client.ws.send(data.decode())
+            else:
+                for ev in page:
+                    await client.ws.send(ev.frame)
             after = page[-1].seq
         return head
 
     def _flush(
         self, client: Client, events: list[StoredEvent], after: int, channels: set[str]
     ) -> None:
+        datas = []
         for ev in events:
             if ev.seq > after and ev.channels & channels:
                 client.last_seq = max(client.last_seq, ev.seq)
-                self.hub.send(client, ev.frame.encode())
+                datas.append(ev.frame.encode())
+        self.hub.send_events(client, datas)
 
     async def _unsubscribe(self, client: Client, cmd: protocol.Unsubscribe) -> dict[str, Any]:
         self.hub.remove(client, cmd.channels)

@@ -25,6 +25,9 @@ from server.payloads import (
 from shared import protocol, rollover
 from shared.timeutil import to_iso
 
+SNAPSHOT_REUSE = timedelta(seconds=1)  # how long a snapshot at an unchanged seq is reused
+SNAPSHOT_CACHE = 512  # snapshots kept at most (of any hotel and channel)
+
 
 class StreamReads(ServiceCore):
     """Reads of the stream, on the store thread."""
@@ -43,54 +46,67 @@ class StreamReads(ServiceCore):
         occ = self.occupancy_of(rooms, self.clock.now())
         return status_entry(rooms[0], occ[rooms[0].id])
 
-    def snapshot(self, hotel_id: int, wanted: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
-        """Snapshots of several channels, all consistent with one sequence number (one
-        read transaction)."""
+    def snapshot_frames(
+        self, hotel_id: int, wanted: list[tuple[str, str | None]]
+    ) -> tuple[int, list[str]]:
+        """Snapshots of several channels, encoded, all consistent with one sequence number
+        (one read transaction): (that seq, the frames).
+
+        A channel's snapshot built at the same seq less than `SNAPSHOT_REUSE` ago is sent
+        again as it was encoded (its `timestamp` says when it was taken): when a thousand
+        desks come back after a restart, the overview is built once, not a thousand times.
+        Anything that changes a snapshot is a journal event, so a new seq builds it afresh;
+        the age bound keeps what only the clock moves (occupancy's minutes) current."""
         with m.db.atomic():
             seq = self.head_seq(hotel_id)
             now = self.clock.now()
-            slug = self.hotel(hotel_id).slug
-            out: list[dict[str, Any]] = []
+            frames: list[str] = []
             for kind, room_number in wanted:
-                ts = to_iso(now)
-                if kind == "reservations":
-                    out.append(
-                        {
-                            "type": "reservations.status",
-                            "channel": protocol.reservations_channel(slug),
-                            "seq": seq,
-                            "timestamp": ts,
-                            "reservations": self.reservations_around(hotel_id, now),
-                            "date": self.hotel_date(hotel_id, now),
-                        }
-                    )
-                    continue
-                rooms = self._rooms(hotel_id, room_number)
-                occ = self.occupancy_of(rooms, now)
-                entries = [{**status_entry(r, occ[r.id]), **room_payload(r)} for r in rooms]
-                if kind == "room":
-                    assert room_number is not None
-                    out.append(
-                        {
-                            "type": "room.status",
-                            "channel": protocol.room_channel(slug, room_number),
-                            "seq": seq,
-                            "timestamp": ts,
-                            "status": entries[0] if entries else None,
-                        }
-                    )
-                else:
-                    out.append(
-                        {
-                            "type": "rooms.status",
-                            "channel": protocol.overview_channel(slug),
-                            "seq": seq,
-                            "timestamp": ts,
-                            "rooms": entries,
-                            "day": self.business_day(hotel_id, now),
-                        }
-                    )
-            return out
+                key = (hotel_id, kind, room_number)
+                hit = self._snapshots.get(key)
+                if hit is None or hit[0] != seq or not hit[1] <= now < hit[1] + SNAPSHOT_REUSE:
+                    if len(self._snapshots) >= SNAPSHOT_CACHE:
+                        self._snapshots.clear()
+                    body = self._snapshot_of(hotel_id, kind, room_number, seq, now)
+                    hit = self._snapshots[key] = (seq, now, protocol.dumps(body))
+                frames.append(hit[2])
+            return seq, frames
+
+    def _snapshot_of(
+        self, hotel_id: int, kind: str, room_number: str | None, seq: int, now: datetime
+    ) -> dict[str, Any]:
+        """One channel's snapshot at `seq` (inside the caller's read transaction)."""
+        slug = self.hotel(hotel_id).slug
+        ts = to_iso(now)
+        if kind == "reservations":
+            return {
+                "type": "reservations.status",
+                "channel": protocol.reservations_channel(slug),
+                "seq": seq,
+                "timestamp": ts,
+                "reservations": self.reservations_around(hotel_id, now),
+                "date": self.hotel_date(hotel_id, now),
+            }
+        rooms = self._rooms(hotel_id, room_number)
+        occ = self.occupancy_of(rooms, now)
+        entries = [{**status_entry(r, occ[r.id]), **room_payload(r)} for r in rooms]
+        if kind == "room":
+            assert room_number is not None
+            return {
+                "type": "room.status",
+                "channel": protocol.room_channel(slug, room_number),
+                "seq": seq,
+                "timestamp": ts,
+                "status": entries[0] if entries else None,
+            }
+        return {
+            "type": "rooms.status",
+            "channel": protocol.overview_channel(slug),
+            "seq": seq,
+            "timestamp": ts,
+            "rooms": entries,
+            "day": self.business_day(hotel_id, now),
+        }
 
     def business_day(self, hotel_id: int, now: datetime) -> dict[str, Any]:
         """The business day in progress and its counters (for the overview snapshot)."""

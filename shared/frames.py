@@ -11,6 +11,9 @@ from typing import Any
 from shared.errors import EXPLANATIONS, ErrorCode, ProtocolError
 
 PROTOCOL_VERSION = 1
+# what this server offers beyond protocol 1 as first published, named in `hello`: a client
+# uses a feature only if its name is there (so a newer client works with an older server)
+FEATURES = ("batch",)  # subscribe's "batch": events that go out together in one frame
 
 
 def hello(
@@ -29,6 +32,7 @@ def hello(
         "limits": limits,
         "heartbeat": heartbeat,
         "tls": tls,
+        "features": list(FEATURES),
     }
 
 
@@ -122,7 +126,7 @@ def parse_server_frame(frame: str | bytes) -> dict[str, Any]:
 # Every kind of frame the server sends that is not a journal event, with the fields it always
 # carries (docs/protocol.md describes each). Journal events are checked by their envelope.
 SERVER_FRAMES: dict[str, frozenset[str]] = {
-    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat", "tls"}),
+    "hello": frozenset({"server", "protocol", "epoch", "limits", "heartbeat", "tls", "features"}),
     "ack": frozenset({"request_id", "result"}),
     "error": frozenset({"request_id", "code", "message", "details"}),
     "heartbeat": frozenset({"channel", "head_seq", "server_time", "timestamp"}),
@@ -131,6 +135,7 @@ SERVER_FRAMES: dict[str, frozenset[str]] = {
     "reservations.status": frozenset({"channel", "seq", "timestamp", "reservations", "date"}),
     "presence": frozenset({"hotel_slug", "server_time", "online"}),
     "session.ended": frozenset({"code", "reason", "message"}),
+    "events": frozenset({"events"}),  # batched events (subscribe with "batch": true)
 }
 EVENT_META = frozenset({"hotel_slug", "event_id", "ts", "scope", "seq", "source", "actor"})
 
@@ -158,4 +163,12 @@ def check_server_frame(data: dict[str, Any]) -> str:
         raise ValueError(f"{kind} lacks {sorted(missing)}")
     if kind == "heartbeat" and not {"rooms", "status"} & data.keys():
         raise ValueError("heartbeat without rooms or status")
+    if kind == "events":
+        batch = data["events"]
+        if not isinstance(batch, list) or not batch:
+            raise ValueError("events: not a list of events")
+        for ev in batch:
+            if not isinstance(ev, dict) or ev.get("type") not in EVENT_TYPES:
+                raise ValueError("events: an entry is not an event")
+            check_server_frame(ev)
     return kind

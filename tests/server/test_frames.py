@@ -17,6 +17,13 @@ from tests.support import LiveServer, Peer
 
 SLUG = "hotel-killarney"
 
+EVENT = protocol.event(
+    "rooms",
+    "room_updated",
+    {"room_number": "101"},
+    protocol.EventMeta(SLUG, "e1", "2026-01-15T09:00:00Z", 4, "system", None),
+)
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "hello": {
         "type": "hello",
@@ -26,6 +33,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "limits": {"max_frame_bytes": 65536},
         "heartbeat": {"overview": 60, "room": 30},
         "tls": None,
+        "features": ["batch"],
     },
     "ack": protocol.ack("r1", {"ok": True}),
     "error": protocol.error("r1", protocol.ErrorCode.STALE_VERSION),
@@ -66,6 +74,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "server_time": "2026-01-15T09:01:00Z",
         "online": [],
     },
+    "events": {"type": "events", "events": [EVENT, EVENT]},
     "session.ended": {
         "type": "session.ended",
         "code": "account_disabled",
@@ -102,6 +111,13 @@ def test_events_are_checked_by_their_envelope() -> None:
         )
     with pytest.raises(ValueError, match="unknown"):
         protocol.check_server_frame({"type": "surprise"})
+    with pytest.raises(ValueError, match="not an event"):
+        protocol.check_server_frame({"type": "events", "events": [EXAMPLES["presence"]]})
+    with pytest.raises(ValueError, match="not a list"):
+        protocol.check_server_frame({"type": "events", "events": []})
+    with pytest.raises(ValueError, match="seq"):
+        broken = {**ev, "meta": {k: v for k, v in ev["meta"].items() if k != "seq"}}
+        protocol.check_server_frame({"type": "events", "events": [ev, broken]})
     with pytest.raises(ValueError, match="rooms or status"):
         protocol.check_server_frame(
             {k: v for k, v in EXAMPLES["heartbeat"].items() if k != "rooms"}
@@ -132,7 +148,10 @@ def test_every_frame_of_a_working_session_has_its_documented_shape(
             room = pick(snap, room_status="READY_FOR_GUEST", is_occupied=False)
             number = room["room_number"]
             extra = (protocol.room_channel(SLUG, number), protocol.reservations_channel(SLUG))
-            assert (await desk.subscribe(*extra))["type"] == "ack"
+            # batched events from here on: several events at once come in one `events` frame
+            assert (await desk.request("subscribe", channels=list(extra), batch=True))[
+                "type"
+            ] == "ack"
             await desk.until(lambda f: f["type"] == "room.status")
             await desk.until(lambda f: f["type"] == "reservations.status")
             other = await Peer.open(srv.url, "manager")  # someone else comes online
@@ -158,16 +177,50 @@ def test_every_frame_of_a_working_session_has_its_documented_shape(
                 "room.action", room_number=number, action="mark_dirty", expected_version=0
             )
             assert stale["type"] == "error"
+            two = [
+                r
+                for r in snap["rooms"]
+                if r["room_status"] == "READY_FOR_GUEST"
+                and not r["is_occupied"]
+                and r["room_number"] != number
+                and r["block"] is None
+            ][:2]
+            items = [
+                {
+                    "room_number": r["room_number"],
+                    "action": "mark_dirty",
+                    "expected_version": r["version"],
+                }
+                for r in two
+            ]
+            assert (await desk.request("rooms.batch", items=items))["type"] == "ack"
+            wanted = [r["room_number"] for r in two]
+            batch = await desk.until(
+                lambda f: (
+                    f["type"] == "events"
+                    and f["events"][0]["payload"].get("room_number") == wanted[0]
+                )
+            )
+            assert [e["payload"]["room_number"] for e in batch["events"]] == wanted
+            seqs = [e["meta"]["seq"] for e in batch["events"]]
+            assert seqs == list(range(seqs[0], seqs[0] + len(two)))
             assert await srv.server.heartbeat("overview") >= 1
             assert await srv.server.heartbeat("room") >= 1
             await desk.until(lambda f: f["type"] == "heartbeat" and "status" in f)
-            await desk.until(lambda f: f["type"] == "reservation.created")
+            # (the booking's events came together, batched)
+            await desk.until(
+                lambda f: (
+                    f["type"] == "events"
+                    and "reservation.created" in [e["type"] for e in f["events"]]
+                )
+            )
             # last: a manager ends the desk's session, which is told so before it is closed
             ended = await other.request("staff.end_sessions", staff_id=desk.login["staff"]["id"])
             assert ended["type"] == "ack", ended
             await desk.until(lambda f: f["type"] == "session.ended")
             await other.close()
             kinds = {protocol.check_server_frame(f) for f in [desk.hello, *desk.frames]}
+            kinds |= {e["type"] for f in desk.frames if f["type"] == "events" for e in f["events"]}
             assert set(protocol.SERVER_FRAMES) <= kinds
             assert {"room_updated", "reservation.created"} <= kinds
 

@@ -1,0 +1,212 @@
+"""What the speed-ups of the stream touch, checked for correctness (never timed): batched
+events carry every event once and in order; a snapshot is reused only at the same seq and
+for a moment; the cached "who is online" list follows every change."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from server.hub import BATCH_BYTES, batch_frames
+from shared import protocol
+from shared.clock import ManualClock
+from tests.server.test_realtime import ROOMS, overview, run
+from tests.support import LiveServer, Peer
+
+
+def flatten(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of a list of frames, batches unpacked, in the order received."""
+    out: list[dict[str, Any]] = []
+    for f in frames:
+        if f.get("type") == "events":
+            out.extend(f["events"])
+        elif "meta" in f:
+            out.append(f)
+    return out
+
+
+async def collect(peer: Peer, upto: int) -> list[dict[str, Any]]:
+    """Every frame the peer received (kept ones first) until it has seen event `upto`."""
+    frames = list(peer.skipped)
+    peer.skipped.clear()
+    while not any(e["meta"]["seq"] >= upto for e in flatten(frames)):
+        frames.append(await peer.recv())
+    return frames
+
+
+def dirty_rooms(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in snapshot["rooms"]
+        if r["room_status"] in ("READY_FOR_GUEST", "INSPECTED")
+        and not r["is_occupied"]
+        and r["block"] is None
+        and r["rush"] is None
+    ]
+
+
+def test_batched_frames_carry_every_event_once_in_order(demo_db: Path, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            batching = await Peer.open(srv.url, "manager")
+            plain = await Peer.open(srv.url, "supervisor")
+            ack = await batching.request("subscribe", channels=[ROOMS], batch=True)
+            assert ack["type"] == "ack", ack
+            snap = await batching.until(lambda f: f["type"] == "rooms.status")
+            await overview(plain)
+            start = int(snap["seq"])
+            rooms = dirty_rooms(snap)[:12]
+            assert len(rooms) == 12
+            senders = [await Peer.open(srv.url, "supervisor") for _ in range(8)]
+            # a rooms.batch (one commit, four events) and eight commands from eight
+            # connections at once (group commits): many events go out together
+            batch = await senders[0].request(
+                "rooms.batch",
+                items=[
+                    {
+                        "room_number": r["room_number"],
+                        "action": "mark_dirty",
+                        "expected_version": r["version"],
+                    }
+                    for r in rooms[:4]
+                ],
+            )
+            assert batch["type"] == "ack", batch
+            replies = await asyncio.gather(
+                *(
+                    senders[i].request(
+                        "room.action",
+                        request_id=f"burst-{i}",
+                        room_number=r["room_number"],
+                        action="mark_dirty",
+                        expected_version=r["version"],
+                    )
+                    for i, r in enumerate(rooms[4:])
+                )
+            )
+            assert all(r["type"] == "ack" for r in replies), replies
+            head = max(int(r["result"]["seq"]) for r in [batch, *replies])
+            got = await collect(batching, head)
+            want = flatten(await collect(plain, head))
+            events = flatten(got)
+            assert any(f.get("type") == "events" for f in got)  # the rooms.batch, at least
+            assert all(len(f["events"]) >= 2 for f in got if f.get("type") == "events")
+            seqs = [e["meta"]["seq"] for e in events]
+            assert seqs == list(range(start + 1, head + 1))  # each once, in order, no gap
+            assert events == want  # the same events as a client that did not ask
+            for f in got:
+                protocol.check_server_frame(f)
+            for p in (batching, plain, *senders):
+                await p.close()
+
+    run(scenario)
+
+
+def test_a_resume_comes_batched_and_complete(demo_db: Path, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "supervisor")
+            snap = await overview(desk)
+            token, epoch, last = desk.login["token"], desk.hello["epoch"], int(snap["seq"])
+            await desk.close()
+            boss = await Peer.open(srv.url, "manager")
+            rooms = dirty_rooms(snap)[:5]
+            for r in rooms:
+                done = await boss.request(
+                    "room.action",
+                    room_number=r["room_number"],
+                    action="mark_dirty",
+                    expected_version=r["version"],
+                )
+                assert done["type"] == "ack", done
+            back = await Peer.open(srv.url)
+            assert (await back.request("auth.token", token=token))["type"] == "ack"
+            ack = await back.request(
+                "subscribe", channels=[ROOMS], since={"epoch": epoch, "seq": last}, batch=True
+            )
+            assert ack["result"]["mode"] == "resume" and ack["result"]["replayed"] == 5, ack
+            frames = await collect(back, last + 5)
+            assert [f["type"] for f in frames if "meta" in f or f["type"] == "events"] == ["events"]
+            assert [e["meta"]["seq"] for e in flatten(frames)] == list(range(last + 1, last + 6))
+            for p in (back, boss):
+                await p.close()
+
+    run(scenario)
+
+
+def test_batches_are_split_by_size_and_keep_order() -> None:
+    datas = [b'{"n":%d,"pad":"%s"}' % (i, b"x" * 40_000) for i in range(20)]
+    frames = batch_frames(datas)
+    assert len(frames) > 1
+    seen: list[int] = []
+    for data, wire in frames:
+        assert len(data) <= BATCH_BYTES + 64
+        assert wire.endswith(data)
+        seen.extend(e["n"] for e in protocol.parse_server_frame(data)["events"])
+    assert seen == list(range(20))
+    big = [b'{"n":0,"pad":"%s"}' % (b"x" * (BATCH_BYTES * 2))]
+    assert len(batch_frames(big)) == 1  # an event larger than the bound goes alone
+
+
+def test_a_snapshot_is_reused_only_at_the_same_seq_and_for_a_moment(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            first = await Peer.open(srv.url, "supervisor")
+            a = await overview(first)
+            second = await Peer.open(srv.url, "frontdesk")
+            b = await overview(second)
+            assert b == a  # the same seq, the same moment: the same snapshot
+            clock.advance(2)  # older than the reuse bound: built again, at the new time
+            third = await Peer.open(srv.url, "frontdesk")
+            c = await overview(third)
+            assert c["seq"] == a["seq"] and c["timestamp"] != a["timestamp"]
+            room = dirty_rooms(a)[0]
+            done = await first.request(
+                "room.action",
+                room_number=room["room_number"],
+                action="mark_dirty",
+                expected_version=room["version"],
+            )
+            assert done["type"] == "ack", done
+            fourth = await Peer.open(srv.url, "frontdesk")
+            d = await overview(fourth)  # a new seq: never the old snapshot
+            assert d["seq"] == done["result"]["seq"]
+            now = {r["room_number"]: r for r in d["rooms"]}[room["room_number"]]
+            assert now["room_status"] == "CHECKOUT_DIRTY"
+            for p in (first, second, third, fourth):
+                await p.close()
+
+    run(scenario)
+
+
+def test_the_cached_presence_list_follows_arrivals_and_departures(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    def names(frame: dict[str, Any]) -> list[str]:
+        return sorted(e["name"] for e in frame["online"])
+
+    async def presence(peer: Peer) -> dict[str, Any]:
+        await overview(peer)
+        return await peer.until(lambda f: f["type"] == "presence")
+
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock, presence_interval=0.0) as srv:
+            one = await Peer.open(srv.url, "supervisor")
+            first = await presence(one)
+            two = await Peer.open(srv.url, "frontdesk")
+            second = await presence(two)
+            assert len(second["online"]) == len(first["online"]) + 1
+            await two.close()
+            await one.until(
+                lambda f: f["type"] == "presence" and len(f["online"]) == len(first["online"])
+            )
+            three = await Peer.open(srv.url, "manager")
+            third = await presence(three)  # built afresh: the front desk has gone
+            assert names(third) == sorted([*names(first), three.login["staff"]["name"]])
+            for p in (one, three):
+                await p.close()
+
+    run(scenario)
