@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT))
 if _SRC is not None:
     sys.path.insert(0, _SRC)
 
-import psutil
-from PySide6.QtWidgets import QApplication
+import psutil  # noqa: E402 (after the path is set)
+from PySide6.QtWidgets import QApplication  # noqa: E402 (after the path is set)
 
-from shared import protocol
-from shared.rules import Priority, RoomStatus
+from shared import protocol  # noqa: E402 (after the path is set)
+from shared.rules import Priority, RoomStatus  # noqa: E402 (after the path is set)
 
 STATUSES = [s.value for s in RoomStatus]
 TYPES = ["Standard Double", "Twin Room", "Family Room", "Suite"]
@@ -81,6 +81,25 @@ def make_rooms(n: int, floors: int) -> list[dict[str, Any]]:
                 "next_available": "11:00",
                 "reservations_today": 1,
                 "current_attendees": 2 if occupied else 0,
+                # the rest of what the server's payload always carries
+                "room_id": i + 1,
+                "room_name": f"Room {floor}{i % per_floor + 1:03d}",
+                "last_cleaned_at": None,
+                "last_inspected_at": None,
+                "cleaned_by_staff": None,
+                "inspected_by_staff": None,
+                "out_of_order_reason": None,
+                "dnd_since": None,
+                "hk_occupancy": None,
+                "hk_observed_at": None,
+                "is_out_of_service": False,
+                "block": None,
+                # a third of the rooms are given to attendants (none to the bench's viewer)
+                "assigned_to": {"staff_id": 100 + floor % 7, "name": f"Attendant {floor % 7}"}
+                if rnd.random() < 0.33
+                else None,
+                "rush": None,
+                "updated_at": "2026-01-15T08:00:00Z",
             }
         )
     return rooms

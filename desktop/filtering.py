@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
 
-from desktop.marks import attendant_name, mine_first
+from desktop.marks import assigned_to_me, attendant_name, mine_first
 from desktop.room_facts import occupancy_of, status_label
 from shared.rules import PRIORITY_RANK, Priority, RoomStatus
 
@@ -67,11 +67,31 @@ class RoomFilter(QSortFilterProxyModel):
         self.maintenance: bool | None = None
         self.room_type: str | None = None
         self.sort_mode = SortMode.FLOOR
+        self._keys: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}  # see _cached_key
+        self._model: Any = None
         self.setDynamicSortFilter(True)
         self.sort(0)
 
     def source(self) -> RoomModel:
         return cast("RoomModel", self.sourceModel())
+
+    def setSourceModel(self, model: Any) -> None:
+        self._model = model  # read directly by the sort and filter (called thousands of times)
+        super().setSourceModel(model)
+        for signal in (model.groups_changed, model.modelReset, model.rowsInserted):
+            signal.connect(self._choose_sorting)
+
+    def _choose_sorting(self, *args: Any) -> None:
+        """Sort only where the model's own order (by floor and number) is not the board's:
+        by floor with none of the viewer's own rooms to put first, the rows stay in the
+        model's order and a change never sorts anything (no comparison at all)."""
+        model = self._model
+        in_order = self.sort_mode == SortMode.FLOOR and not any(
+            assigned_to_me(r, model.staff_id) for r in model.rooms()
+        )
+        column = -1 if in_order else 0
+        if self.sortColumn() != column:
+            self.sort(column)
 
     def set_filters(self, **kwargs: Any) -> None:
         begin = getattr(self, "beginFilterChange", None)
@@ -92,7 +112,10 @@ class RoomFilter(QSortFilterProxyModel):
     def set_sort_mode(self, mode: SortMode) -> None:
         self.sort_mode = SortMode(mode)
         self.invalidate()
-        self.sort(0)
+        if self._model is not None:
+            self._choose_sorting()
+        else:
+            self.sort(0)
 
     def active(self) -> bool:
         return bool(
@@ -105,7 +128,7 @@ class RoomFilter(QSortFilterProxyModel):
         )
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        rooms = self.source().rooms()
+        rooms = self._model.rooms()
         if not 0 <= source_row < len(rooms):
             return False
         return self.accepts(rooms[source_row])
@@ -149,9 +172,26 @@ class RoomFilter(QSortFilterProxyModel):
         return True
 
     def lessThan(self, left: Index, right: Index) -> bool:
-        rooms = self.source().rooms()
-        a, b = rooms[left.row()], rooms[right.row()]
-        return self.key(a) < self.key(b)
+        rooms = self._model.rooms()
+        return self._cached_key(rooms[left.row()]) < self._cached_key(rooms[right.row()])
+
+    def _cached_key(self, r: dict[str, Any]) -> tuple[Any, ...]:
+        """`key`, computed again only when what it is made of changed: a burst of changes
+        over the board re-sorts its rows without rebuilding 2,000 keys several times."""
+        a = r.get("assigned_to")
+        made_of = (
+            r.get("room_status"),
+            r.get("floor"),
+            a.get("staff_id") if isinstance(a, dict) else None,
+            self._model.staff_id,
+            self.sort_mode,
+        )
+        hit = self._keys.get(r["room_number"])
+        if hit is not None and hit[0] == made_of:
+            return hit[1]
+        key = self.key(r)
+        self._keys[r["room_number"]] = (made_of, key)
+        return key
 
     def key(self, r: dict[str, Any]) -> tuple[Any, ...]:
         """The sort key; an attendant's own rooms come first in every mode."""

@@ -8,6 +8,7 @@ desktop/room_facts.py; both are named here too, for the callers that know them f
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import IntEnum
@@ -89,6 +90,20 @@ class Roles(IntEnum):
     # False on a rewound board: past room states carry no occupancy (no bookings count)
     OccupancyKnown = Qt.ItemDataRole.UserRole + 25
     OverdueLine = Qt.ItemDataRole.UserRole + 26  # "45 min late · next waiting", or ""
+    Card = Qt.ItemDataRole.UserRole + 27  # a CardReader: every other role of the room at once
+
+
+class CardReader:
+    """One room's roles, read without going through the proxies again for each: the card
+    delegate asks for about twenty of them for every card it paints."""
+
+    __slots__ = ("model", "room")
+
+    def __init__(self, model: RoomModel, room: dict[str, Any]) -> None:
+        self.model, self.room = model, room
+
+    def __call__(self, role: int) -> Any:
+        return self.model.value(self.room, role)
 
 
 def room_view(room: dict[str, Any]) -> RoomView:
@@ -98,8 +113,8 @@ def room_view(room: dict[str, Any]) -> RoomView:
 class RoomModel(QAbstractListModel):
     """One row per room; `room_number -> row` index; coalesced, row-exact updates."""
 
-    stats_changed = Signal(dict)
-    rooms_changed = Signal(list)  # room numbers changed by the last flush
+    stats_changed = Signal(object)
+    rooms_changed = Signal(object)  # room numbers changed by the last flush
     # whose rooms are whose, a floor or a type changed, a room came or went: the board regroups
     groups_changed = Signal()
 
@@ -159,6 +174,12 @@ class RoomModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rooms):
             return None
         room = self._rooms[index.row()]
+        if role == Roles.Card:  # everything a card shows, read in one call through the proxies
+            return CardReader(self, room)
+        return self.value(room, role)
+
+    def value(self, room: dict[str, Any], role: int) -> Any:
+        """What `data` answers for `room` and `role`."""
         if role == Qt.ItemDataRole.DisplayRole or role == Roles.Number:
             return room["room_number"]
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -294,7 +315,7 @@ class RoomModel(QAbstractListModel):
         self._recent.clear()
         self.beginResetModel()
         self._rooms = [self._fresh(dict(r)) for r in rooms]
-        self._rooms.sort(key=lambda r: (int(r.get("floor") or 0), natural_key(r["room_number"])))
+        self._rooms.sort(key=board_order)
         self._row = {r["room_number"]: i for i, r in enumerate(self._rooms)}
         self.endResetModel()
         self.resets += 1
@@ -388,28 +409,32 @@ class RoomModel(QAbstractListModel):
         pending, self._pending = self._pending, {}
         changed_rows: list[int] = []
         new_rooms: list[dict[str, Any]] = []
+        regroup = False
+        changed: list[dict[str, Any]] = []  # (rows move when new rooms come in, rooms do not)
         for number, fields in pending.items():
             row = self._row.get(number)
             if row is None:
                 if "room_status" in fields:
                     new_rooms.append({"room_number": number, **fields})
                 continue
-            self._rooms[row].update(fields)
+            room = self._rooms[row]
+            # a room that moves to another section (its attendant, floor or type changed):
+            # told by the values themselves, as every event carries the whole room
+            regroup = regroup or any(k in fields and fields[k] != room.get(k) for k in GROUPING)
+            room.update(fields)
             changed_rows.append(row)
+            changed.append(room)
         changed_rows.sort()
-        for lo, hi in _runs(changed_rows):
+        runs = _runs(changed_rows)
+        if len(runs) > MAX_RUNS:  # a burst all over the board: one signal for the span
+            runs = [(changed_rows[0], changed_rows[-1])]
+        for lo, hi in runs:
             self.dataChanged.emit(self.index(lo), self.index(hi))
-        regroup = any(
-            "assigned_to" in fields
-            or {"floor", "room_type"} & set(fields.get("changed_fields") or ())
-            for fields in pending.values()
-        )
-        if new_rooms:
-            first = len(self._rooms)
-            self.beginInsertRows(QModelIndex(), first, first + len(new_rooms) - 1)
-            for room in new_rooms:
-                self._row[room["room_number"]] = len(self._rooms)
-                self._rooms.append(room)
+        for room in new_rooms:  # each in its place by floor and number, as a snapshot has it
+            row = bisect.bisect(self._rooms, board_order(room), key=board_order)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._rooms.insert(row, room)
+            self._row = {r["room_number"]: i for i, r in enumerate(self._rooms)}
             self.endInsertRows()
         if regroup or removed or new_rooms:
             self.groups_changed.emit()
@@ -420,7 +445,7 @@ class RoomModel(QAbstractListModel):
                 self._fade.start()
         self.flushes += 1
         self.rows_changed += len(changed_rows) + len(new_rooms) + len(removed)
-        self._recount_rooms([self._rooms[r] for r in changed_rows] + new_rooms, removed)
+        self._recount_rooms(changed + new_rooms, removed)
         numbers = [*removed, *pending]
         self.rooms_changed.emit(numbers)
         return numbers
@@ -471,6 +496,17 @@ class RoomModel(QAbstractListModel):
             self._stats.update(room, now)
         self.stats = dict(self._stats.counts)
         self.stats_changed.emit(self.stats)
+
+
+GROUPING = ("assigned_to", "floor", "room_type")  # what puts a room in a board section
+
+
+def board_order(room: dict[str, Any]) -> tuple[Any, ...]:
+    """The model's own order of rooms: by floor, then by number."""
+    return (int(room.get("floor") or 0), natural_key(room["room_number"]))
+
+
+MAX_RUNS = 16  # more runs of changed rows than this in one flush: one dataChanged for all
 
 
 def occupancy_fields(entry: dict[str, Any]) -> dict[str, Any]:

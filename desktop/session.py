@@ -112,16 +112,16 @@ class Session(QObject):
     state_changed = Signal(str)
     logged_in = Signal(dict)  # the login result: staff, hotel, epoch, channels
     auth_lost = Signal(str)  # the kept token is no longer valid: ask for a login
-    rooms_snapshot = Signal(list, int)
-    reservations_snapshot = Signal(list, int)
-    reservation_replayed = Signal(dict)  # newer than a reloaded list: apply on top of it
-    event_received = Signal(dict)
-    heartbeat_received = Signal(dict)
+    rooms_snapshot = Signal(object, int)
+    reservations_snapshot = Signal(object, int)
+    reservation_replayed = Signal(object)  # newer than a reloaded list: apply on top of it
+    event_received = Signal(object)
+    heartbeat_received = Signal(object)
     resumed = Signal(int)  # events replayed after a reconnect
     # the server's store is another timeline (restored from a backup, or replaced) than the
     # one this board followed: {"head_seq", "reason"} of the fresh snapshot that follows
     store_replaced = Signal(dict)
-    presence_changed = Signal(list)  # who is online where, and which room each one views
+    presence_changed = Signal(object)  # who is online where, and which room each one views
     command_done = Signal(str, str, bool, dict)  # request id, label, ok, reply
     certificate_refused = Signal(object)  # an UntrustedServer while reconnecting: stopped
 
