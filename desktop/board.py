@@ -32,7 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.delegate import RoomCardDelegate
-from desktop.model import Roles, RoomFilter, SortMode, status_label
+from desktop.filtering import RoomFilter, SortMode
+from desktop.model import Roles
+from desktop.room_facts import status_label
 from desktop.theme import named
 from shared.rules import RoomStatus
 

@@ -30,7 +30,8 @@ from desktop.actions import (
     decide,
     role_may_ever,
 )
-from desktop.model import RoomModel, status_label
+from desktop.model import RoomModel
+from desktop.room_facts import status_label
 from desktop.theme import named
 from shared.rules import RETURN_STATUSES, ROOM_ACTIONS, STATUS_LABELS, Priority, RoomStatus
 

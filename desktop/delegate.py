@@ -8,7 +8,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, Q
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from desktop.model import Roles, format_minutes, in_house_words
+from desktop.model import Roles
+from desktop.room_facts import format_minutes, in_house_words
 from desktop.theme import OCCUPANCY_COLOURS, PRIORITY_COLOURS, SHORT_LABELS, status_colours
 
 # 170 px: at 1920 px eight cards a row, wide enough for "ENDS SOON", a block's end and the
@@ -67,26 +68,27 @@ class RoomCardDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         s = self.scale
-        number = str(index.data(Roles.Number))
-        status = index.data(Roles.Status)
-        label = SHORT_LABELS.get(str(status), str(index.data(Roles.StatusLabel) or ""))
-        occ = str(index.data(Roles.Occupancy) or "free")
+        data = index.data(Roles.Card) or index.data  # (a board of another model: role by role)
+        number = str(data(Roles.Number))
+        status = data(Roles.Status)
+        label = SHORT_LABELS.get(str(status), str(data(Roles.StatusLabel) or ""))
+        occ = str(data(Roles.Occupancy) or "free")
         # a rewound board's past room states carry the front office's flag, not bookings
-        known = index.data(Roles.OccupancyKnown) is not False
+        known = data(Roles.OccupancyKnown) is not False
         if not known:
-            past = index.data(Roles.Room) or {}
+            past = data(Roles.Room) or {}
             occ = "occupied" if past.get("is_occupied") else "free"
-        minutes = index.data(Roles.MinutesToFree)
+        minutes = data(Roles.MinutesToFree)
         minutes = None if minutes is None or minutes < 0 else int(minutes)
-        nxt = index.data(Roles.NextAvailable)
-        today = int(index.data(Roles.ReservationsToday) or 0)
-        guests = int(index.data(Roles.Guests) or 0)
-        maintenance = bool(index.data(Roles.Maintenance))
-        priority = index.data(Roles.Priority)
-        ooo = bool(index.data(Roles.OutOfOrder))
-        dnd = bool(index.data(Roles.DoNotDisturb))
-        rtype = str(index.data(Roles.RoomType) or "")
-        stale = bool(index.data(Roles.Stale))
+        nxt = data(Roles.NextAvailable)
+        today = int(data(Roles.ReservationsToday) or 0)
+        guests = int(data(Roles.Guests) or 0)
+        maintenance = bool(data(Roles.Maintenance))
+        priority = data(Roles.Priority)
+        ooo = bool(data(Roles.OutOfOrder))
+        dnd = bool(data(Roles.DoNotDisturb))
+        rtype = str(data(Roles.RoomType) or "")
+        stale = bool(data(Roles.Stale))
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         bg, accent, _code = status_colours(status)
         if stale:
@@ -116,14 +118,14 @@ class RoomCardDelegate(QStyledItemDelegate):
             QPen(QColor("#1F3A4D") if selected else accent.lighter(130), 3 if selected else 1)
         )
         painter.drawPath(path)
-        rush = bool(index.data(Roles.Rush))
+        rush = bool(data(Roles.Rush))
         if rush and not selected:  # wanted for a waiting arrival: a heavy border
             rush_pen = QColor(RUSH_COLOUR)
             painter.setPen(
                 QPen(_mix(rush_pen, QColor(STALE_GREY), 0.6) if stale else rush_pen, 3.5 * s)
             )
             painter.drawPath(path)
-        elif bool(index.data(Roles.Recent)) and not selected:  # just changed: a soft glow
+        elif bool(data(Roles.Recent)) and not selected:  # just changed: a soft glow
             painter.setPen(QPen(QColor("#F1C40F"), 3 * s))
             painter.drawPath(path)
 
@@ -169,7 +171,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         if stale:
             status_pen = _mix(status_pen, QColor(STALE_GREY), 0.6)
         painter.setPen(status_pen)
-        block = str(index.data(Roles.Block) or "")
+        block = str(data(Roles.Block) or "")
         for text in status_lines(label, block, ooo, dnd, rush, fm_status, int(width)):
             painter.drawText(
                 QRectF(left, y, width, line_h),
@@ -181,7 +183,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         painter.setFont(f_small)
         painter.setPen(QColor("#283747"))
         if known and occ == "overdue":
-            detail = str(index.data(Roles.OverdueLine) or "") or "Overdue departure"
+            detail = str(data(Roles.OverdueLine) or "") or "Overdue departure"
         else:
             detail = occupancy_line(known, occ, today, minutes, str(nxt or ""))
         painter.drawText(
@@ -191,10 +193,10 @@ class RoomCardDelegate(QStyledItemDelegate):
         )
         y += line_h
         # line 4: guests and who cleans it (or the room type), maintenance badge on the right
-        if bool(index.data(Roles.Mine)):
+        if bool(data(Roles.Mine)):
             who = "★ yours"
         else:  # who cleans it matters more on the floor than the room type
-            who = str(index.data(Roles.Attendant) or "").split(" ")[0] or rtype
+            who = str(data(Roles.Attendant) or "").split(" ")[0] or rtype
         bottom = QRectF(left, y, width, line_h)
         badge_w = 0.0
         if maintenance:

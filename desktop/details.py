@@ -18,15 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.marks import attendant_name
-from desktop.model import (
-    OCC_LABELS,
-    RoomModel,
-    guests_of,
-    occupancy_of,
-    occupancy_text,
-    status_label,
-)
+from desktop.model import RoomModel
 from desktop.notify import who_asked
+from desktop.room_facts import OCC_LABELS, guests_of, occupancy_of, occupancy_text, status_label
 from desktop.theme import named
 from shared.timeutil import clock_text, from_iso
 

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QCloseEvent,
-    QColor,
     QKeyEvent,
     QKeySequence,
-    QPainter,
-    QPen,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -32,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -47,12 +40,14 @@ from PySide6.QtWidgets import (
 from desktop import trust
 from desktop.account import ChangePasswordDialog, changed_words
 from desktop.actions import CONTROLS
+from desktop.badge import badge
 from desktop.board import Board, floor_title
 from desktop.controls import ControlsPanel
-from desktop.delegate import RoomCardDelegate, legend_marks
 from desktop.details import DetailsPanel
 from desktop.discovery import ServerBrowser
-from desktop.fitting import ElidedLabel, squeezable_combos
+from desktop.fitting import squeezable_combos
+from desktop.header import Header, SettingsMenu, StatsBar
+from desktop.legend import Legend as Legend
 from desktop.login import LoginDialog
 from desktop.model import RoomFilter, RoomModel, SortMode, status_label
 from desktop.notify import Note, ending_soon_notes, notes_for_event
@@ -61,23 +56,14 @@ from desktop.pinning import PinStore
 from desktop.reservations import ReservationModel, ReservationsPanel
 from desktop.restored import RestoredBanner
 from desktop.session import LoginError, Session, State, UntrustedServer, error_text
-from desktop.settings import CORNERS, Settings
-from desktop.theme import SHORT_LABELS, STATE_COLOURS, STATUS_COLOURS, STYLE, named
-from desktop.tiles import tile_words
+from desktop.settings import Settings
+from desktop.theme import STYLE, named
 from desktop.toasts import ToastManager
 from shared import daybook
 from shared.clock import Clock, SystemClock
 from shared.rules import RoomStatus
 
 log = logging.getLogger("roomrack.desktop")
-
-ROLE_NAMES = {
-    "housekeeping": "Housekeeping",
-    "supervisor": "Supervisor",
-    "maintenance": "Maintenance",
-    "front_desk": "Front desk",
-    "manager": "Manager",
-}
 
 
 # widgets that take typed letters: single-letter shortcuts leave them alone
@@ -104,122 +90,6 @@ def combo_value(combo: QComboBox) -> Any:
     if value in ("", None):
         return None
     return {"yes": True, "no": False}.get(value, value) if isinstance(value, str) else value
-
-
-class StatTile(QFrame):
-    clicked = Signal()
-
-    def __init__(self, label: str, accent: str | None = None, tip: str = "") -> None:
-        super().__init__()
-        self.setObjectName("statTile")
-        self.value = named(QLabel("–"), "statValue")
-        self.label = named(QLabel(label), "statLabel")
-        self.label.setWordWrap(False)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 3, 8, 4)
-        lay.setSpacing(0)
-        lay.addWidget(self.value)
-        lay.addWidget(self.label)
-        if accent:
-            self.setStyleSheet(
-                f"QFrame#statTile {{ border-top: 4px solid {accent}; }}"
-                f" QLabel#statValue {{ color: {accent}; }}"
-            )
-        self.setToolTip(tip or f"{label} — click to show only these rooms")
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-
-    def mousePressEvent(self, event: Any) -> None:
-        self.clicked.emit()
-
-    def set(self, n: int) -> None:
-        self.value.setText(str(n))
-
-
-class Legend(QWidget):
-    """The colours and marks of the cards, painted with the cards' own colours."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.delegate = RoomCardDelegate(self)
-        self.setMinimumHeight(26)
-        self._want = 26
-        self._grow = QTimer(self)  # the height it needs, set after painting
-        self._grow.setSingleShot(True)
-        self._grow.setInterval(0)
-        self._grow.timeout.connect(self._fit_height)
-
-    def _items(self) -> list[tuple[str, Callable[[QPainter, QRectF], float]]]:
-        out: list[tuple[str, Callable[[QPainter, QRectF], float]]] = []
-        for status in RoomStatus:
-            bg, accent, _ = STATUS_COLOURS[status]
-            out.append(
-                (SHORT_LABELS[status], _swatch(bg, accent, status is RoomStatus.OUT_OF_ORDER))
-            )
-        out.append(("", self._badge("free")))
-        out.append(("", self._badge("occupied")))
-        out.append(("booking ends within 15 min", self._badge("ending_soon")))
-        out.append(("guest past departure time", self._badge("overdue")))
-        out.append(("repair needed, priority", self._maint()))
-        out.extend(legend_marks(self.font()))
-        return out
-
-    def _badge(self, occ: str) -> Callable[[QPainter, QRectF], float]:
-        def draw(p: QPainter, r: QRectF) -> float:
-            return self.delegate._occupancy_badge(p, self.font(), r, occ, 1.0, left=True)
-
-        return draw
-
-    def _maint(self) -> Callable[[QPainter, QRectF], float]:
-        def draw(p: QPainter, r: QRectF) -> float:
-            return self.delegate._maintenance_badge(p, self.font(), r, "HIGH", 1.0, left=True)
-
-        return draw
-
-    def paintEvent(self, event: Any) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fm = self.fontMetrics()
-        x, y, line = 10.0, 4.0, 20.0
-        for text, draw in self._items():
-            need = 60 + fm.horizontalAdvance(text) + 12
-            if x + need > self.width() - 10 and x > 10:
-                x, y = 10.0, y + line + 4
-            p.save()
-            used = draw(p, QRectF(x, y, 120, line))
-            p.restore()
-            x += used + 5
-            if text:
-                p.setPen(QColor("#34495E"))
-                p.drawText(
-                    QRectF(x, y, fm.horizontalAdvance(text) + 4, line),
-                    Qt.AlignmentFlag.AlignVCenter,
-                    text,
-                )
-                x += fm.horizontalAdvance(text) + 12
-            else:
-                x += 8
-        p.end()
-        # a second line when the window is narrow: never change the geometry while painting
-        self._want = int(y + line + 6)
-        if self.minimumHeight() != self._want:
-            self._grow.start()
-
-    def _fit_height(self) -> None:
-        self.setMinimumHeight(self._want)
-
-
-def _swatch(bg: str, accent: str, hatch: bool) -> Callable[[QPainter, QRectF], float]:
-    def draw(p: QPainter, r: QRectF) -> float:
-        box = QRectF(r.left(), r.top() + 2, 22, r.height() - 4)
-        p.setPen(QPen(QColor(accent), 1))
-        p.setBrush(QColor(bg))
-        p.drawRoundedRect(box, 3, 3)
-        p.fillRect(QRectF(box.left(), box.top(), 5, box.height()), QColor(accent))
-        if hatch:
-            p.fillRect(box, Qt.BrushStyle.BDiagPattern)
-        return 22.0
-
-    return draw
 
 
 class MainWindow(QMainWindow):
@@ -252,14 +122,17 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        outer.addWidget(self._build_header())
+        menu = SettingsMenu(settings.toast_corner, settings.toast_seconds, settings.sound, self)
+        self.header = Header(menu)
+        outer.addWidget(self.header)
         self.stale_banner = named(QLabel(""), "staleBanner")
         self.stale_banner.hide()
         outer.addWidget(self.stale_banner)
         # the server's data went back to an earlier time (a restore): said until read
         self.restored_banner = RestoredBanner(session)
         outer.addWidget(self.restored_banner)
-        outer.addWidget(self._build_stats())
+        self.stats_bar = StatsBar()
+        outer.addWidget(self.stats_bar)
         outer.addWidget(self._build_filters())
 
         self.board = Board(self.filter)
@@ -324,7 +197,8 @@ class MainWindow(QMainWindow):
             self.session.pins = PinStore(settings.secrets)
         # made now (hidden), so discrepancy and block toasts arrive while it is closed
         self.operations = make_operations(session, self, self.rooms, self.toasts)
-        self.operations.attention_changed.connect(self._on_attention)
+        self.operations.attention_changed.connect(self.header.show_attention)
+        self._name_the_parts()
 
         # wiring: the session speaks, the window listens
         s = session
@@ -339,13 +213,14 @@ class MainWindow(QMainWindow):
         s.heartbeat_received.connect(self._on_heartbeat)
         s.command_done.connect(self._on_command_done)
         s.resumed.connect(self._on_resumed)
+        s.presence_changed.connect(self.header.show_presence)
         s.presence_changed.connect(self._on_presence)
         self.controls.command.connect(self.send_command)
         self.res_panel.reservation_action.connect(self._on_reservation_action)
         self.board.selection_changed.connect(self._on_selection)
         self.board.room_activated.connect(self._on_activated)
         self.rooms.rooms_changed.connect(self._on_rooms_changed)
-        self.rooms.stats_changed.connect(self._on_stats)
+        self.rooms.stats_changed.connect(self.stats_bar.show_stats)
         self.reservations.changed.connect(self.controls.refresh)
         self.rooms.rooms_changed.connect(lambda _numbers: self.res_panel.refresh())
         self.rooms.modelReset.connect(self.res_panel.refresh)
@@ -378,130 +253,29 @@ class MainWindow(QMainWindow):
             if isinstance(w, INPUT_WIDGETS):
                 w.installEventFilter(self.typing_guard)
         self._on_state(session.state.value)
-        self._on_stats(self.rooms.stats or {})
+        self.stats_bar.show_stats(self.rooms.stats or {})
+        self.header.operations_clicked.connect(lambda: self.open_operations())
+        self.header.reconnect_clicked.connect(session.reconnect_now)
+        self.header.logout_clicked.connect(self.logout)
+        menu.corner_chosen.connect(self.set_toast_corner)
+        menu.seconds_chosen.connect(self.set_toast_seconds)
+        menu.sound_toggled.connect(self.set_sound)
+        menu.password_wanted.connect(self.change_password)
+        menu.print_wanted.connect(lambda: self.print_board())
+        menu.zoom_wanted.connect(self.zoom)
+        self.stats_bar.quick_filter.connect(self.apply_quick_filter)
+
+    def _name_the_parts(self) -> None:
+        """The parts' widgets, by the names they had when the window built them itself."""
+        h = self.header
+        self.hotel_label, self.who_label = h.hotel_label, h.who_label
+        self.online_label, self.conn_dot, self.conn_label = h.online_label, h.conn_dot, h.conn_label
+        self.transport_icon, self.transport_label = h.transport_icon, h.transport_label
+        self.ops_button, self.reconnect_button = h.ops_button, h.reconnect_button
+        self.settings_button, self.logout_button = h.settings_button, h.logout_button
+        self.tiles = self.stats_bar.tiles
 
     # --- building ---------------------------------------------------------------------------
-
-    def _build_header(self) -> QWidget:
-        header = named(QFrame(), "header")
-        lay = QHBoxLayout(header)
-        lay.setContentsMargins(14, 6, 10, 6)
-        # the connection's words give way first; a name only when it is truly long
-        self.hotel_label = named(ElidedLabel("Roomrack", 24), "hotelName")
-        self.who_label = named(ElidedLabel("", 28), "who")
-        lay.addWidget(self.hotel_label)
-        lay.addSpacing(12)
-        lay.addWidget(self.who_label)
-        lay.addStretch(1)
-        self.online_label = named(QLabel(""), "who")
-        self.online_label.setToolTip("Who is logged in now")
-        lay.addWidget(self.online_label)
-        lay.addSpacing(12)
-        self.conn_dot = QLabel("●")
-        self.conn_label = ElidedLabel("Offline", 16)
-        self.conn_label.setToolTip("Connection to the Roomrack server")
-        lay.addWidget(self.conn_dot)
-        lay.addWidget(self.conn_label)
-        self.transport_icon = QLabel()  # the lock and the certificate's code (TLS)
-        self.transport_label = QLabel("")
-        lay.addSpacing(8)
-        lay.addWidget(self.transport_icon)
-        lay.addWidget(self.transport_label)
-        lay.addSpacing(8)
-        self.ops_button = named(QPushButton("Operations"), "headerButton")
-        self.ops_button.setToolTip(
-            "Discrepancies, rush queue, blocks, attendants and sheets, history, who is online"
-            " (Ctrl+Shift+O)"
-        )
-        self.ops_button.clicked.connect(lambda: self.open_operations())
-        lay.addWidget(self.ops_button)
-        self.reconnect_button = named(QPushButton("Reconnect"), "headerButton")
-        self.reconnect_button.setToolTip("Try to reach the server again now (F5)")
-        self.reconnect_button.clicked.connect(self.session.reconnect_now)
-        lay.addWidget(self.reconnect_button)
-        self.settings_button = named(QToolButton(), "headerButton")
-        self.settings_button.setText("Settings")
-        self.settings_button.setStyleSheet(
-            "QToolButton { color: white; border: 1px solid #5D7B91; border-radius: 4px;"
-            " padding: 5px 10px; } QToolButton::menu-indicator { image: none; }"
-        )
-        self.settings_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.settings_button.setMenu(self._build_settings_menu())
-        lay.addWidget(self.settings_button)
-        self.logout_button = named(QPushButton("Log out"), "headerButton")
-        self.logout_button.setToolTip("Log out of this workstation")
-        self.logout_button.clicked.connect(self.logout)
-        lay.addWidget(self.logout_button)
-        return header
-
-    def _build_settings_menu(self) -> QMenu:
-        menu = QMenu(self)
-        corner = menu.addMenu("Notifications corner")
-        group = QActionGroup(self)
-        for c in CORNERS:
-            a = QAction(c.replace("-", " ").capitalize(), self, checkable=True)
-            a.setChecked(c == self.settings.toast_corner)
-            a.triggered.connect(lambda _=False, c=c: self.set_toast_corner(c))
-            group.addAction(a)
-            corner.addAction(a)
-        dur = menu.addMenu("Notifications stay for")
-        group2 = QActionGroup(self)
-        for secs in (3, 5, 8, 15):
-            a = QAction(f"{secs} seconds", self, checkable=True)
-            a.setChecked(abs(self.settings.toast_seconds - secs) < 0.1)
-            a.triggered.connect(lambda _=False, s=secs: self.set_toast_seconds(s))
-            group2.addAction(a)
-            dur.addAction(a)
-        self.sound_action = QAction("Sound for important notifications", self, checkable=True)
-        self.sound_action.setChecked(self.settings.sound)
-        self.sound_action.toggled.connect(self.set_sound)
-        menu.addAction(self.sound_action)
-        menu.addSeparator()
-        self.password_action = menu.addAction("Change password…")
-        self.password_action.triggered.connect(self.change_password)
-        menu.addSeparator()
-        printing = menu.addAction("Print the board…  (Ctrl+P)")
-        printing.triggered.connect(lambda: self.print_board())
-        bigger = menu.addAction("Larger cards  (Ctrl+=)")
-        bigger.triggered.connect(lambda: self.zoom(1.1))
-        smaller = menu.addAction("Smaller cards  (Ctrl+-)")
-        smaller.triggered.connect(lambda: self.zoom(1 / 1.1))
-        return menu
-
-    def _build_stats(self) -> QWidget:
-        frame = named(QFrame(), "stats")
-        lay = QHBoxLayout(frame)
-        lay.setContentsMargins(10, 6, 10, 6)
-        lay.setSpacing(6)
-        self.tiles: dict[str, StatTile] = {}
-        specs: list[tuple[str, str, str | None, dict[str, Any]]] = [
-            ("total", "Rooms", "#1F3A4D", {}),
-            (
-                "available",
-                "Available now",
-                "#1E8449",
-                {"status": "READY_FOR_GUEST", "occupancy": "free"},
-            ),
-            ("occupied", "Occupied", "#B03A2E", {"occupancy": "occupied"}),
-            ("ending_soon", "Ending soon", "#B9770E", {"occupancy": "ending_soon"}),
-            ("maintenance", "Repair reported", "#7D3C98", {"maintenance": "yes"}),
-        ]
-        for status in RoomStatus:
-            specs.append(
-                (
-                    status.value,
-                    status_label(status),
-                    STATUS_COLOURS[status][1],
-                    {"status": status.value},
-                )
-            )
-        for key, label, accent, filt in specs:
-            label, tip = tile_words(key)  # short words, the meaning in the tooltip
-            tile = StatTile(label, accent, tip)
-            tile.clicked.connect(lambda f=filt: self.apply_quick_filter(f))
-            self.tiles[key] = tile
-            lay.addWidget(tile, 1)
-        return frame
 
     def _build_filters(self) -> QWidget:
         frame = named(QFrame(), "filters")
@@ -652,14 +426,6 @@ class MainWindow(QMainWindow):
     def open_operations(self, tab: str | None = None) -> None:
         open_operations(self.session, self, self.rooms, self.toasts, tab)
 
-    def _on_attention(self, discrepancies: int, rush: int) -> None:
-        n = discrepancies + rush
-        self.ops_button.setText(f"Operations ({n})" if n else "Operations")
-        self.ops_button.setToolTip(
-            f"{discrepancies} open discrepancies for your role, {rush} room(s) rushed"
-            " (Ctrl+Shift+O)"
-        )
-
     def zoom(self, factor: float) -> None:
         self.board.set_scale(self.board.delegate.scale * factor)
 
@@ -727,8 +493,7 @@ class MainWindow(QMainWindow):
         self.rooms.set_viewer(int(staff_id) if staff_id is not None else None, self.tz)
         self.reservations.set_timezone(str(hotel.get("timezone") or "UTC"))
         self.details.set_timezone(str(hotel.get("timezone") or "UTC"))
-        self.hotel_label.setText(str(hotel.get("name") or hotel.get("slug") or "Roomrack"))
-        self.who_label.setText(f"{staff.get('name', '')} · {ROLE_NAMES.get(role, role)}")
+        self.header.show_login(hotel, staff)
         self.setWindowTitle(f"Roomrack — {hotel.get('name', '')}")
         self.controls.set_role(role)
         self.res_panel.set_role(role)
@@ -776,7 +541,7 @@ class MainWindow(QMainWindow):
         self.rooms.set_stale(state != State.LIVE.value)
         self.controls.set_online(state == State.LIVE.value)
         if state != State.LIVE.value:
-            self.online_label.setText("")
+            self.header.show_offline()
         if state == State.LIVE.value:
             if self._had_live:
                 self.toasts.show("success", "Back online", "The board is live again.")
@@ -786,52 +551,14 @@ class MainWindow(QMainWindow):
         self.update_connection_label()
 
     def update_connection_label(self) -> None:
-        s = self.session
-        state = s.state.value
-        colour = STATE_COLOURS.get(state, "#C0392B")
-        self.conn_dot.setStyleSheet(f"color: {colour}; font-size: 14pt;")
-        since = self._clock_text(s.offline_since) if s.offline_since else ""
-        if state == "live":
-            if s.last_heartbeat:
-                text = f"Live · last heartbeat {self._clock_text(s.last_heartbeat)}"
-            else:
-                text = f"Live since {self._clock_text(s.live_since)}"
+        """The header's connection badge, and the banner over a board that may be stale."""
+        b = badge(self.session, self.tz, self.rooms.rowCount() > 0)
+        if b.banner is None:
             self.stale_banner.hide()
-        elif state == "connecting":
-            text = "Connecting…"
-        elif state == "reconnecting":
-            wait = ""
-            if s.retry_at is not None:
-                secs = max(0, round(s.retry_at - s.clock.monotonic()))
-                wait = f", next try in {secs} s"
-            text = f"Reconnecting (attempt {max(1, s.attempts)}{wait})"
         else:
-            text = "Offline"
-        if state != "live" and self.rooms.rowCount():
-            self.stale_banner.setText(
-                f"Offline since {since or '—'}: the board shows the last known state and may be "
-                f"out of date. {text}. Press F5 or “Reconnect” to try now."
-            )
+            self.stale_banner.setText(b.banner)
             self.stale_banner.show()
-        elif state != "live":
-            self.stale_banner.hide()
-        if state != "live" and since:
-            text += f" · offline since {since}"
-        self.conn_label.setText(text)
-        mark, tip, colour = trust.transport_words(s)
-        self.transport_label.setText(mark)
-        self.transport_label.setToolTip(tip)
-        self.transport_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
-        self.transport_icon.setToolTip(tip)
-        if mark:
-            self.transport_icon.setPixmap(trust.lock_pixmap(colour, 16, open_=not s.fingerprint))
-        else:
-            self.transport_icon.clear()
-
-    def _clock_text(self, dt: datetime | None) -> str:
-        if dt is None:
-            return ""
-        return dt.astimezone(self.tz).strftime("%H:%M:%S")
+        self.header.show_badge(b)
 
     def _on_rooms_snapshot(self, rooms: list[dict[str, Any]], seq: int) -> None:
         day = self.session.business_day or {}
@@ -960,17 +687,6 @@ class MainWindow(QMainWindow):
     # --- selection and details ---------------------------------------------------------------
 
     def _on_presence(self, online: list[dict[str, Any]]) -> None:
-        n = len(online)
-        self.online_label.setText(f"{n} online" if n else "")
-        lines = []
-        for p in online:
-            line = f"{p.get('name')} ({ROLE_NAMES.get(str(p.get('role')), p.get('role'))})"
-            if p.get("workstation"):
-                line += f" at {p['workstation']}"
-            if p.get("viewing"):
-                line += f", viewing room {p['viewing']}"
-            lines.append(line)
-        self.online_label.setToolTip("\n".join(lines) or "Who is logged in now")
         self.details.set_viewers(self._viewers(self.details.number))
 
     def _viewers(self, number: str | None) -> list[str]:
@@ -1013,10 +729,6 @@ class MainWindow(QMainWindow):
         reply = await self.session.call("room.history", room_number=number, limit=50)
         if reply.get("type") == "ack":
             self.details.set_history(number, list(reply["result"].get("events") or []))
-
-    def _on_stats(self, stats: dict[str, int]) -> None:
-        for key, tile in self.tiles.items():
-            tile.set(int(stats.get(key, 0)))
 
     def _spawn(self, coro: Any) -> asyncio.Future[Any]:
         task: asyncio.Future[Any] = asyncio.ensure_future(coro)

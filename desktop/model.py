@@ -1,14 +1,14 @@
-"""The rooms of the hotel as one Qt list model, plus the filter/sort proxy of the board.
+"""The rooms of the hotel as one Qt list model.
 
 After the snapshot the model is never reset: every change is queued, bursts are coalesced by a
-short timer, and each flush emits `dataChanged` for exactly the rows that changed.
+short timer, and each flush emits `dataChanged` for exactly the rows that changed. The board's
+filter and sort over it are in desktop/filtering.py, what it reads off a room in
+desktop/room_facts.py; both are named here too, for the callers that know them from here.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-import re
+import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import IntEnum
@@ -21,16 +21,30 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
 
-from desktop.marks import assigned_to_me, attendant_name, block_mark, mine_first
-from desktop.occupancy_words import card_line, overdue_since, sentence
-from shared.rules import PRIORITY_RANK, STATUS_LABELS, Priority, RoomStatus, RoomView
-from shared.timeutil import from_iso
+from desktop.filtering import STATUS_ORDER as STATUS_ORDER
+from desktop.filtering import RoomFilter as RoomFilter
+from desktop.filtering import SortMode as SortMode
+from desktop.filtering import block_reason as block_reason
+from desktop.filtering import natural_key as natural_key
+from desktop.filtering import priority_rank as priority_rank
+from desktop.marks import assigned_to_me, attendant_name, block_mark
+from desktop.occupancy_words import card_line
+from desktop.room_facts import ENDING_SOON_MINUTES as ENDING_SOON_MINUTES
+from desktop.room_facts import OCC_LABELS as OCC_LABELS
+from desktop.room_facts import RunningStats
+from desktop.room_facts import compute_stats as compute_stats
+from desktop.room_facts import format_minutes as format_minutes
+from desktop.room_facts import guests_of as guests_of
+from desktop.room_facts import in_house_words as in_house_words
+from desktop.room_facts import occupancy_of as occupancy_of
+from desktop.room_facts import occupancy_text as occupancy_text
+from desktop.room_facts import status_label as status_label
+from shared.rules import RoomView
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -46,27 +60,6 @@ OCCUPANCY_FIELDS = (
     "overdue_minutes",
     "next_arrival_at",
 )
-OCC_LABELS = {
-    "free": "Free",
-    "occupied": "Occupied",
-    "ending_soon": "Ending soon",
-    "overdue": "Overdue departure",
-}
-STATUS_ORDER = {
-    s: i
-    for i, s in enumerate(
-        [
-            RoomStatus.CHECKOUT_DIRTY,
-            RoomStatus.OCCUPIED_DIRTY,
-            RoomStatus.CLEANING_IN_PROGRESS,
-            RoomStatus.CLEANED_UNINSPECTED,
-            RoomStatus.READY_FOR_GUEST,
-            RoomStatus.MAINTENANCE_REQUIRED,
-            RoomStatus.OUT_OF_ORDER,
-        ]
-    )
-}
-ENDING_SOON_MINUTES = 15
 
 
 class Roles(IntEnum):
@@ -97,47 +90,20 @@ class Roles(IntEnum):
     # False on a rewound board: past room states carry no occupancy (no bookings count)
     OccupancyKnown = Qt.ItemDataRole.UserRole + 25
     OverdueLine = Qt.ItemDataRole.UserRole + 26  # "45 min late · next waiting", or ""
+    Card = Qt.ItemDataRole.UserRole + 27  # a CardReader: every other role of the room at once
 
 
-@functools.lru_cache(maxsize=65536)
-def natural_key(number: str) -> tuple[tuple[int, int, str], ...]:
-    """'101' < '102' < '1010' < 'M01': digits compare as numbers, every part is comparable."""
-    return tuple(
-        (0, int(p), "") if p.isdigit() else (1, 0, p.lower())
-        for p in re.split(r"(\d+)", number)
-        if p
-    )
+class CardReader:
+    """One room's roles, read without going through the proxies again for each: the card
+    delegate asks for about twenty of them for every card it paints."""
 
+    __slots__ = ("model", "room")
 
-def occupancy_of(room: dict[str, Any], now: datetime) -> tuple[str, int | None]:
-    """(free / occupied / ending_soon / overdue, minutes until free) as of `now`: the server's
-    word, with the countdown kept running between heartbeats. An overdue room has no minutes
-    until free (nobody knows when the guest leaves); one whose checked-in guest's departure
-    passes between two heartbeats is overdue at once (see occupancy_words.overdue_since)."""
-    status = room.get("occupancy_status")
-    if status is None:
-        status = "occupied" if room.get("is_occupied") else "free"
-    if status == "free":
-        return "free", None
-    if overdue_since(room, now) is not None:
-        return "overdue", None
-    minutes: int | None = None
-    free_at = room.get("free_at")
-    if free_at:
-        try:
-            left = (from_iso(free_at) - now).total_seconds()
-            minutes = max(0, math.ceil(left / 60))
-        except ValueError:
-            minutes = None
-    elif isinstance(room.get("time_until_free"), int):
-        minutes = room["time_until_free"]
-    if status == "occupied" and minutes is not None and minutes <= ENDING_SOON_MINUTES:
-        status = "ending_soon"
-    return status, minutes
+    def __init__(self, model: RoomModel, room: dict[str, Any]) -> None:
+        self.model, self.room = model, room
 
-
-def guests_of(room: dict[str, Any]) -> int:
-    return int(room.get("current_attendees") or room.get("guests_in_room") or 0)
+    def __call__(self, role: int) -> Any:
+        return self.model.value(self.room, role)
 
 
 def room_view(room: dict[str, Any]) -> RoomView:
@@ -147,8 +113,8 @@ def room_view(room: dict[str, Any]) -> RoomView:
 class RoomModel(QAbstractListModel):
     """One row per room; `room_number -> row` index; coalesced, row-exact updates."""
 
-    stats_changed = Signal(dict)
-    rooms_changed = Signal(list)  # room numbers changed by the last flush
+    stats_changed = Signal(object)
+    rooms_changed = Signal(object)  # room numbers changed by the last flush
     # whose rooms are whose, a floor or a type changed, a room came or went: the board regroups
     groups_changed = Signal()
 
@@ -171,6 +137,7 @@ class RoomModel(QAbstractListModel):
         # past room states do not, and must not show "0 bookings today" for them
         self.occupancy_known = True
         self.stats: dict[str, int] = {}
+        self._stats = RunningStats()
         self.resets = 0
         self.flushes = 0
         self.rows_changed = 0
@@ -207,6 +174,12 @@ class RoomModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rooms):
             return None
         room = self._rooms[index.row()]
+        if role == Roles.Card:  # everything a card shows, read in one call through the proxies
+            return CardReader(self, room)
+        return self.value(room, role)
+
+    def value(self, room: dict[str, Any], role: int) -> Any:
+        """What `data` answers for `room` and `role`."""
         if role == Qt.ItemDataRole.DisplayRole or role == Roles.Number:
             return room["room_number"]
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -342,7 +315,7 @@ class RoomModel(QAbstractListModel):
         self._recent.clear()
         self.beginResetModel()
         self._rooms = [self._fresh(dict(r)) for r in rooms]
-        self._rooms.sort(key=lambda r: (int(r.get("floor") or 0), natural_key(r["room_number"])))
+        self._rooms.sort(key=board_order)
         self._row = {r["room_number"]: i for i, r in enumerate(self._rooms)}
         self.endResetModel()
         self.resets += 1
@@ -436,28 +409,32 @@ class RoomModel(QAbstractListModel):
         pending, self._pending = self._pending, {}
         changed_rows: list[int] = []
         new_rooms: list[dict[str, Any]] = []
+        regroup = False
+        changed: list[dict[str, Any]] = []  # (rows move when new rooms come in, rooms do not)
         for number, fields in pending.items():
             row = self._row.get(number)
             if row is None:
                 if "room_status" in fields:
                     new_rooms.append({"room_number": number, **fields})
                 continue
-            self._rooms[row].update(fields)
+            room = self._rooms[row]
+            # a room that moves to another section (its attendant, floor or type changed):
+            # told by the values themselves, as every event carries the whole room
+            regroup = regroup or any(k in fields and fields[k] != room.get(k) for k in GROUPING)
+            room.update(fields)
             changed_rows.append(row)
+            changed.append(room)
         changed_rows.sort()
-        for lo, hi in _runs(changed_rows):
+        runs = _runs(changed_rows)
+        if len(runs) > MAX_RUNS:  # a burst all over the board: one signal for the span
+            runs = [(changed_rows[0], changed_rows[-1])]
+        for lo, hi in runs:
             self.dataChanged.emit(self.index(lo), self.index(hi))
-        regroup = any(
-            "assigned_to" in fields
-            or {"floor", "room_type"} & set(fields.get("changed_fields") or ())
-            for fields in pending.values()
-        )
-        if new_rooms:
-            first = len(self._rooms)
-            self.beginInsertRows(QModelIndex(), first, first + len(new_rooms) - 1)
-            for room in new_rooms:
-                self._row[room["room_number"]] = len(self._rooms)
-                self._rooms.append(room)
+        for room in new_rooms:  # each in its place by floor and number, as a snapshot has it
+            row = bisect.bisect(self._rooms, board_order(room), key=board_order)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._rooms.insert(row, room)
+            self._row = {r["room_number"]: i for i, r in enumerate(self._rooms)}
             self.endInsertRows()
         if regroup or removed or new_rooms:
             self.groups_changed.emit()
@@ -468,7 +445,7 @@ class RoomModel(QAbstractListModel):
                 self._fade.start()
         self.flushes += 1
         self.rows_changed += len(changed_rows) + len(new_rooms) + len(removed)
-        self._recount()
+        self._recount_rooms(changed + new_rooms, removed)
         numbers = [*removed, *pending]
         self.rooms_changed.emit(numbers)
         return numbers
@@ -505,72 +482,35 @@ class RoomModel(QAbstractListModel):
             self._fade.stop()
 
     def _recount(self) -> None:
-        self.stats = compute_stats(self._rooms, self._now())
+        """Count the statistics afresh (a snapshot; the countdowns moved)."""
+        self._stats.reset(self._rooms, self._now())
+        self.stats = dict(self._stats.counts)
+        self.stats_changed.emit(self.stats)
+
+    def _recount_rooms(self, rooms: list[dict[str, Any]], removed: list[str]) -> None:
+        """Move the statistics of the rooms that changed, came or went; the rest stand."""
+        now = self._now()
+        for number in removed:
+            self._stats.remove(number)
+        for room in rooms:
+            self._stats.update(room, now)
+        self.stats = dict(self._stats.counts)
         self.stats_changed.emit(self.stats)
 
 
-def occupancy_text(room: dict[str, Any], now: datetime, tz: ZoneInfo) -> str:
-    """The occupancy of a room in words, the same in tooltips and the room's details:
-    'Occupied, free in 2 h 10', or the overdue departure and who waits for the room."""
-    occ, minutes = occupancy_of(room, now)
-    if occ == "overdue":
-        return sentence(room, now, tz)
-    text = OCC_LABELS.get(occ, occ)
-    if occ != "free" and minutes is not None:
-        text += f", free in {format_minutes(minutes)}"
-    return text
+GROUPING = ("assigned_to", "floor", "room_type")  # what puts a room in a board section
+
+
+def board_order(room: dict[str, Any]) -> tuple[Any, ...]:
+    """The model's own order of rooms: by floor, then by number."""
+    return (int(room.get("floor") or 0), natural_key(room["room_number"]))
+
+
+MAX_RUNS = 16  # more runs of changed rows than this in one flush: one dataChanged for all
 
 
 def occupancy_fields(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: entry.get(k) for k in OCCUPANCY_FIELDS if k in entry}
-
-
-def status_label(status: Any) -> str:
-    try:
-        return STATUS_LABELS[RoomStatus(status)]
-    except ValueError:
-        return str(status or "Unknown")
-
-
-def in_house_words(occupied: bool) -> str:
-    """What a past room state tells of its occupancy: only whether a guest was in house."""
-    return "Guest in house" if occupied else "No guest in house"
-
-
-def format_minutes(minutes: int) -> str:
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {rest:02d}" if rest else f"{hours} h"
-    return f"{hours // 24} days"
-
-
-def compute_stats(rooms: Iterable[dict[str, Any]], now: datetime) -> dict[str, int]:
-    stats = {s.value: 0 for s in RoomStatus}
-    stats.update(total=0, available=0, occupied=0, ending_soon=0, overdue=0, free=0, maintenance=0)
-    for r in rooms:
-        stats["total"] += 1
-        status = r.get("room_status")
-        if status in stats:
-            stats[status] += 1
-        occ, _ = occupancy_of(r, now)
-        if occ == "free":
-            stats["free"] += 1
-        else:
-            stats["occupied"] += 1
-            if occ in ("ending_soon", "overdue"):
-                stats[occ] += 1
-        if r.get("maintenance_required"):
-            stats["maintenance"] += 1
-        if (
-            status == RoomStatus.READY_FOR_GUEST
-            and not r.get("is_out_of_order")
-            and not r.get("is_occupied")
-            and occ == "free"
-        ):
-            stats["available"] += 1
-    return stats
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
@@ -581,136 +521,3 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
         elif not out or r != out[-1][1]:
             out.append((r, r))
     return out
-
-
-class SortMode(IntEnum):
-    NUMBER = 0
-    FLOOR = 1
-    STATUS = 2
-
-
-class RoomFilter(QSortFilterProxyModel):
-    """Status, floor, occupancy, maintenance, room type and a search box; sort modes.
-    Filters are re-applied by Qt as rows change (dynamic sort and filter)."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.text = ""
-        self.status: str | None = None
-        self.floor: int | None = None
-        # free / occupied (incl. ending soon and overdue) / ending_soon / overdue
-        self.occupancy: str | None = None
-        self.maintenance: bool | None = None
-        self.room_type: str | None = None
-        self.sort_mode = SortMode.FLOOR
-        self.setDynamicSortFilter(True)
-        self.sort(0)
-
-    def source(self) -> RoomModel:
-        model = self.sourceModel()
-        assert isinstance(model, RoomModel)
-        return model
-
-    def set_filters(self, **kwargs: Any) -> None:
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is not None:
-            begin()
-        for key, value in kwargs.items():
-            if not hasattr(self, key):
-                raise AttributeError(key)
-            if key == "text":
-                value = (value or "").strip().lower()
-            setattr(self, key, value)
-        end = getattr(self, "endFilterChange", None)
-        if end is not None:
-            end()
-        else:  # Qt before 6.9
-            self.invalidateFilter()
-
-    def set_sort_mode(self, mode: SortMode) -> None:
-        self.sort_mode = SortMode(mode)
-        self.invalidate()
-        self.sort(0)
-
-    def active(self) -> bool:
-        return bool(
-            self.text
-            or self.status
-            or self.floor is not None
-            or self.occupancy
-            or self.maintenance is not None
-            or self.room_type
-        )
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        rooms = self.source().rooms()
-        if not 0 <= source_row < len(rooms):
-            return False
-        return self.accepts(rooms[source_row])
-
-    def accepts(self, r: dict[str, Any]) -> bool:
-        if self.status is not None and r.get("room_status") != self.status:
-            return False
-        if self.floor is not None and int(r.get("floor") or 0) != self.floor:
-            return False
-        if self.room_type and r.get("room_type") != self.room_type:
-            return False
-        if self.maintenance is not None and bool(r.get("maintenance_required")) != self.maintenance:
-            return False
-        if self.occupancy:
-            occ, _ = occupancy_of(r, self.source().now())
-            if self.occupancy == "occupied":
-                if occ == "free":
-                    return False
-            elif occ != self.occupancy:
-                return False
-        if self.text:
-            hay = " ".join(
-                str(x or "")
-                for x in (
-                    r.get("room_number"),
-                    r.get("room_type"),
-                    status_label(r.get("room_status")),
-                    r.get("maintenance_notes"),
-                    r.get("out_of_order_reason"),
-                    r.get("section"),
-                    r.get("building"),
-                    attendant_name(r),
-                    (r.get("block") or {}).get("reason")
-                    if isinstance(r.get("block"), dict)
-                    else "",
-                    "rush" if r.get("rush") else "",
-                )
-            ).lower()
-            if not all(word in hay for word in self.text.split()):
-                return False
-        return True
-
-    def lessThan(self, left: Index, right: Index) -> bool:
-        rooms = self.source().rooms()
-        a, b = rooms[left.row()], rooms[right.row()]
-        return self.key(a) < self.key(b)
-
-    def key(self, r: dict[str, Any]) -> tuple[Any, ...]:
-        """The sort key; an attendant's own rooms come first in every mode."""
-        number = natural_key(r["room_number"])
-        floor = int(r.get("floor") or 0)
-        mine = mine_first(r, self.source().staff_id)
-        if self.sort_mode == SortMode.STATUS:
-            rank = STATUS_ORDER.get(RoomStatus(r["room_status"]), 99)
-            return (rank, mine, floor, number)
-        if self.sort_mode == SortMode.NUMBER:
-            return (mine, number)
-        return (mine, floor, number)
-
-
-def block_reason(room: dict[str, Any]) -> str:
-    block = room.get("block")
-    return str(block.get("reason") or "") if isinstance(block, dict) else ""
-
-
-def priority_rank(priority: Any) -> int:
-    try:
-        return PRIORITY_RANK[Priority(priority)]
-    except ValueError:
-        return -1

@@ -112,16 +112,16 @@ class Session(QObject):
     state_changed = Signal(str)
     logged_in = Signal(dict)  # the login result: staff, hotel, epoch, channels
     auth_lost = Signal(str)  # the kept token is no longer valid: ask for a login
-    rooms_snapshot = Signal(list, int)
-    reservations_snapshot = Signal(list, int)
-    reservation_replayed = Signal(dict)  # newer than a reloaded list: apply on top of it
-    event_received = Signal(dict)
-    heartbeat_received = Signal(dict)
+    rooms_snapshot = Signal(object, int)
+    reservations_snapshot = Signal(object, int)
+    reservation_replayed = Signal(object)  # newer than a reloaded list: apply on top of it
+    event_received = Signal(object)
+    heartbeat_received = Signal(object)
     resumed = Signal(int)  # events replayed after a reconnect
     # the server's store is another timeline (restored from a backup, or replaced) than the
     # one this board followed: {"head_seq", "reason"} of the fresh snapshot that follows
     store_replaced = Signal(dict)
-    presence_changed = Signal(list)  # who is online where, and which room each one views
+    presence_changed = Signal(object)  # who is online where, and which room each one views
     command_done = Signal(str, str, bool, dict)  # request id, label, ok, reply
     certificate_refused = Signal(object)  # an UntrustedServer while reconnecting: stopped
 
@@ -138,6 +138,7 @@ class Session(QObject):
         self.pins = pins or PinStore()  # a window gives it its settings' pins, unless given
         self.pins_given = pins is not None
         self.allow_insecure = allow_insecure  # plain ws:// only when asked for by name
+        self._batching = False  # the server offers batched events (its hello says so)
         self.fingerprint: str | None = None  # SHA-256 of the certificate of this connection
         self.clock: Clock = clock or SystemClock()
         self.backoff = backoff or Backoff()
@@ -430,6 +431,8 @@ class Session(QObject):
         hb = hello.get("heartbeat") or {}
         self.heartbeat_interval = float(hb.get("overview", 60.0))
         self._hello_epoch = hello.get("epoch")
+        features = hello.get("features")
+        self._batching = isinstance(features, list) and "batch" in features
         self.last_frame = self.clock.monotonic()
         return ws
 
@@ -579,6 +582,8 @@ class Session(QObject):
         fields: dict[str, Any] = {"channels": self.channels}
         if self.epoch is not None and self.last_seq is not None:
             fields["since"] = {"epoch": self.epoch, "seq": self.last_seq}
+        if self._batching:  # events that go out together come in one frame
+            fields["batch"] = True
         reply = await self._request(ws, "subscribe", **fields)
         if reply.get("type") != "ack":
             raise LoginError(str(reply.get("code")), error_text(reply))
@@ -680,6 +685,10 @@ class Session(QObject):
             return
         if "category" in msg and "meta" in msg:
             self._on_event(msg)
+        elif kind == "events":  # several events at once, in seq order (batched)
+            for event in msg.get("events") or ():
+                if isinstance(event, dict) and "category" in event and "meta" in event:
+                    self._on_event(event)
         elif kind == "heartbeat":
             self.last_heartbeat = self.clock.now()
             head = msg.get("head_seq")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.model import natural_key, status_label
+from desktop.filtering import natural_key
 from desktop.operations.common import (
     ASSIGN_ROLES,
     ATTENDANT_ROLES,
@@ -35,6 +35,7 @@ from desktop.operations.sheets import (
     write_attendant_sheets,
     write_status_report,
 )
+from desktop.room_facts import status_label
 from desktop.session import error_text
 from desktop.theme import named
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.model import natural_key, status_label
+from desktop.filtering import natural_key
 from desktop.operations.common import (
     BLOCK_ROLES,
     KIND_NAMES,
@@ -33,6 +33,7 @@ from desktop.operations.common import (
     to_qdatetime,
     until_text,
 )
+from desktop.room_facts import status_label
 from desktop.session import error_text
 from desktop.theme import STYLE, named
 from shared.timeutil import to_iso

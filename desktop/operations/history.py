@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from desktop.board import Board
 from desktop.details import describe_event
-from desktop.model import RoomFilter, RoomModel
+from desktop.filtering import RoomFilter
+from desktop.model import RoomModel
 from desktop.operations.common import (
     from_qdatetime,
     parse,

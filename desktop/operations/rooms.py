@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.model import natural_key, status_label
+from desktop.filtering import natural_key
 from desktop.operations.common import OPS_STYLE, fill_row, selected_keys, table
+from desktop.room_facts import status_label
 from desktop.session import error_text
 from desktop.theme import STYLE, named
 from shared.roomsetup import ROOM_DEFAULTS, ROOM_FIELDS, ROOM_TYPE_FIELDS, check_fields

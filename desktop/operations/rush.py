@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.model import natural_key, status_label
+from desktop.filtering import natural_key
 from desktop.operations.common import (
     RUSH_CANCEL_ROLES,
     RUSH_ROLES,
@@ -26,6 +26,7 @@ from desktop.operations.common import (
     selected_keys,
     table,
 )
+from desktop.room_facts import status_label
 from desktop.session import error_text
 from desktop.theme import named
 

@@ -25,8 +25,9 @@ from PySide6.QtGui import (
     QPen,
 )
 
-from desktop.model import natural_key, status_label
+from desktop.filtering import natural_key
 from desktop.operations.common import local_text
+from desktop.room_facts import status_label
 from shared.rules import STATUS_LABELS, RoomStatus
 
 BLACK = QColor("#000000")

@@ -47,7 +47,11 @@ def test_created_and_retired_rooms_are_inserted_and_removed_without_a_reset(
     model.apply_event(created("250", 2, 2, room_type="Twin Room"))
     with qtbot.waitSignal(model.rooms_changed, timeout=2000):
         pass
-    assert model.row_of("150") == 20 and model.row_of("250") == 21
+    # each in its place by floor and number (after 101-110 and after 201-210), as a
+    # snapshot would have them
+    assert model.row_of("150") == 10 and model.row_of("250") == 21
+    for row, room in enumerate(model.rooms()):
+        assert model.row_of(room["room_number"]) == row
     assert model.stats["total"] == total + 2 and model.stats["READY_FOR_GUEST"] == ready + 2
     assert proxy.rowCount() == shown + 1  # only the suite passes the filter
 
