@@ -180,6 +180,8 @@ class RoomModel(QAbstractListModel):
 
     def value(self, room: dict[str, Any], role: int) -> Any:
         """What `data` answers for `room` and `role`."""
+        if role == Roles.Group:  # first: every board section asks it of every row
+            return "mine" if assigned_to_me(room, self.staff_id) else int(room.get("floor") or 0)
         if role == Qt.ItemDataRole.DisplayRole or role == Roles.Number:
             return room["room_number"]
         if role == Qt.ItemDataRole.ToolTipRole:
