@@ -10,28 +10,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
-    QKeyEvent,
     QKeySequence,
     QShortcut,
 )
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QApplication,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
-    QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -41,15 +34,15 @@ from desktop import trust
 from desktop.account import ChangePasswordDialog, changed_words
 from desktop.actions import CONTROLS
 from desktop.badge import badge
-from desktop.board import Board, floor_title
+from desktop.board import Board
 from desktop.controls import ControlsPanel
 from desktop.details import DetailsPanel
 from desktop.discovery import ServerBrowser
-from desktop.fitting import squeezable_combos
+from desktop.filterbar import INPUT_WIDGETS, FilterBar, TypingGuard
 from desktop.header import Header, SettingsMenu, StatsBar
 from desktop.legend import Legend as Legend
 from desktop.login import LoginDialog
-from desktop.model import RoomFilter, RoomModel, SortMode, status_label
+from desktop.model import RoomFilter, RoomModel
 from desktop.notify import Note, ending_soon_notes, notes_for_event
 from desktop.operations import make_operations, open_operations
 from desktop.pinning import PinStore
@@ -61,35 +54,8 @@ from desktop.theme import STYLE, named
 from desktop.toasts import ToastManager
 from shared import daybook
 from shared.clock import Clock, SystemClock
-from shared.rules import RoomStatus
 
 log = logging.getLogger("roomrack.desktop")
-
-
-# widgets that take typed letters: single-letter shortcuts leave them alone
-INPUT_WIDGETS = (QLineEdit, QComboBox, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
-
-
-class TypingGuard(QObject):
-    """Installed on the window's inputs: a letter typed there (with or without Shift) is
-    theirs, so the window's single-letter shortcuts do not fire (a line edit does this by
-    itself; a combo box, for one, does not)."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
-            if not mods and event.text().strip():
-                event.accept()  # the key goes to the input as an ordinary key press
-                return True
-        return False
-
-
-def combo_value(combo: QComboBox) -> Any:
-    """The filter value of a combo box: "" (all) is None; "yes"/"no" are True/False."""
-    value = combo.currentData()
-    if value in ("", None):
-        return None
-    return {"yes": True, "no": False}.get(value, value) if isinstance(value, str) else value
 
 
 class MainWindow(QMainWindow):
@@ -133,7 +99,8 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.restored_banner)
         self.stats_bar = StatsBar()
         outer.addWidget(self.stats_bar)
-        outer.addWidget(self._build_filters())
+        self.filter_bar = FilterBar(self.rooms, self.filter)
+        outer.addWidget(self.filter_bar)
 
         self.board = Board(self.filter)
         self.controls = ControlsPanel(self.rooms)
@@ -225,7 +192,7 @@ class MainWindow(QMainWindow):
         self.rooms.rooms_changed.connect(lambda _numbers: self.res_panel.refresh())
         self.rooms.modelReset.connect(self.res_panel.refresh)
         # rooms added, retired, moved to another floor or type: the filter lists follow
-        self.rooms.groups_changed.connect(self._refresh_filter_choices)
+        self.rooms.groups_changed.connect(self.filter_bar.refresh_choices)
 
         self._history_timer = QTimer(self)
         self._history_timer.setSingleShot(True)
@@ -263,7 +230,8 @@ class MainWindow(QMainWindow):
         menu.password_wanted.connect(self.change_password)
         menu.print_wanted.connect(lambda: self.print_board())
         menu.zoom_wanted.connect(self.zoom)
-        self.stats_bar.quick_filter.connect(self.apply_quick_filter)
+        self.stats_bar.quick_filter.connect(self.filter_bar.apply_quick_filter)
+        self.filter_bar.sort_changed.connect(self.board.rebuild)
 
     def _name_the_parts(self) -> None:
         """The parts' widgets, by the names they had when the window built them itself."""
@@ -274,84 +242,12 @@ class MainWindow(QMainWindow):
         self.ops_button, self.reconnect_button = h.ops_button, h.reconnect_button
         self.settings_button, self.logout_button = h.settings_button, h.logout_button
         self.tiles = self.stats_bar.tiles
+        f = self.filter_bar
+        self.search, self.shown_label, self.sort_combo = f.search, f.shown_label, f.sort_combo
+        self.status_combo, self.floor_combo = f.status_combo, f.floor_combo
+        self.occ_combo, self.maint_combo, self.type_combo = f.occ_combo, f.maint_combo, f.type_combo
 
     # --- building ---------------------------------------------------------------------------
-
-    def _build_filters(self) -> QWidget:
-        frame = named(QFrame(), "filters")
-        lay = QHBoxLayout(frame)
-        lay.setContentsMargins(10, 5, 10, 5)
-        lay.setSpacing(6)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search rooms, notes…  (Ctrl+F)")
-        self.search.setToolTip(
-            "Room number, type, status words, maintenance notes, section, attendant,"
-            " block reason, “rush” (Ctrl+F)"
-        )
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(180)
-        self.search.textChanged.connect(lambda t: self.filter.set_filters(text=t))
-        lay.addWidget(self.search, 2)
-        self.status_combo = QComboBox()
-        self.status_combo.addItem("All statuses", "")
-        for st in RoomStatus:
-            self.status_combo.addItem(status_label(st), st.value)
-        self.floor_combo = QComboBox()
-        self.floor_combo.addItem("All floors", "")
-        self.occ_combo = QComboBox()
-        for text, value in (
-            ("Any occupancy", ""),
-            ("Free", "free"),
-            ("Occupied", "occupied"),
-            ("Ending soon", "ending_soon"),
-            ("Overdue departure", "overdue"),
-        ):
-            self.occ_combo.addItem(text, value)
-        self.maint_combo = QComboBox()
-        for text, mvalue in (
-            ("Repairs: any", ""),
-            ("Repair reported", "yes"),  # the maintenance flag, as the tile of that name
-            ("No repair reported", "no"),
-        ):
-            self.maint_combo.addItem(text, mvalue)
-        self.type_combo = QComboBox()
-        self.type_combo.addItem("All room types", "")
-        self.sort_combo = QComboBox()
-        for text, mode in (
-            ("Group by floor", SortMode.FLOOR),
-            ("Group by status", SortMode.STATUS),
-            ("Sort by number", SortMode.NUMBER),
-        ):
-            self.sort_combo.addItem(text, int(mode))
-        self.sort_combo.setToolTip("Sort the board by floor, status or room number")
-        for combo, key in (
-            (self.status_combo, "status"),
-            (self.floor_combo, "floor"),
-            (self.occ_combo, "occupancy"),
-            (self.maint_combo, "maintenance"),
-            (self.type_combo, "room_type"),
-        ):
-            combo.currentIndexChanged.connect(
-                lambda _i, c=combo, k=key: self.filter.set_filters(**{k: combo_value(c)})
-            )
-            lay.addWidget(combo, 1)
-        self.sort_combo.currentIndexChanged.connect(self._on_sort)
-        lay.addWidget(self.sort_combo, 1)
-        clear = QPushButton("Clear filters")
-        clear.setToolTip("Show every room again (Esc in the search box)")
-        clear.clicked.connect(self.clear_filters)
-        lay.addWidget(clear)
-        self.shown_label = named(QLabel(""), "hint")
-        lay.addWidget(self.shown_label)
-        for sig in (
-            self.filter.rowsInserted,
-            self.filter.rowsRemoved,
-            self.filter.modelReset,
-            self.filter.layoutChanged,
-        ):
-            sig.connect(self._update_shown)
-        squeezable_combos(frame)  # the row fits a 1280 px window
-        return frame
 
     def _install_shortcuts(self) -> None:
         self.shortcuts: dict[str, QShortcut] = {}
@@ -430,55 +326,13 @@ class MainWindow(QMainWindow):
         self.board.set_scale(self.board.delegate.scale * factor)
 
     def focus_search(self) -> None:
-        self.search.setFocus()
-        self.search.selectAll()
-
-    # --- filters --------------------------------------------------------------------------
+        self.filter_bar.focus_search()
 
     def apply_quick_filter(self, filt: dict[str, Any]) -> None:
-        self.clear_filters()
-        for combo, key in (
-            (self.status_combo, "status"),
-            (self.occ_combo, "occupancy"),
-            (self.maint_combo, "maintenance"),
-        ):
-            if key in filt:
-                combo.setCurrentIndex(max(0, combo.findData(filt[key])))
+        self.filter_bar.apply_quick_filter(filt)
 
     def clear_filters(self) -> None:
-        self.search.clear()
-        for combo in (
-            self.status_combo,
-            self.floor_combo,
-            self.occ_combo,
-            self.maint_combo,
-            self.type_combo,
-        ):
-            combo.setCurrentIndex(0)
-
-    def _on_sort(self, _i: int) -> None:
-        self.filter.set_sort_mode(SortMode(self.sort_combo.currentData()))
-        self.board.rebuild()
-
-    def _update_shown(self, *args: Any) -> None:
-        shown, total = self.filter.rowCount(), self.rooms.rowCount()
-        self.shown_label.setText(
-            f"{shown} of {total} shown" if shown != total else f"{total} rooms"
-        )
-
-    def _refresh_filter_choices(self) -> None:
-        for combo, values, label in (
-            (self.floor_combo, self.rooms.floors(), "All floors"),
-            (self.type_combo, self.rooms.room_types(), "All room types"),
-        ):
-            current = combo.currentData()
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItem(label, "")
-            for v in values:
-                combo.addItem(floor_title(int(v)) if combo is self.floor_combo else str(v), v)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current != "" else 0)
-            combo.blockSignals(False)
+        self.filter_bar.clear_filters()
 
     # --- session events -------------------------------------------------------------------------
 
@@ -567,8 +421,8 @@ class MainWindow(QMainWindow):
         self.res_panel.set_day(self.business_date, self.day_counts)
         selected = self.board.selected_rooms()
         self.rooms.set_rooms(rooms)
-        self._refresh_filter_choices()
-        self._update_shown()
+        self.filter_bar.refresh_choices()
+        self.filter_bar.update_shown()
         if selected:
             self.board.select(selected)
 
