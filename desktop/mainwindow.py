@@ -22,10 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QScrollArea,
     QSplitter,
-    QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,8 +32,6 @@ from desktop.account import ChangePasswordDialog, changed_words
 from desktop.actions import CONTROLS
 from desktop.badge import badge
 from desktop.board import Board
-from desktop.controls import ControlsPanel
-from desktop.details import DetailsPanel
 from desktop.discovery import ServerBrowser
 from desktop.filterbar import INPUT_WIDGETS, FilterBar, TypingGuard
 from desktop.header import Header, SettingsMenu, StatsBar
@@ -46,10 +41,11 @@ from desktop.model import RoomFilter, RoomModel
 from desktop.notify import Note, ending_soon_notes, notes_for_event
 from desktop.operations import make_operations, open_operations
 from desktop.pinning import PinStore
-from desktop.reservations import ReservationModel, ReservationsPanel
+from desktop.reservations import ReservationModel
 from desktop.restored import RestoredBanner
 from desktop.session import LoginError, Session, State, UntrustedServer, error_text
 from desktop.settings import Settings
+from desktop.sidepanel import SidePanel
 from desktop.theme import STYLE, named
 from desktop.toasts import ToastManager
 from shared import daybook
@@ -103,49 +99,13 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.filter_bar)
 
         self.board = Board(self.filter)
-        self.controls = ControlsPanel(self.rooms)
-        self.controls.has_arrival = self.reservations.has_arrival
-        self.controls.has_guest = self.reservations.has_guest
-        self.details = DetailsPanel(self.rooms)
-        self.res_panel = ReservationsPanel(self.reservations)
-        self.res_panel.room_of = self.rooms.room
-
-        side = named(QFrame(), "sidePanel")
-        side_lay = QVBoxLayout(side)
-        side_lay.setContentsMargins(8, 4, 8, 4)
-        self.side_tabs = QTabWidget()
-        room_page = QWidget()
-        rp = QVBoxLayout(room_page)
-        rp.setContentsMargins(2, 4, 2, 0)
-        # compact controls and their keys hint behind a toggle: at 1366x768 a manager's 17
-        # buttons still leave the details half of the height
-        self.controls.grid.setVerticalSpacing(3)
-        self.controls.keys_hint.hide()
-        self.keys_button = named(QToolButton(), "keysToggle")
-        self.keys_button.setText("Keys")
-        self.keys_button.setCheckable(True)
-        self.keys_button.setToolTip("Show the keyboard keys of the actions")
-        self.keys_button.toggled.connect(self.controls.keys_hint.setVisible)
-        self.side_tabs.setCornerWidget(self.keys_button, Qt.Corner.TopRightCorner)
-        self.details_scroll = QScrollArea()
-        self.details_scroll.setWidgetResizable(True)
-        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.details_scroll.setWidget(self.details)
-        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.details_scroll.viewport().setStyleSheet("background: #FFFFFF;")
-        rp.addWidget(self.controls)
-        rp.addWidget(self.details_scroll, 1)
-        self.side_tabs.addTab(room_page, "Selected room")
-        self.side_tabs.addTab(self.res_panel, "Today")
-        side_lay.addWidget(self.side_tabs)
-
+        self.side = SidePanel(self.rooms, self.reservations)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.board)
-        self.splitter.addWidget(side)
+        self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([926, 440])  # at 1366 px: five cards a row, whole guest names
-        side.setMinimumWidth(330)
         outer.addWidget(self.splitter, 1)
         legend_frame = named(QFrame(), "legend")
         lf = QHBoxLayout(legend_frame)
@@ -185,7 +145,7 @@ class MainWindow(QMainWindow):
         self.controls.command.connect(self.send_command)
         self.res_panel.reservation_action.connect(self._on_reservation_action)
         self.board.selection_changed.connect(self._on_selection)
-        self.board.room_activated.connect(self._on_activated)
+        self.board.room_activated.connect(self.side.show_room_tab)
         self.rooms.rooms_changed.connect(self._on_rooms_changed)
         self.rooms.stats_changed.connect(self.stats_bar.show_stats)
         self.reservations.changed.connect(self.controls.refresh)
@@ -246,6 +206,10 @@ class MainWindow(QMainWindow):
         self.search, self.shown_label, self.sort_combo = f.search, f.shown_label, f.sort_combo
         self.status_combo, self.floor_combo = f.status_combo, f.floor_combo
         self.occ_combo, self.maint_combo, self.type_combo = f.occ_combo, f.maint_combo, f.type_combo
+        side = self.side
+        self.controls, self.details, self.res_panel = side.controls, side.details, side.res_panel
+        self.side_tabs, self.keys_button = side.side_tabs, side.keys_button
+        self.details_scroll = side.details_scroll
 
     # --- building ---------------------------------------------------------------------------
 
@@ -262,8 +226,8 @@ class MainWindow(QMainWindow):
             ("F5", self.session.reconnect_now),
             ("Esc", self.board.clear_selection),
             ("Ctrl+A", self.board.select_all_visible),
-            ("Ctrl+H", lambda: self.side_tabs.setCurrentIndex(0)),
-            ("Ctrl+T", lambda: self.side_tabs.setCurrentIndex(1)),
+            ("Ctrl+H", self.side.show_room_tab),
+            ("Ctrl+T", self.side.show_today_tab),
             ("Ctrl+P", self.print_board),
             ("Ctrl+Shift+O", lambda: self.open_operations()),
             ("Ctrl+=", lambda: self.zoom(1.1)),
@@ -346,11 +310,9 @@ class MainWindow(QMainWindow):
         staff_id = staff.get("id")
         self.rooms.set_viewer(int(staff_id) if staff_id is not None else None, self.tz)
         self.reservations.set_timezone(str(hotel.get("timezone") or "UTC"))
-        self.details.set_timezone(str(hotel.get("timezone") or "UTC"))
+        self.side.set_login(role, str(hotel.get("timezone") or "UTC"))
         self.header.show_login(hotel, staff)
         self.setWindowTitle(f"Roomrack — {hotel.get('name', '')}")
-        self.controls.set_role(role)
-        self.res_panel.set_role(role)
         if self.session.token:
             self.settings.token = self.session.token
         self.settings.server_url = self.session.url
@@ -562,9 +524,6 @@ class MainWindow(QMainWindow):
         self.details.set_viewers(self._viewers(one))
         if len(numbers) == 1:
             self._history_timer.start(50)
-
-    def _on_activated(self, number: str) -> None:
-        self.side_tabs.setCurrentIndex(0)
 
     def _on_rooms_changed(self, numbers: list[str]) -> None:
         sel = set(self.controls.selection)
