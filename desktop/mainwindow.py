@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import resources
 from desktop import trust
 from desktop.account import ChangePasswordDialog, changed_words
 from desktop.actions import CONTROLS
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.clock = clock or SystemClock()
         self.quit_on_cancel = True
         self.setWindowTitle("Roomrack")
+        self.setWindowIcon(QIcon(str(resources.path("roomrack.png"))))
         self.setStyleSheet(STYLE)
         self.resize(1366, 768)
 
