@@ -149,7 +149,9 @@ def rss_mb() -> float:
     return float(psutil.Process().memory_info().rss) / 2**20
 
 
-def measure(rooms_n: int, floors: int, w: int, h: int, singles_n: int, bursts_n: int) -> dict:
+def measure(
+    rooms_n: int, floors: int, w: int, h: int, singles_n: int, bursts_n: int
+) -> dict[str, Any]:
     """Every figure of one tree (the one `desktop` is imported from)."""
     base = rss_mb()
     app = QApplication(sys.argv[:1])
@@ -253,7 +255,7 @@ ROWS = [
 ]
 
 
-def table(columns: list[tuple[str, dict]]) -> str:
+def table(columns: list[tuple[str, dict[str, Any]]]) -> str:
     head = "| figure | " + " | ".join(name for name, _ in columns) + " | goal |\n"
     head += "|---|" + "---|" * len(columns) + "---|\n"
     lines = []
@@ -266,7 +268,7 @@ def table(columns: list[tuple[str, dict]]) -> str:
     return head + "".join(lines)
 
 
-def run_tree(src: Path, args: argparse.Namespace) -> dict:
+def run_tree(src: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Measure the tree at `src` in a child process of its own."""
     with tempfile.TemporaryDirectory(prefix="roomrack-board-") as tmp:
         out = Path(tmp) / "figures.json"
@@ -289,7 +291,7 @@ def run_tree(src: Path, args: argparse.Namespace) -> dict:
             str(args.bursts),
         ]
         subprocess.run(cmd, check=True, cwd=src, stderr=subprocess.DEVNULL, timeout=900)
-        figures: dict = json.loads(out.read_text())
+        figures: dict[str, Any] = json.loads(out.read_text())
         return figures
 
 

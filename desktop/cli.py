@@ -256,6 +256,7 @@ def run_desktop(
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    import resources
     from desktop.collector import GuiThreadCollector
     from desktop.discovery import ServerBrowser
     from desktop.mainwindow import MainWindow
@@ -269,9 +270,7 @@ def run_desktop(
     app.setApplicationName("Roomrack")
     app.setQuitOnLastWindowClosed(False)
     GuiThreadCollector(parent=app)  # Qt objects are freed on this thread only
-    icon = Path(__file__).with_name("resources") / "roomrack.png"
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    app.setWindowIcon(QIcon(str(resources.path("roomrack.png"))))
     settings = Settings(settings_path)
     if args.server:
         settings.server_url = normalise_url(args.server, args.insecure)

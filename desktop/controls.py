@@ -121,7 +121,7 @@ class ControlsPanel(QWidget):
     """One button per action this role has; enabled exactly when the rules allow it for all
     selected rooms, otherwise disabled with the reason as its tooltip."""
 
-    command = Signal(str, str, dict)  # kind, label, fields (sent by the main window)
+    command = Signal(str, str, dict)  # kind, label, fields (sent by desktop/live.py)
 
     def __init__(self, rooms: RoomModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -1,5 +1,16 @@
-"""The main window: header with the connection, statistics, filters, the board, the side panel
-(selected room: controls, details, history; today's reservations), the legend and toasts."""
+"""The main window: it makes the parts and wires them together, each part in its own module.
+
+    header.py      the header strip (hotel, who, who is online, the connection badge of
+                   badge.py, the buttons, the settings menu) and the statistics tiles
+    filterbar.py   the search, filters and sort over the board
+    board.py       the board of room cards (delegate.py paints them)
+    sidepanel.py   the selected room's controls and details, today's reservations
+    legend.py      the colours and marks of the cards
+    toasts.py      the notifications
+    live.py        the session's signals to the models, the side panel and the toasts
+
+The parts talk by Qt signals; the window keeps what belongs to no part: logging in and out,
+the trust questions, the settings, printing, the keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -10,86 +21,45 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QKeyEvent,
-    QKeySequence,
-    QShortcut,
-)
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QApplication,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
-    QPlainTextEdit,
-    QPushButton,
-    QScrollArea,
     QSplitter,
-    QTabWidget,
-    QTextEdit,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+import resources
 from desktop import trust
 from desktop.account import ChangePasswordDialog, changed_words
 from desktop.actions import CONTROLS
 from desktop.badge import badge
-from desktop.board import Board, floor_title
-from desktop.controls import ControlsPanel
-from desktop.details import DetailsPanel
+from desktop.board import Board
 from desktop.discovery import ServerBrowser
-from desktop.fitting import squeezable_combos
+from desktop.filterbar import INPUT_WIDGETS, FilterBar, TypingGuard
+from desktop.filtering import RoomFilter
 from desktop.header import Header, SettingsMenu, StatsBar
 from desktop.legend import Legend as Legend
+from desktop.live import Live
 from desktop.login import LoginDialog
-from desktop.model import RoomFilter, RoomModel, SortMode, status_label
-from desktop.notify import Note, ending_soon_notes, notes_for_event
+from desktop.model import RoomModel
 from desktop.operations import make_operations, open_operations
 from desktop.pinning import PinStore
-from desktop.reservations import ReservationModel, ReservationsPanel
+from desktop.reservations import ReservationModel
 from desktop.restored import RestoredBanner
-from desktop.session import LoginError, Session, State, UntrustedServer, error_text
+from desktop.session import LoginError, Session, State, UntrustedServer
 from desktop.settings import Settings
+from desktop.sidepanel import SidePanel
 from desktop.theme import STYLE, named
 from desktop.toasts import ToastManager
-from shared import daybook
 from shared.clock import Clock, SystemClock
-from shared.rules import RoomStatus
 
 log = logging.getLogger("roomrack.desktop")
-
-
-# widgets that take typed letters: single-letter shortcuts leave them alone
-INPUT_WIDGETS = (QLineEdit, QComboBox, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
-
-
-class TypingGuard(QObject):
-    """Installed on the window's inputs: a letter typed there (with or without Shift) is
-    theirs, so the window's single-letter shortcuts do not fire (a line edit does this by
-    itself; a combo box, for one, does not)."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
-            if not mods and event.text().strip():
-                event.accept()  # the key goes to the input as an ordinary key press
-                return True
-        return False
-
-
-def combo_value(combo: QComboBox) -> Any:
-    """The filter value of a combo box: "" (all) is None; "yes"/"no" are True/False."""
-    value = combo.currentData()
-    if value in ("", None):
-        return None
-    return {"yes": True, "no": False}.get(value, value) if isinstance(value, str) else value
 
 
 class MainWindow(QMainWindow):
@@ -106,9 +76,9 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.tz = ZoneInfo("UTC")
         self.quit_on_cancel = True
         self.setWindowTitle("Roomrack")
+        self.setWindowIcon(QIcon(str(resources.path("roomrack.png"))))
         self.setStyleSheet(STYLE)
         self.resize(1366, 768)
 
@@ -133,52 +103,17 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.restored_banner)
         self.stats_bar = StatsBar()
         outer.addWidget(self.stats_bar)
-        outer.addWidget(self._build_filters())
+        self.filter_bar = FilterBar(self.rooms, self.filter)
+        outer.addWidget(self.filter_bar)
 
         self.board = Board(self.filter)
-        self.controls = ControlsPanel(self.rooms)
-        self.controls.has_arrival = self.reservations.has_arrival
-        self.controls.has_guest = self.reservations.has_guest
-        self.details = DetailsPanel(self.rooms)
-        self.res_panel = ReservationsPanel(self.reservations)
-        self.res_panel.room_of = self.rooms.room
-
-        side = named(QFrame(), "sidePanel")
-        side_lay = QVBoxLayout(side)
-        side_lay.setContentsMargins(8, 4, 8, 4)
-        self.side_tabs = QTabWidget()
-        room_page = QWidget()
-        rp = QVBoxLayout(room_page)
-        rp.setContentsMargins(2, 4, 2, 0)
-        # compact controls and their keys hint behind a toggle: at 1366x768 a manager's 17
-        # buttons still leave the details half of the height
-        self.controls.grid.setVerticalSpacing(3)
-        self.controls.keys_hint.hide()
-        self.keys_button = named(QToolButton(), "keysToggle")
-        self.keys_button.setText("Keys")
-        self.keys_button.setCheckable(True)
-        self.keys_button.setToolTip("Show the keyboard keys of the actions")
-        self.keys_button.toggled.connect(self.controls.keys_hint.setVisible)
-        self.side_tabs.setCornerWidget(self.keys_button, Qt.Corner.TopRightCorner)
-        self.details_scroll = QScrollArea()
-        self.details_scroll.setWidgetResizable(True)
-        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.details_scroll.setWidget(self.details)
-        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.details_scroll.viewport().setStyleSheet("background: #FFFFFF;")
-        rp.addWidget(self.controls)
-        rp.addWidget(self.details_scroll, 1)
-        self.side_tabs.addTab(room_page, "Selected room")
-        self.side_tabs.addTab(self.res_panel, "Today")
-        side_lay.addWidget(self.side_tabs)
-
+        self.side = SidePanel(self.rooms, self.reservations)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.board)
-        self.splitter.addWidget(side)
+        self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([926, 440])  # at 1366 px: five cards a row, whole guest names
-        side.setMinimumWidth(330)
         outer.addWidget(self.splitter, 1)
         legend_frame = named(QFrame(), "legend")
         lf = QHBoxLayout(legend_frame)
@@ -200,60 +135,29 @@ class MainWindow(QMainWindow):
         self.operations.attention_changed.connect(self.header.show_attention)
         self._name_the_parts()
 
-        # wiring: the session speaks, the window listens
+        # wiring: the session speaks, the window and its parts listen
         s = session
         s.logged_in.connect(self._on_logged_in)
         s.auth_lost.connect(self._on_auth_lost)
         s.certificate_refused.connect(self._on_certificate_refused)
         s.state_changed.connect(self._on_state)
-        s.rooms_snapshot.connect(self._on_rooms_snapshot)
-        s.reservations_snapshot.connect(self._on_reservations_snapshot)
-        s.reservation_replayed.connect(self.reservations.apply_event)
-        s.event_received.connect(self._on_event)
-        s.heartbeat_received.connect(self._on_heartbeat)
-        s.command_done.connect(self._on_command_done)
-        s.resumed.connect(self._on_resumed)
         s.presence_changed.connect(self.header.show_presence)
-        s.presence_changed.connect(self._on_presence)
-        self.controls.command.connect(self.send_command)
-        self.res_panel.reservation_action.connect(self._on_reservation_action)
-        self.board.selection_changed.connect(self._on_selection)
-        self.board.room_activated.connect(self._on_activated)
-        self.rooms.rooms_changed.connect(self._on_rooms_changed)
+        self.live = Live(
+            session,
+            self.clock,
+            self.rooms,
+            self.reservations,
+            self.board,
+            self.side,
+            self.toasts,
+            parent=self,
+        )
+        self.live.connection_changed.connect(self.update_connection_label)
+        self.live.rooms_loaded.connect(self.filter_bar.refresh_choices)
+        self.live.rooms_loaded.connect(self.filter_bar.update_shown)
         self.rooms.stats_changed.connect(self.stats_bar.show_stats)
-        self.reservations.changed.connect(self.controls.refresh)
-        self.rooms.rooms_changed.connect(lambda _numbers: self.res_panel.refresh())
-        self.rooms.modelReset.connect(self.res_panel.refresh)
         # rooms added, retired, moved to another floor or type: the filter lists follow
-        self.rooms.groups_changed.connect(self._refresh_filter_choices)
-
-        self._history_timer = QTimer(self)
-        self._history_timer.setSingleShot(True)
-        self._history_timer.setInterval(400)
-        self._history_timer.timeout.connect(self.load_history)
-        self._status_timer = QTimer(self)
-        self._status_timer.setInterval(1000)
-        self._status_timer.timeout.connect(self.update_connection_label)
-        self._status_timer.timeout.connect(self.check_day)
-        self._status_timer.start()
-        self._tick_timer = QTimer(self)
-        self._tick_timer.setInterval(30_000)
-        self._tick_timer.timeout.connect(self.rooms.tick)
-        self._tick_timer.start()
-        self._had_live = False
-        self._reservations_day: date | None = None  # the hotel's date of the reservations list
-        self._day_asked_at: float | None = None  # when a new day's list was last asked for
-        self.business_date: str | None = None  # the business day (changes at the roll-over)
-        self.day_counts: dict[str, int] = daybook.empty()  # its work so far, kept live
-        self._reloading_reservations = False
-        self._pending_tasks: set[asyncio.Future[Any]] = set()
-        self._install_shortcuts()
-        self.typing_guard = TypingGuard(self)
-        for w in self.findChildren(QWidget):
-            if isinstance(w, INPUT_WIDGETS):
-                w.installEventFilter(self.typing_guard)
-        self._on_state(session.state.value)
-        self.stats_bar.show_stats(self.rooms.stats or {})
+        self.rooms.groups_changed.connect(self.filter_bar.refresh_choices)
         self.header.operations_clicked.connect(lambda: self.open_operations())
         self.header.reconnect_clicked.connect(session.reconnect_now)
         self.header.logout_clicked.connect(self.logout)
@@ -263,95 +167,69 @@ class MainWindow(QMainWindow):
         menu.password_wanted.connect(self.change_password)
         menu.print_wanted.connect(lambda: self.print_board())
         menu.zoom_wanted.connect(self.zoom)
-        self.stats_bar.quick_filter.connect(self.apply_quick_filter)
+        self.stats_bar.quick_filter.connect(self.filter_bar.apply_quick_filter)
+        self.filter_bar.sort_changed.connect(self.board.rebuild)
+
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(1000)
+        self._status_timer.timeout.connect(self.update_connection_label)
+        self._status_timer.timeout.connect(self.live.check_day)
+        self._status_timer.start()
+        self._pending_tasks: set[asyncio.Future[Any]] = set()
+        self._install_shortcuts()
+        self.typing_guard = TypingGuard(self)
+        for w in self.findChildren(QWidget):
+            if isinstance(w, INPUT_WIDGETS):
+                w.installEventFilter(self.typing_guard)
+        self._on_state(session.state.value)
+        self.live.on_state(session.state.value)
+        self.stats_bar.show_stats(self.rooms.stats or {})
 
     def _name_the_parts(self) -> None:
         """The parts' widgets, by the names they had when the window built them itself."""
-        h = self.header
+        h, f, side = self.header, self.filter_bar, self.side
         self.hotel_label, self.who_label = h.hotel_label, h.who_label
         self.online_label, self.conn_dot, self.conn_label = h.online_label, h.conn_dot, h.conn_label
         self.transport_icon, self.transport_label = h.transport_icon, h.transport_label
         self.ops_button, self.reconnect_button = h.ops_button, h.reconnect_button
         self.settings_button, self.logout_button = h.settings_button, h.logout_button
         self.tiles = self.stats_bar.tiles
+        self.search, self.shown_label, self.sort_combo = f.search, f.shown_label, f.sort_combo
+        self.status_combo, self.floor_combo = f.status_combo, f.floor_combo
+        self.occ_combo, self.maint_combo, self.type_combo = f.occ_combo, f.maint_combo, f.type_combo
+        self.controls, self.details, self.res_panel = side.controls, side.details, side.res_panel
+        self.side_tabs, self.keys_button = side.side_tabs, side.keys_button
+        self.details_scroll = side.details_scroll
 
-    # --- building ---------------------------------------------------------------------------
+    # --- what the live board knows, under the names it had here --------------------------------
 
-    def _build_filters(self) -> QWidget:
-        frame = named(QFrame(), "filters")
-        lay = QHBoxLayout(frame)
-        lay.setContentsMargins(10, 5, 10, 5)
-        lay.setSpacing(6)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search rooms, notes…  (Ctrl+F)")
-        self.search.setToolTip(
-            "Room number, type, status words, maintenance notes, section, attendant,"
-            " block reason, “rush” (Ctrl+F)"
-        )
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(180)
-        self.search.textChanged.connect(lambda t: self.filter.set_filters(text=t))
-        lay.addWidget(self.search, 2)
-        self.status_combo = QComboBox()
-        self.status_combo.addItem("All statuses", "")
-        for st in RoomStatus:
-            self.status_combo.addItem(status_label(st), st.value)
-        self.floor_combo = QComboBox()
-        self.floor_combo.addItem("All floors", "")
-        self.occ_combo = QComboBox()
-        for text, value in (
-            ("Any occupancy", ""),
-            ("Free", "free"),
-            ("Occupied", "occupied"),
-            ("Ending soon", "ending_soon"),
-            ("Overdue departure", "overdue"),
-        ):
-            self.occ_combo.addItem(text, value)
-        self.maint_combo = QComboBox()
-        for text, mvalue in (
-            ("Repairs: any", ""),
-            ("Repair reported", "yes"),  # the maintenance flag, as the tile of that name
-            ("No repair reported", "no"),
-        ):
-            self.maint_combo.addItem(text, mvalue)
-        self.type_combo = QComboBox()
-        self.type_combo.addItem("All room types", "")
-        self.sort_combo = QComboBox()
-        for text, mode in (
-            ("Group by floor", SortMode.FLOOR),
-            ("Group by status", SortMode.STATUS),
-            ("Sort by number", SortMode.NUMBER),
-        ):
-            self.sort_combo.addItem(text, int(mode))
-        self.sort_combo.setToolTip("Sort the board by floor, status or room number")
-        for combo, key in (
-            (self.status_combo, "status"),
-            (self.floor_combo, "floor"),
-            (self.occ_combo, "occupancy"),
-            (self.maint_combo, "maintenance"),
-            (self.type_combo, "room_type"),
-        ):
-            combo.currentIndexChanged.connect(
-                lambda _i, c=combo, k=key: self.filter.set_filters(**{k: combo_value(c)})
-            )
-            lay.addWidget(combo, 1)
-        self.sort_combo.currentIndexChanged.connect(self._on_sort)
-        lay.addWidget(self.sort_combo, 1)
-        clear = QPushButton("Clear filters")
-        clear.setToolTip("Show every room again (Esc in the search box)")
-        clear.clicked.connect(self.clear_filters)
-        lay.addWidget(clear)
-        self.shown_label = named(QLabel(""), "hint")
-        lay.addWidget(self.shown_label)
-        for sig in (
-            self.filter.rowsInserted,
-            self.filter.rowsRemoved,
-            self.filter.modelReset,
-            self.filter.layoutChanged,
-        ):
-            sig.connect(self._update_shown)
-        squeezable_combos(frame)  # the row fits a 1280 px window
-        return frame
+    @property
+    def tz(self) -> ZoneInfo:
+        """The hotel's time zone (from the login)."""
+        return self.live.tz
+
+    @tz.setter
+    def tz(self, tz: ZoneInfo) -> None:
+        self.live.tz = tz
+
+    @property
+    def business_date(self) -> str | None:
+        return self.live.business_date
+
+    @property
+    def day_counts(self) -> dict[str, int]:
+        return self.live.day_counts
+
+    def hotel_day(self) -> date:
+        return self.live.hotel_day()
+
+    def check_day(self) -> None:
+        self.live.check_day()
+
+    def send_command(self, kind: str, label: str, fields: dict[str, Any]) -> str:
+        return self.live.send_command(kind, label, fields)
+
+    # --- keys -----------------------------------------------------------------------------
 
     def _install_shortcuts(self) -> None:
         self.shortcuts: dict[str, QShortcut] = {}
@@ -366,8 +244,8 @@ class MainWindow(QMainWindow):
             ("F5", self.session.reconnect_now),
             ("Esc", self.board.clear_selection),
             ("Ctrl+A", self.board.select_all_visible),
-            ("Ctrl+H", lambda: self.side_tabs.setCurrentIndex(0)),
-            ("Ctrl+T", lambda: self.side_tabs.setCurrentIndex(1)),
+            ("Ctrl+H", self.side.show_room_tab),
+            ("Ctrl+T", self.side.show_today_tab),
             ("Ctrl+P", self.print_board),
             ("Ctrl+Shift+O", lambda: self.open_operations()),
             ("Ctrl+=", lambda: self.zoom(1.1)),
@@ -430,55 +308,13 @@ class MainWindow(QMainWindow):
         self.board.set_scale(self.board.delegate.scale * factor)
 
     def focus_search(self) -> None:
-        self.search.setFocus()
-        self.search.selectAll()
-
-    # --- filters --------------------------------------------------------------------------
+        self.filter_bar.focus_search()
 
     def apply_quick_filter(self, filt: dict[str, Any]) -> None:
-        self.clear_filters()
-        for combo, key in (
-            (self.status_combo, "status"),
-            (self.occ_combo, "occupancy"),
-            (self.maint_combo, "maintenance"),
-        ):
-            if key in filt:
-                combo.setCurrentIndex(max(0, combo.findData(filt[key])))
+        self.filter_bar.apply_quick_filter(filt)
 
     def clear_filters(self) -> None:
-        self.search.clear()
-        for combo in (
-            self.status_combo,
-            self.floor_combo,
-            self.occ_combo,
-            self.maint_combo,
-            self.type_combo,
-        ):
-            combo.setCurrentIndex(0)
-
-    def _on_sort(self, _i: int) -> None:
-        self.filter.set_sort_mode(SortMode(self.sort_combo.currentData()))
-        self.board.rebuild()
-
-    def _update_shown(self, *args: Any) -> None:
-        shown, total = self.filter.rowCount(), self.rooms.rowCount()
-        self.shown_label.setText(
-            f"{shown} of {total} shown" if shown != total else f"{total} rooms"
-        )
-
-    def _refresh_filter_choices(self) -> None:
-        for combo, values, label in (
-            (self.floor_combo, self.rooms.floors(), "All floors"),
-            (self.type_combo, self.rooms.room_types(), "All room types"),
-        ):
-            current = combo.currentData()
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItem(label, "")
-            for v in values:
-                combo.addItem(floor_title(int(v)) if combo is self.floor_combo else str(v), v)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current != "" else 0)
-            combo.blockSignals(False)
+        self.filter_bar.clear_filters()
 
     # --- session events -------------------------------------------------------------------------
 
@@ -492,11 +328,9 @@ class MainWindow(QMainWindow):
         staff_id = staff.get("id")
         self.rooms.set_viewer(int(staff_id) if staff_id is not None else None, self.tz)
         self.reservations.set_timezone(str(hotel.get("timezone") or "UTC"))
-        self.details.set_timezone(str(hotel.get("timezone") or "UTC"))
+        self.side.set_login(role, str(hotel.get("timezone") or "UTC"))
         self.header.show_login(hotel, staff)
         self.setWindowTitle(f"Roomrack — {hotel.get('name', '')}")
-        self.controls.set_role(role)
-        self.res_panel.set_role(role)
         if self.session.token:
             self.settings.token = self.session.token
         self.settings.server_url = self.session.url
@@ -530,25 +364,12 @@ class MainWindow(QMainWindow):
 
     def _clear_board(self) -> None:
         """Nothing of the last person stays on screen: toasts, selection, rooms, bookings."""
-        self._had_live = False
-        self.toasts.clear()
-        self.board.clear_selection()
-        self.rooms.clear()
-        self.reservations.set_reservations([])
+        self.live.clear()
         self.hide()
 
     def _on_state(self, state: str) -> None:
-        self.rooms.set_stale(state != State.LIVE.value)
-        self.controls.set_online(state == State.LIVE.value)
         if state != State.LIVE.value:
             self.header.show_offline()
-        if state == State.LIVE.value:
-            if self._had_live:
-                self.toasts.show("success", "Back online", "The board is live again.")
-            self._had_live = True
-            if self.details.number:  # a new connection starts viewing nothing: say it again
-                self.session.tell("presence.viewing", room_number=self.details.number)
-        self.update_connection_label()
 
     def update_connection_label(self) -> None:
         """The header's connection badge, and the banner over a board that may be stale."""
@@ -559,176 +380,6 @@ class MainWindow(QMainWindow):
             self.stale_banner.setText(b.banner)
             self.stale_banner.show()
         self.header.show_badge(b)
-
-    def _on_rooms_snapshot(self, rooms: list[dict[str, Any]], seq: int) -> None:
-        day = self.session.business_day or {}
-        self.business_date = day.get("business_date")
-        self.day_counts = {**daybook.empty(), **(day.get("counts") or {})}
-        self.res_panel.set_day(self.business_date, self.day_counts)
-        selected = self.board.selected_rooms()
-        self.rooms.set_rooms(rooms)
-        self._refresh_filter_choices()
-        self._update_shown()
-        if selected:
-            self.board.select(selected)
-
-    def _on_reservations_snapshot(self, items: list[dict[str, Any]], seq: int) -> None:
-        # the day the server made the list for (its clock decides), else this desk's day
-        listed = self.session.reservations_date
-        try:
-            self._reservations_day = date.fromisoformat(listed) if listed else self.hotel_day()
-        except ValueError:
-            self._reservations_day = self.hotel_day()
-        self.reservations.set_reservations(items)
-
-    def hotel_day(self) -> date:
-        return self.clock.now().astimezone(self.tz).date()
-
-    def check_day(self) -> None:
-        """The server lists only the day's reservations: when the hotel's date moves on
-        (midnight), ask for the new day's list."""
-        day = self._reservations_day
-        if day is None or self.hotel_day() == day or not self.session.is_live():
-            return
-        # a desk whose clock runs ahead of the server's gets yesterday's list again until
-        # the server's date moves on: ask once a minute then, not on every tick
-        now = self.clock.monotonic()
-        if self._day_asked_at is not None and now - self._day_asked_at < 60:
-            return
-        self._day_asked_at = now
-        self.reload_reservations()
-
-    def reload_reservations(self) -> None:
-        if self._reloading_reservations:
-            return
-        self._reloading_reservations = True
-
-        async def go() -> None:
-            try:
-                await self.session.reload_reservations()
-            finally:
-                self._reloading_reservations = False
-
-        self._spawn(go())
-
-    def _on_event(self, msg: dict[str, Any]) -> None:
-        p = msg.get("payload") or {}
-        number = p.get("room_number")
-        before = dict(self.rooms.room(number) or {}) if isinstance(number, str) else None
-        self.rooms.apply_event(msg)
-        self.reservations.apply_event(msg)
-        kind = str(msg.get("type"))
-        if kind == "hotel.rollover":
-            self.reload_reservations()  # the business day moved on
-            self.business_date = p.get("business_date")
-            self.day_counts = daybook.empty()
-            self.res_panel.set_day(self.business_date, self.day_counts)
-        elif daybook.tally(kind, p):
-            self.day_counts = daybook.add(self.day_counts, kind, p)
-            self.res_panel.set_day(self.business_date, self.day_counts)
-        meta = msg.get("meta") or {}
-        if meta.get("request_id") in self.session.mine:
-            return  # the reply to this person's own command says it already
-        for note in notes_for_event(msg, self.session.role, before):
-            self.notify(note)
-
-    def _on_heartbeat(self, msg: dict[str, Any]) -> None:
-        entries = msg.get("rooms") or []
-        for entry in entries:
-            number = entry.get("room_number")
-            before = self.rooms.room(number) if isinstance(number, str) else None
-            if before is not None:
-                for note in ending_soon_notes(entry, before, self.session.role):
-                    self.notify(note)
-        self.rooms.apply_heartbeat(entries)
-        self.update_connection_label()
-        self.check_day()
-
-    def _on_resumed(self, replayed: int) -> None:
-        if replayed:
-            self.toasts.show(
-                "info", "Caught up", f"{replayed} change(s) made while offline are on the board."
-            )
-
-    def notify(self, note: Note) -> None:
-        self.toasts.show(note.kind, note.title, note.text, important=note.important)
-
-    # --- commands -------------------------------------------------------------------------
-
-    def send_command(self, kind: str, label: str, fields: dict[str, Any]) -> str:
-        return self.session.command(kind, label, **fields)
-
-    def _on_command_done(self, rid: str, label: str, ok: bool, reply: dict[str, Any]) -> None:
-        if ok:
-            self.toasts.show("success", "Done", label)
-        else:
-            self.toasts.show("error", f"Not done: {label}", error_text(reply), important=True)
-
-    def _on_reservation_action(self, action: str, res: dict[str, Any]) -> None:
-        label = {
-            "check_in": "Check in",
-            "confirm": "Confirm booking",
-            "cancel": "Cancel booking",
-            "check_out": "Check out",
-        }.get(action, action)
-        fields: dict[str, Any] = {
-            "reservation_id": res["id"],
-            "expected_version": res.get("version"),
-        }
-        room = self.rooms.room(str(res.get("room_number")))
-        if action in ("check_in", "check_out") and room is not None:
-            fields["room_version"] = room.get("version")  # the room as this desk shows it
-        self.send_command(
-            f"reservation.{action}",
-            f"{label} — {res.get('guest_name')}, room {res.get('room_number')}",
-            fields,
-        )
-
-    # --- selection and details ---------------------------------------------------------------
-
-    def _on_presence(self, online: list[dict[str, Any]]) -> None:
-        self.details.set_viewers(self._viewers(self.details.number))
-
-    def _viewers(self, number: str | None) -> list[str]:
-        if not number:
-            return []
-        me = (self.session.staff.get("id"), self.session.workstation)
-        return [
-            str(p.get("name"))
-            for p in self.session.presence
-            if p.get("viewing") == number and (p.get("staff_id"), p.get("workstation")) != me
-        ]
-
-    def _on_selection(self, numbers: list[str]) -> None:
-        self.controls.set_selection(numbers)
-        one = numbers[0] if len(numbers) == 1 else None
-        if one != self.details.number:
-            self.session.tell("presence.viewing", room_number=one)
-        self.details.show_room(one)
-        self.details.set_viewers(self._viewers(one))
-        if len(numbers) == 1:
-            self._history_timer.start(50)
-
-    def _on_activated(self, number: str) -> None:
-        self.side_tabs.setCurrentIndex(0)
-
-    def _on_rooms_changed(self, numbers: list[str]) -> None:
-        sel = set(self.controls.selection)
-        if sel & set(numbers):
-            self.controls.refresh()
-            if self.details.number in numbers:
-                self.details.show_room(self.details.number)
-                self._history_timer.start()
-
-    def load_history(self) -> None:
-        number = self.details.number
-        if number and self.session.is_live():
-            self._spawn(self._load_history(number))
-
-    async def _load_history(self, number: str) -> None:
-        reply = await self.session.call("room.history", room_number=number, limit=50)
-        if reply.get("type") == "ack":
-            self.details.set_history(number, list(reply["result"].get("events") or []))
 
     def _spawn(self, coro: Any) -> asyncio.Future[Any]:
         task: asyncio.Future[Any] = asyncio.ensure_future(coro)

@@ -3,6 +3,10 @@
 It runs a `websockets` asyncio client on the qasync loop, logs in, subscribes to the hotel's
 channels, keeps the last sequence number, resumes after a drop, and turns every frame into a
 Qt signal. Widgets never touch the socket: they call `command()` and listen to signals.
+
+Opening a connection with its certificate checked, and pairing, are in desktop/session_tls.py
+(a mixin of Session); the failures and their words in desktop/session_errors.py, whose public
+names are named here too.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import socket
 import uuid
@@ -20,21 +23,33 @@ from enum import StrEnum
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from desktop.backoff import Backoff
-from desktop.pinning import PinStore, Verdict, client_context, peer_certificate
-from shared import pairing, protocol
+from desktop.pinning import PinStore
+from desktop.session_errors import OFFLINE_CODE as OFFLINE_CODE
+from desktop.session_errors import REQUEST_TIMEOUT as REQUEST_TIMEOUT
+from desktop.session_errors import TIMEOUT_CODE as TIMEOUT_CODE
+from desktop.session_errors import (
+    AuthLost,
+    Resync,
+    SessionOver,
+    offline_reply,
+    short_error,
+    timeout_reply,
+)
+from desktop.session_errors import LoginError as LoginError
+from desktop.session_errors import UntrustedServer as UntrustedServer
+from desktop.session_errors import error_text as error_text
+from desktop.session_errors import normalise_url as normalise_url
+from desktop.session_tls import TlsMixin
+from shared import protocol
 from shared.accounts import CLOSE_SESSION_ENDED, SESSION_OVER_CODES
 from shared.clock import Clock, SystemClock
-from shared.errors import EXPLANATIONS, ErrorCode
+from shared.errors import ErrorCode
 
 log = logging.getLogger("roomrack.desktop")
-
-OFFLINE_CODE = "offline"
-TIMEOUT_CODE = "timeout"
-REQUEST_TIMEOUT = 20.0
 
 
 class State(StrEnum):
@@ -44,71 +59,7 @@ class State(StrEnum):
     RECONNECTING = "reconnecting"
 
 
-class LoginError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class UntrustedServer(LoginError):
-    """The server's certificate is not the pinned one (`changed`), or nothing is pinned for
-    its address yet (`unknown`). Nothing was sent to it."""
-
-    def __init__(self, url: str, verdict: Verdict, sha256: str, pinned: str | None) -> None:
-        code = "certificate_changed" if verdict is Verdict.CHANGED else "certificate_unknown"
-        words = (
-            "The server's certificate has changed since this desk last connected."
-            if verdict is Verdict.CHANGED
-            else "This desk has not connected to this server before."
-        )
-        super().__init__(code, words)
-        self.url, self.verdict, self.sha256, self.pinned = url, verdict, sha256, pinned
-
-
-class _AuthLost(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class _SessionOver(Exception):
-    """The server ended this session (a manager, a password change, the idle time)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class _Resync(Exception):
-    """A gap in the sequence numbers: reconnect at once and resume."""
-
-
-def normalise_url(text: str, insecure: bool = False) -> str:
-    """'hotel-pc:8765' -> 'wss://hotel-pc:8765' ('ws://…' when asked for `insecure`)."""
-    text = text.strip().rstrip("/")
-    if not text:
-        return text
-    if "://" not in text:
-        text = ("ws://" if insecure else "wss://") + text
-    if text.startswith("http://"):
-        text = "ws://" + text[7:]
-    elif text.startswith("https://"):
-        text = "wss://" + text[8:]
-    return text
-
-
-def error_text(reply: dict[str, Any]) -> str:
-    """The words a person understands for an error reply."""
-    message = str(reply.get("message") or "")
-    try:
-        code = ErrorCode(str(reply.get("code")))
-    except ValueError:
-        return message or "Something went wrong."
-    return message or EXPLANATIONS[code]
-
-
-class Session(QObject):
+class Session(TlsMixin, QObject):
     state_changed = Signal(str)
     logged_in = Signal(dict)  # the login result: staff, hotel, epoch, channels
     auth_lost = Signal(str)  # the kept token is no longer valid: ask for a login
@@ -315,15 +266,15 @@ class Session(QObject):
         positional-only, so a request may carry a field named `kind` (block.create)."""
         ws = self._ws
         if ws is None or self.state is not State.LIVE:
-            return _offline_reply(None)
+            return offline_reply(None)
         rid = f"{self._prefix}-{next(self._ids)}"
         self.mine.append(rid)  # events this request causes are this person's own
         try:
             return await self._request(ws, kind, request_id=rid, **fields)
         except (ConnectionClosed, ConnectionError, OSError):
-            return _offline_reply(rid)
+            return offline_reply(rid)
         except TimeoutError:
-            return _timeout_reply(rid)
+            return timeout_reply(rid)
 
     async def reload_reservations(self) -> bool:
         """Ask for the reservations list again (the hotel's day moved on: the server lists
@@ -376,111 +327,6 @@ class Session(QObject):
             self.state = state
             self.state_changed.emit(state.value)
 
-    async def _open(self, trust_unknown: bool = False) -> ClientConnection:
-        """Connect, check the certificate against the pin (before anything is sent), read the
-        hello. `trust_unknown` lets an unpinned certificate through (pairing checks it)."""
-        secure = self.url.startswith("wss://")
-        if not secure and not self.allow_insecure and self.url.startswith("ws://"):
-            raise LoginError(
-                "insecure_refused",
-                f"{self.url} is a plain, unencrypted address. Roomrack connects with TLS "
-                "(wss://); to connect without encryption start it with --insecure.",
-            )
-        try:
-            ws = await asyncio.wait_for(
-                connect(
-                    self.url,
-                    ssl=client_context() if secure else None,
-                    compression=None,
-                    max_size=2**25,
-                    open_timeout=10,
-                    ping_interval=20,
-                    ping_timeout=20,
-                    close_timeout=2,
-                ),
-                15,
-            )
-        except InvalidURI:
-            raise LoginError("bad_address", f"'{self.url}' is not a server address.") from None
-        except (OSError, InvalidHandshake, TimeoutError) as exc:
-            raise LoginError(
-                OFFLINE_CODE, f"Cannot reach the server at {self.url} ({_short(exc)})."
-            ) from exc
-        self.fingerprint = None
-        verified = False  # the certificate is the pinned one (or its pinned successor)
-        if secure:
-            der = peer_certificate(ws.transport)
-            sha = pairing.fingerprint(der) if der else ""
-            verdict = self.pins.check(self.url, sha)
-            if verdict in (Verdict.UNKNOWN, Verdict.CHANGED) and not trust_unknown:
-                await ws.close()
-                pin = self.pins.get(self.url)
-                raise UntrustedServer(self.url, verdict, sha, pin.fingerprint if pin else None)
-            self.fingerprint = sha
-            verified = verdict in (Verdict.PINNED, Verdict.NEXT)
-        try:
-            hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        except Exception as exc:
-            await ws.close()
-            raise LoginError(OFFLINE_CODE, "The server did not greet us.") from exc
-        if hello.get("type") != "hello" or hello.get("server") != "roomrack":
-            await ws.close()
-            raise LoginError("bad_address", f"{self.url} is not a Roomrack server.")
-        if verified:  # never from a server still being paired: it could name any successor
-            self._note_next_certificate(hello.get("tls"))
-        hb = hello.get("heartbeat") or {}
-        self.heartbeat_interval = float(hb.get("overview", 60.0))
-        self._hello_epoch = hello.get("epoch")
-        features = hello.get("features")
-        self._batching = isinstance(features, list) and "batch" in features
-        self.last_frame = self.clock.monotonic()
-        return ws
-
-    def _note_next_certificate(self, info: Any) -> None:
-        """A rotation is pending: pin the next certificate now, as the pinned connection
-        announces it, so this desk accepts the server after the switch."""
-        if not isinstance(info, dict) or self.fingerprint is None:
-            return
-        nxt = info.get("next")
-        if info.get("fingerprint") == self.fingerprint and isinstance(nxt, dict):
-            sha = nxt.get("fingerprint")
-            if isinstance(sha, str) and len(sha) == 64 and self.pins.get(self.url) is not None:
-                self.pins.pin_next(self.url, sha)
-
-    async def pair(self, url: str, code: str) -> str:
-        """Check the server at `url` with a pairing code (shared/pairing.py) and pin its
-        certificate. Returns the pinned fingerprint; raises LoginError if the proof does not
-        hold (a wrong code, or someone else's certificate: nothing is pinned then)."""
-        self.url = normalise_url(url, self.allow_insecure)
-        ws = await self._open(trust_unknown=True)
-        sha = self.fingerprint
-        try:
-            if sha is None:
-                raise LoginError("insecure", "A plain (--insecure) server cannot be paired.")
-            nonce = pairing.new_nonce()
-            rid = f"{self._prefix}-{next(self._ids)}"
-            await ws.send(protocol.dumps({"type": "pair.prove", "request_id": rid, "nonce": nonce}))
-            while True:
-                reply = json.loads(await asyncio.wait_for(ws.recv(), REQUEST_TIMEOUT))
-                if reply.get("request_id") == rid:
-                    break
-        except (ConnectionClosed, OSError, TimeoutError, ValueError) as exc:
-            raise LoginError(OFFLINE_CODE, f"The pairing was cut off ({_short(exc)}).") from exc
-        finally:
-            with contextlib.suppress(Exception):
-                await ws.close()
-        if reply.get("type") != "ack":
-            raise LoginError(str(reply.get("code")), error_text(reply))
-        proof = str((reply.get("result") or {}).get("proof") or "")
-        if not pairing.proof_matches(code, sha, nonce, proof):
-            raise LoginError(
-                "pairing_failed",
-                "The pairing code does not match this server's certificate: check the code "
-                "(or ask for a new one). Nothing was trusted.",
-            )
-        self.pins.pin(self.url, sha)
-        return sha
-
     def _accept_login(self, result: dict[str, Any], fresh: bool) -> None:
         token = result.get("token")
         if token:
@@ -509,7 +355,7 @@ class Session(QObject):
                     if reply.get("type") != "ack":
                         code = reply.get("code")
                         if code in SESSION_OVER_CODES or code == ErrorCode.AUTH_FAILED:
-                            raise _AuthLost(error_text(reply))
+                            raise AuthLost(error_text(reply))
                         raise LoginError(str(reply.get("code")), error_text(reply))
                     self._accept_login(reply["result"], fresh=False)
                 assert reader is not None
@@ -525,7 +371,7 @@ class Session(QObject):
                 finally:
                     watchdog.cancel()
                 if self._session_over is not None:  # ended by the server: back to the login
-                    raise _AuthLost(self._session_over)
+                    raise AuthLost(self._session_over)
                 resync, self._resync = self._resync, False
             except UntrustedServer as exc:
                 await self._close(ws, reader)
@@ -534,7 +380,7 @@ class Session(QObject):
                 self._set_state(State.OFFLINE)
                 self.certificate_refused.emit(exc)
                 return
-            except _AuthLost as exc:
+            except AuthLost as exc:
                 self._session_over = None
                 await self._close(ws, reader)
                 self._ws = None
@@ -548,7 +394,7 @@ class Session(QObject):
                 await self._close(ws, reader)
                 raise
             except (LoginError, ConnectionClosed, OSError, TimeoutError, ValueError) as exc:
-                log.info("connection to %s failed: %s", self.url, _short(exc))
+                log.info("connection to %s failed: %s", self.url, short_error(exc))
             except Exception:  # never let the loop die: log and try again
                 log.exception("unexpected error in the connection loop")
             await self._close(ws, reader)
@@ -635,14 +481,14 @@ class Session(QObject):
     async def _command(self, rid: str, kind: str, label: str, fields: dict[str, Any]) -> None:
         ws = self._ws
         if ws is None or self.state is not State.LIVE:
-            reply = _offline_reply(rid)
+            reply = offline_reply(rid)
         else:
             try:
                 reply = await self._request(ws, kind, request_id=rid, **fields)
             except (ConnectionClosed, ConnectionError, OSError):
-                reply = _offline_reply(rid)
+                reply = offline_reply(rid)
             except TimeoutError:
-                reply = _timeout_reply(rid)
+                reply = timeout_reply(rid)
         self.command_done.emit(rid, label, reply.get("type") == "ack", reply)
 
     # --- internals: frames ----------------------------------------------------------------
@@ -659,11 +505,11 @@ class Session(QObject):
                     continue
                 try:
                     self._on_frame(msg)
-                except _Resync:
+                except Resync:
                     self._resync = True
                     await ws.close(1000, "resync")
                     return
-                except _SessionOver as over:
+                except SessionOver as over:
                     self._session_over = over.message
                     await ws.close(1000, "session ended")
                     return
@@ -696,13 +542,13 @@ class Session(QObject):
                 # an event may still be on its way; a second heartbeat still ahead is a gap
                 if self._seen_head is not None and self._seen_head > self.last_seq:
                     self._seen_head = None
-                    raise _Resync()
+                    raise Resync()
                 self._seen_head = head
             else:
                 self._seen_head = None
             self.heartbeat_received.emit(msg)
         elif kind == "session.ended":
-            raise _SessionOver(error_text(msg))
+            raise SessionOver(error_text(msg))
         elif kind == "presence":
             self.presence = list(msg.get("online") or [])
             self.presence_changed.emit(self.presence)
@@ -723,36 +569,10 @@ class Session(QObject):
                 return  # already seen (replay overlap)
             if seq > self.last_seq + 1:
                 log.warning("missed events %d..%d; resuming", self.last_seq + 1, seq - 1)
-                raise _Resync()
+                raise Resync()
         if isinstance(seq, int):
             self.last_seq = seq
         if msg.get("category") == "reservations":
             for newer in self._collecting:
                 newer.append(msg)
         self.event_received.emit(msg)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 120 else text[:117] + "..."
-
-
-def _offline_reply(rid: str | None) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "request_id": rid,
-        "code": OFFLINE_CODE,
-        "message": "Not connected to the server, so nothing was changed. "
-        "Try again when the board is live.",
-        "details": {},
-    }
-
-
-def _timeout_reply(rid: str | None) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "request_id": rid,
-        "code": TIMEOUT_CODE,
-        "message": "The server did not answer in time; check the board before trying again.",
-        "details": {},
-    }

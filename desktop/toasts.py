@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import resources
 from desktop.sound import Player, choose_player
 from desktop.theme import TOAST_COLOURS
 
-RESOURCES = Path(__file__).with_name("resources")
-SOUND_FILE = RESOURCES / "alert.wav"
+SOUND_FILE = resources.path("alert.wav")
 KINDS = ("success", "error", "info", "warning")
 MAX_TOASTS = 6
 WIDTH = 340

@@ -36,3 +36,15 @@ def test_ruff_format() -> None:
 def test_mypy() -> None:
     out = run(sys.executable, "-m", "mypy")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_no_source_file_is_over_600_lines() -> None:
+    from tools.layout_check import LINE_LIMIT, PACKAGES, line_count, source_files
+
+    assert {"shared", "server", "desktop", "bench", "resources", "tools"} <= set(PACKAGES)
+    over = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for path in source_files(ROOT)
+        if (n := line_count(path)) > LINE_LIMIT
+    ]
+    assert not over, f"longer than {LINE_LIMIT} lines (split them by what they do): {over}"

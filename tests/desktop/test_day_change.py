@@ -163,16 +163,16 @@ def test_a_desk_whose_clock_runs_ahead_asks_again_once_a_minute_not_every_second
     clock.advance(90)  # the desk's clock says 00:00:30 on the 16th; the server's, 23:59 still
     window.check_day()
     qtbot.waitUntil(lambda: len(snapshots) == 1, timeout=5000)
-    assert str(window._reservations_day) == "2026-01-15"  # the server's day decides
+    assert str(window.live.reservations_day) == "2026-01-15"  # the server's day decides
     for _ in range(5):  # the desk's one-second checks: no new question yet
         clock.advance(1)
         window.check_day()
-    assert len(snapshots) == 1 and not window._reloading_reservations
+    assert len(snapshots) == 1 and not window.live.reloading_reservations
     advance_server(server, 90)  # now the server's date has moved on too
     clock.advance(60)
     window.check_day()
     qtbot.waitUntil(lambda: len(snapshots) == 2, timeout=5000)
-    assert str(window._reservations_day) == "2026-01-16"
+    assert str(window.live.reservations_day) == "2026-01-16"
     clock.advance(120)
     window.check_day()
-    assert len(snapshots) == 2 and not window._reloading_reservations
+    assert len(snapshots) == 2 and not window.live.reloading_reservations

@@ -22,9 +22,9 @@ from desktop.delegate import (
 from desktop.details import FIELDS
 from desktop.mainwindow import MainWindow
 from desktop.model import Roles
-from desktop.operations.screenshots import render_pdf_pages
 from tests.desktop.conftest import login
 from tests.support import ServerThread
+from tools.operations_screenshots import render_pdf_pages
 
 pytestmark = pytest.mark.gui
 

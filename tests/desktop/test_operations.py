@@ -21,13 +21,13 @@ from desktop.operations.attendants import attendant_order
 from desktop.operations.blocks import BlockDialog, explain_block_error
 from desktop.operations.common import to_qdatetime
 from desktop.operations.rush import rush_queue
-from desktop.operations.screenshots import render_pdf_pages
 from desktop.operations.sheets import pdf_page_count
 from shared.audit import COLUMNS
 from shared.clock import ManualClock
 from tests.desktop.conftest import act, login
 from tests.desktop.ops_support import advance_server, dark_share, open_ops, scan_discrepancies
 from tests.support import ServerThread
+from tools.operations_screenshots import render_pdf_pages
 
 pytestmark = pytest.mark.gui
 

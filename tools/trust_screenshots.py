@@ -1,4 +1,4 @@
-"""`python -m desktop.trust_screenshots [OUTDIR]`: the pairing question, the warning about a
+"""`python -m tools.trust_screenshots [OUTDIR]`: the pairing question, the warning about a
 changed certificate and the servers found on the network, as PNG files (docs/).
 
 The dialogs are the real ones, fed with what a real connection would have found."""

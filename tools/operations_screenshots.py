@@ -1,4 +1,4 @@
-"""Screenshots and sheets for docs/: `python -m desktop.operations.screenshots [OUTDIR]`.
+"""Screenshots and sheets for docs/: `python -m tools.operations_screenshots [OUTDIR]`.
 
 Runs the demo server in a background thread, logs in as the manager, lets a second
 workstation (the front desk) rush rooms, splits the rooms between the attendants, creates
@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from desktop.mainwindow import MainWindow
     from desktop.operations import OperationsWindow, open_operations
-    from desktop.screenshots import pinned, run_server
     from desktop.session import Session
     from desktop.settings import Settings
     from shared.timeutil import to_iso
+    from tools.screenshots import pinned, run_server
 
     tmp = Path(tempfile.mkdtemp(prefix="roomrack-ops-shots-"))
     port, box = run_server(tmp / "demo.db")

@@ -1,4 +1,4 @@
-"""Make the screenshots of docs/: `python -m desktop.screenshots [OUTDIR] [--size 1366x768]`.
+"""Make the screenshots of docs/: `python -m tools.screenshots [OUTDIR] [--size 1366x768]`.
 
 Runs a demo server in a background thread on a free port, opens the desktop logged in (off
 screen if QT_QPA_PLATFORM=offscreen), and saves the board, the controls, one room's details,
