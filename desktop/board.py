@@ -7,7 +7,7 @@ of the filter proxy; all of them share one delegate. Selection spans sections.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import (
     QItemSelection,
@@ -68,7 +68,8 @@ class GroupProxy(QSortFilterProxyModel):
             return True
         # from the filter's list (every section looks at every row: 20 floors x 2,000 rooms
         # are 40,000 looks when a snapshot comes)
-        return bool(self.sourceModel().group_of(source_row, self.role) == self.value)
+        rooms = cast("RoomFilter", self.sourceModel())
+        return bool(rooms.group_of(source_row, self.role) == self.value)
 
 
 class RoomListView(QListView):

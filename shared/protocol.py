@@ -99,7 +99,7 @@ class Logout(Command):
 class Subscribe(Command):
     channels: list[str]
     since: dict[str, Any] | None = None  # {"epoch": str, "seq": int}
-    batch: bool = False  # events that go out together come in one `events` frame
+    batch: bool | None = None  # true: events that go out together come in one `events` frame
 
 
 @command("unsubscribe")
