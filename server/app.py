@@ -92,7 +92,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
         self._background: set[asyncio.Task[None]] = set()
         self.port = config.port
         self.backups: DailyBackup | None = None
-        if config.backup_dir is not None:
+        if config.backup_dir is not None and isinstance(config.db_path, Path):
             self.backups = DailyBackup(
                 config.db_path,
                 config.backup_dir,

@@ -42,9 +42,10 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from server import db as m
-from server import rooms_cli, serve_cli, staff_admin, startup, transport_cli
+from server import migrate_cli, rooms_cli, serve_cli, staff_admin, startup, transport_cli
 from server.backup import BackupError, backup_store, restore_store
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, SetupError, load_demo
+from server.engine import Postgres, StoreAt, shown, store_argument
 from server.serve_cli import default_db_path, per_user_db_path, serve
 from server.services import Services
 from server.startup import StartError
@@ -91,10 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="roomrack-server", description=__doc__, formatter_class=RawHelpFormatter)
     p.add_argument(
         "--db",
-        type=Path,
+        "--database",
+        dest="db",
+        type=store_argument,
         default=None,
-        metavar="FILE",
-        help=f"store file (default: {default_db_path()}; or set ROOMRACK_DB)",
+        metavar="STORE",
+        help=f"the store: an SQLite file (default: {default_db_path()}) or a PostgreSQL "
+        "database, postgresql://user:password@host:port/dbname; or set ROOMRACK_DB",
     )
     p.add_argument(
         "--log-level",
@@ -202,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--until", help="ISO time (default: now)")
     a.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
     rooms_cli.add_parsers(sub)  # rooms and room types (server/rooms_cli.py)
+    migrate_cli.add_parser(sub)
     transport_cli.add_parsers(sub)
     return p
 
@@ -209,14 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
-    db_path: Path = args.db or default_db_path()
+    db_path: StoreAt = getattr(args, "database", None) or args.db or default_db_path()
+    if args.command == "migrate":
+        return migrate_cli.run(args)
+    if isinstance(db_path, Postgres) and args.command in FILE_ONLY:
+        print(f"error: {FILE_ONLY[args.command]}", file=sys.stderr)
+        return 1
     if args.command == "restore":
+        assert isinstance(db_path, Path)  # FILE_ONLY
         return restore(args.backup, db_path)
     if args.command in rooms_cli.COMMANDS:
         return rooms_cli.run(args, db_path)
     if args.command in transport_cli.COMMANDS:
         return transport_cli.run(args, db_path, args.tls_dir)
-    if args.command in NEEDS_STORE and not db_path.is_file():
+    if args.command in NEEDS_STORE and isinstance(db_path, Path) and not db_path.is_file():
         print(
             f"error: there is no store {db_path} (give the right one with --db or "
             "ROOMRACK_DB); nothing was done.",
@@ -224,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     if args.command == "backup":
+        assert isinstance(db_path, Path)  # FILE_ONLY
         return backup(args, db_path)
     try:
         if args.command == "serve":
@@ -267,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except pw.DatabaseError as exc:  # found wanting after the start-up check
         print(
-            f"error: the store {db_path} could not be used (SQLite says: {exc}).\n"
+            f"error: the store {shown(db_path)} could not be used ({engine_says(exc)}).\n"
             f"{startup.restore_hint(db_path, 'If it is damaged, restore')}",
             file=sys.stderr,
         )
@@ -276,13 +288,28 @@ def main(argv: list[str] | None = None) -> int:
         m.close_db()
 
 
+# what only an SQLite store can do, and what to do on PostgreSQL instead
+FILE_ONLY = {
+    "backup": "a PostgreSQL store is backed up with PostgreSQL's own tools (pg_dump), or "
+    "copied to an SQLite file with `roomrack-server migrate --from postgresql://… --to "
+    "sqlite:///copy.db` (docs/deployment.md). Nothing was done.",
+    "restore": "a PostgreSQL store is restored with PostgreSQL's own tools (pg_restore), or "
+    "from an SQLite copy with `roomrack-server migrate` (docs/deployment.md). Nothing was done.",
+}
+
+
+def engine_says(exc: Exception) -> str:
+    said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{'PostgreSQL' if m.is_postgres() else 'SQLite'} says: {said}"
+
+
 # commands that read or change an existing store (a mistyped --db must not create one)
 NEEDS_STORE = (
     frozenset({"backup", "audit", "create-staff", "hotel-settings"}) | staff_admin.COMMANDS
 )
 
 
-def open_store(db_path: Path) -> None:
+def open_store(db_path: StoreAt) -> None:
     """Open the store for a command, saying in words (StartError) what is wrong with its
     folder or the file. A missing folder is created only for the per-user default place."""
     startup.check_data_folder(db_path, create=db_path == per_user_db_path())

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import time, tzinfo
 from pathlib import Path
 
+from server.engine import StoreAt
+
 
 @dataclass
 class Config:
     host: str = "127.0.0.1"
     port: int = 8765
-    db_path: Path = Path("roomrack.db")
+    db_path: StoreAt = Path("roomrack.db")  # an SQLite file, or a PostgreSQL URL
     heartbeat_overview: float = 60.0
     heartbeat_room: float = 30.0
     retention_days: float = 7.0

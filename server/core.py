@@ -78,7 +78,7 @@ class ServiceCore:
         return ZoneInfo(self.hotel(hotel_id).timezone)
 
     def _room(self, staff: StaffInfo, number: str) -> m.Room:
-        room: m.Room | None = next(iter(m.Room.raw(_SQL_ROOM, staff.hotel_id, number)), None)
+        room: m.Room | None = next(iter(m.Room.raw(m.sql(_SQL_ROOM), staff.hotel_id, number)), None)
         if room is not None:
             room.room_type = self.room_type(room.room_type_id)
         if room is None:

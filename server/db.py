@@ -1,24 +1,34 @@
-"""The store: one SQLite file (WAL) through peewee. Every row belongs to one hotel."""
+"""The store, through peewee: one SQLite file (WAL), or a PostgreSQL database (server/engine.py).
+Every row belongs to one hotel. The models are the same on both engines; what differs
+(opening, the write lock, raw SQL's placeholders) is kept here, in a few small functions."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import peewee as pw
-from playhouse.migrate import SqliteMigrator, migrate
+from playhouse.db_url import parse as parse_url
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
 
+from server.engine import Postgres, StoreAt, shown
 from shared.timeutil import from_iso
 
 log = logging.getLogger("roomrack.db")
 
-db = pw.SqliteDatabase(None)
+db = pw.DatabaseProxy()
 
 SCHEMA_VERSION = 1
+
+# the key of PostgreSQL's transaction-level advisory lock that every writer takes first
+# (docs/deployment.md, "One writer at a time"): 'Room' in ASCII
+WRITE_LOCK = 0x526F6F6D
 
 
 def db_time(value: datetime | str) -> str:
@@ -289,13 +299,31 @@ MODELS: list[type[Base]] = [
 ]
 
 
-def open_db(path: str | Path, synchronous: str = "FULL") -> str:
-    """Open (creating if needed) the store at `path`; returns the store's epoch."""
-    path = Path(path)
+def open_db(where: StoreAt, synchronous: str = "FULL") -> str:
+    """Open (creating if needed) the store at `where`; returns the store's epoch."""
+    close_db()
+    db.initialize(_postgres(where) if isinstance(where, Postgres) else _sqlite(where, synchronous))
+    db.connect(reuse_if_open=True)
+    with write_lock():
+        db.create_tables(MODELS, safe=True)
+        _add_missing_columns()
+        epoch = Meta.get_or_none(Meta.key == "epoch")
+        if epoch is None:
+            Meta.create(key="epoch", value=uuid.uuid4().hex)
+            Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+            log.info("created a new store at %s", shown(where))
+    return get_epoch()
+
+
+# one database object per engine, initialised afresh by each open_db (as the command line
+# does when it runs inside a process that serves: each thread keeps its own connection)
+_SQLITE = pw.SqliteDatabase(None)
+_POSTGRES = pw.PostgresqlDatabase(None)
+
+
+def _sqlite(path: Path, synchronous: str) -> pw.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not db.is_closed():
-        db.close()
-    db.init(
+    _SQLITE.init(
         str(path),
         pragmas={
             "journal_mode": "wal",
@@ -306,21 +334,59 @@ def open_db(path: str | Path, synchronous: str = "FULL") -> str:
         },
         check_same_thread=False,
     )
-    db.connect(reuse_if_open=True)
-    with db.atomic():
-        db.create_tables(MODELS, safe=True)
-        _add_missing_columns()
-        epoch = Meta.get_or_none(Meta.key == "epoch")
-        if epoch is None:
-            Meta.create(key="epoch", value=uuid.uuid4().hex)
-            Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
-            log.info("created a new store at %s", path)
-    return get_epoch()
+    return _SQLITE
+
+
+def _postgres(url: Postgres) -> pw.Database:
+    params = dict(parse_url(str(url)))
+    _POSTGRES.init(params.pop("database"), **params)
+    return _POSTGRES
+
+
+def is_postgres() -> bool:
+    return isinstance(db.obj, pw.PostgresqlDatabase)
+
+
+_PG_SQL: dict[str, str] = {}
+
+
+def sql(text: str) -> str:
+    """Raw SQL written with `?` placeholders (SQLite's) as this engine takes it."""
+    if not is_postgres():
+        return text
+    converted = _PG_SQL.get(text)
+    if converted is None:
+        converted = _PG_SQL[text] = text.replace("%", "%%").replace("?", "%s")
+    return converted
+
+
+def execute(text: str, params: tuple[Any, ...] = ()) -> Any:
+    """Run raw SQL written with `?` placeholders on either engine; returns the cursor. The
+    write path uses a few such statements: building them through the ORM for every command
+    cost more than the rest of the command."""
+    return db.execute_sql(sql(text), params)
+
+
+@contextmanager
+def write_lock() -> Iterator[None]:
+    """A write transaction that holds the store's one write lock from its first statement,
+    so that what it reads stays true until it commits: SQLite's IMMEDIATE transaction, or
+    PostgreSQL's transaction-level advisory lock `WRITE_LOCK` (which every server and command
+    line writing to that database takes, in the same way)."""
+    if is_postgres():
+        with db.atomic():
+            execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+            yield
+    else:
+        with db.atomic("IMMEDIATE"):
+            yield
 
 
 def _add_missing_columns() -> None:
     """Bring a store made by an older version up to date: add the columns it lacks."""
-    migrator = SqliteMigrator(db)
+    migrator: SchemaMigrator = (
+        PostgresqlMigrator(db.obj) if is_postgres() else SqliteMigrator(db.obj)
+    )
     for model in MODELS:
         table = model._meta.table_name
         have = {c.name for c in db.get_columns(table)}
@@ -335,7 +401,7 @@ def get_epoch() -> str:
 
 
 def close_db() -> None:
-    if not db.is_closed():
+    if db.obj is not None and not db.is_closed():
         db.close()
 
 
@@ -349,11 +415,14 @@ class StoreLock:
     two servers never share one. The operating system lets go of it when the process ends,
     even by a crash; the file itself stays."""
 
-    def __init__(self, db_path: str | Path) -> None:
-        self.path = Path(f"{db_path}.lock")
+    def __init__(self, db_path: StoreAt) -> None:
+        # PostgreSQL takes several servers at once (see write_lock): nothing to hold then
+        self.path = Path(f"{db_path}.lock") if isinstance(db_path, Path) else None
         self._fh: IO[bytes] | None = None
 
     def acquire(self) -> None:
+        if self.path is None:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+b")  # noqa: SIM115 - held open for as long as the lock
         try:

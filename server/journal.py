@@ -83,6 +83,15 @@ def event_channels(slug: str, category: str, kind: str, room_number: str | None)
 _SQL_HEAD = "SELECT head_seq FROM hotel WHERE id = ?"
 
 
+# PostgreSQL: the hotel's row stays locked until this transaction ends, so two writers of one
+# hotel (on two servers, or a server and the command line) never take the same numbers
+_SQL_HEAD_LOCKED = "SELECT head_seq FROM hotel WHERE id = ? FOR UPDATE"
+
+
+# PostgreSQL: wakes the other servers on this database when (and only if) this commits
+_SQL_NOTIFY = "SELECT pg_notify('roomrack_journal', ?)"
+
+
 _SQL_SET_HEAD = "UPDATE hotel SET head_seq = ? WHERE id = ?"
 
 
@@ -151,7 +160,7 @@ _SQL_SAVE_ROOM = (
 
 
 def _exec(sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
-    cursor: sqlite3.Cursor = m.db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+    cursor: sqlite3.Cursor = m.execute(sql, params)  # on PostgreSQL, psycopg's (alike)
     return cursor
 
 
@@ -186,7 +195,7 @@ class Journal:
         self.actor = actor
         self.request_id = request_id
         self.events: list[StoredEvent] = []
-        self._seq = int(_one(_SQL_HEAD, (hotel.id,)) or 0)
+        self._seq = int(_one(_SQL_HEAD_LOCKED if m.is_postgres() else _SQL_HEAD, (hotel.id,)) or 0)
         self._day: dict[str, int] = {}  # what these events add to the day's counters
 
     def emit(
@@ -234,6 +243,8 @@ class Journal:
     def close(self) -> None:
         if self.events:
             _exec(_SQL_SET_HEAD, (self._seq, self.hotel.id))
+            if m.is_postgres():
+                _exec(_SQL_NOTIFY, (f"{self.hotel.id}:{self._seq}",))
         if self._day:  # most changes are not work done: they cost nothing here
             counts = day_counts(self.hotel.id)
             for name, n in self._day.items():

@@ -47,8 +47,11 @@ _SQL_AFTER = (
 )
 
 
+_SQL_HEADS = "SELECT id, slug, head_seq FROM hotel"
+
+
 def _rows(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    cursor = m.db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+    cursor = m.execute(sql, params)
     return list(cursor.fetchall())
 
 
@@ -63,21 +66,35 @@ class JournalTail:
 
     def prime(self) -> None:
         """At start: everything in the journal so far counts as published."""
-        self._version = self._data_version()
-        for hotel_id, head in _rows("SELECT id, head_seq FROM hotel", ()):
+        if not m.is_postgres():
+            self._version = self._data_version()
+        for hotel_id, _, head in _rows(_SQL_HEADS, ()):
             self.published[int(hotel_id)] = int(head or 0)
+
+    def _unchanged(self) -> list[tuple[Any, ...]] | None:
+        """None if nobody else committed since the last look; else the hotels (id, slug,
+        head). SQLite says so by `data_version`; on PostgreSQL, the hotels' heads tell (every
+        commit others make that matters here journals an event, and so moves a head)."""
+        if m.is_postgres():
+            heads = _rows(_SQL_HEADS, ())
+            moved = any(int(head or 0) > self.published.get(h, -1) for h, _, head in heads)
+            return heads if moved else None
+        version = self._data_version()
+        if version == self._version:
+            return None
+        self._version = version
+        return _rows(_SQL_HEADS, ())
 
     def take(self) -> list[StoredEvent]:
         """The events other processes committed since the last look, in journal order
         (none if nobody else committed). Call inside a transaction."""
-        version = self._data_version()
-        if version == self._version:
+        hotels = self._unchanged()
+        if hotels is None:
             return []
-        self._version = version
         self.services.forget_cached()
         found: list[StoredEvent] = []
-        for hotel_id, slug in _rows("SELECT id, slug FROM hotel", ()):
-            after = self.published.get(hotel_id, 0)
+        for hotel_id, slug, _ in hotels:
+            after = self.published.setdefault(hotel_id, 0)
             for seq, category, kind, room, frame in _rows(_SQL_AFTER, (hotel_id, after)):
                 found.append(
                     StoredEvent(hotel_id, seq, event_channels(slug, category, kind, room), frame)

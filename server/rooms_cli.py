@@ -30,6 +30,7 @@ from typing import Any
 
 from server import db as m
 from server.commands import rooms as admin
+from server.engine import StoreAt
 from server.journal import Journal
 from server.services import Services
 from shared.clock import SystemClock
@@ -152,9 +153,9 @@ def add_parsers(sub: Any) -> None:
 # --- running ------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace, db_path: Path) -> int:
+def run(args: argparse.Namespace, db_path: StoreAt) -> int:
     """Run one rooms command; 0 on success, 1 (with the reason on stderr) otherwise."""
-    if not db_path.is_file():
+    if isinstance(db_path, Path) and not db_path.is_file():
         print(
             f"error: there is no store {db_path} (give the right one with --db or "
             "ROOMRACK_DB); nothing was done.",
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace, db_path: Path) -> int:
 
 def write(sv: Services, hotel: m.Hotel, work: Callable[[Journal], str]) -> str:
     """Run `work` in one write transaction with a command-line journal; its words."""
-    with m.db.atomic("IMMEDIATE"):  # the write lock first: the server may be writing too
+    with m.write_lock():  # the write lock first: the server may be writing too
         journal = admin.cli_journal(sv, hotel)
         words = work(journal)
         journal.close()
@@ -444,7 +445,7 @@ def apply_rows(
     """Apply the rows in one transaction (rolled back on any error, or for a dry run)."""
     plan = Plan()
     try:
-        with m.db.atomic("IMMEDIATE"):
+        with m.write_lock():
             journal = admin.cli_journal(sv, hotel)
             _create_types(sv, journal, hotel, rows, plan)
             for row in rows:

@@ -21,6 +21,7 @@ from server.app import RoomrackServer
 from server.backup import BackupError, DailyBackup, parse_hhmm
 from server.config import Config
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, DemoSpec, load_demo
+from server.engine import Postgres, StoreAt, store_argument, store_at
 from server.startup import StartError, port_number
 from shared.clock import SystemClock
 
@@ -28,10 +29,10 @@ log = logging.getLogger("roomrack")
 DEFAULTS = Config()  # serve's defaults are the server's own
 
 
-def default_db_path() -> Path:
+def default_db_path() -> StoreAt:
     env = os.environ.get("ROOMRACK_DB")
     if env:
-        return Path(env)
+        return store_at(env)
     return per_user_db_path()
 
 
@@ -59,7 +60,7 @@ def at_least_one(text: str) -> int:
     return n
 
 
-def ensure_demo(db_path: Path) -> bool:
+def ensure_demo(db_path: StoreAt) -> bool:
     """Load the demo hotel unless it is already in the store. True if it was loaded.
     Raises StoreInUse, touching nothing, when a server is running on the store."""
     lock = m.StoreLock(db_path)
@@ -105,7 +106,7 @@ def add_backup_options(s: argparse.ArgumentParser) -> None:
     )
 
 
-def serve(args: argparse.Namespace, db_path: Path) -> int:
+def serve(args: argparse.Namespace, db_path: StoreAt) -> int:
     try:
         check_serve(args, db_path)
         if args.demo and ensure_demo(db_path):
@@ -164,10 +165,13 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
     return 0
 
 
-def check_serve(args: argparse.Namespace, db_path: Path) -> None:
+def check_serve(args: argparse.Namespace, db_path: StoreAt) -> None:
     """Everything `serve` needs, checked before anything is created: the store's folder, the
     store (there is one unless --demo; not in use; not damaged), the backup folder, the
     address and port. Raises StartError, BackupError or StoreInUse in words."""
+    if isinstance(db_path, Postgres):
+        check_serve_postgres(args, db_path)
+        return
     startup.check_data_folder(db_path, create=db_path == per_user_db_path())
     if not db_path.exists() and not args.demo:
         raise StartError(
@@ -185,6 +189,18 @@ def check_serve(args: argparse.Namespace, db_path: Path) -> None:
     startup.check_listen(args.host, args.port)
 
 
+def check_serve_postgres(args: argparse.Namespace, url: Postgres) -> None:
+    """`serve` on PostgreSQL: the database is reachable; daily backups are PostgreSQL's own."""
+    if args.backup_dir is not None:
+        raise StartError(
+            "--backup-dir backs up an SQLite file; a PostgreSQL store is backed up with "
+            "PostgreSQL's own tools (pg_dump, or its continuous archiving): see "
+            "docs/deployment.md. Nothing was started."
+        )
+    startup.check_reachable(url)
+    startup.check_listen(args.host, args.port)
+
+
 def cannot_start(exc: Exception) -> int:
     print(f"roomrack-server: cannot start: {exc}", file=sys.stderr, flush=True)
     return 1
@@ -199,6 +215,15 @@ def add_parser(sub: Any) -> None:
         "store is missing (unless --demo), damaged or in use by another server, or if the "
         "address or port cannot be used; nothing is created then. With --backup-dir it "
         "backs the store up once a day and keeps the newest --backup-keep of those copies.",
+    )
+    s.add_argument(
+        "--database",
+        type=store_argument,
+        default=None,
+        metavar="STORE",
+        help="the store, as the main --db option: an SQLite file or "
+        "postgresql://user:password@host:port/dbname (several servers may serve one "
+        "PostgreSQL database: docs/deployment.md)",
     )
     s.add_argument(
         "--host",

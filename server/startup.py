@@ -8,8 +8,8 @@ import errno
 import os
 import socket
 import sys
-from pathlib import Path
 
+from server.engine import Postgres, StoreAt
 from server.storefile import NOT_A_STORE, problem_with
 
 
@@ -17,16 +17,21 @@ class StartError(Exception):
     """The server (or a command) cannot start; the message says why and what to do."""
 
 
-def restore_hint(db_path: Path, lead: str = "Restore") -> str:
+def restore_hint(db_path: StoreAt, lead: str = "Restore") -> str:
+    if isinstance(db_path, Postgres):
+        return f"{lead} it with PostgreSQL's own tools (docs/deployment.md, Backups)."
     return (
         f"{lead} the newest backup (with the server stopped): "
         f"roomrack-server --db {db_path} restore BACKUP"
     )
 
 
-def check_data_folder(db_path: Path, create: bool = False) -> None:
+def check_data_folder(db_path: StoreAt, create: bool = False) -> None:
     """The folder of the store must exist (it is created only if `create`: the default, per
-    user data folder) and be writable: the store, its -wal and -shm files live there."""
+    user data folder) and be writable: the store, its -wal and -shm files live there.
+    (A PostgreSQL store has no folder here.)"""
+    if isinstance(db_path, Postgres):
+        return
     folder = db_path.parent
     if not folder.exists() and create:
         folder.mkdir(parents=True, exist_ok=True)
@@ -49,9 +54,13 @@ def check_data_folder(db_path: Path, create: bool = False) -> None:
         )
 
 
-def check_store(db_path: Path) -> None:
+def check_store(db_path: StoreAt) -> None:
     """Refuse a store that is damaged (SQLite's integrity check) or not a Roomrack store,
-    saying which file and how to restore it. A missing or empty file passes (a new store)."""
+    saying which file and how to restore it. A missing or empty file passes (a new store).
+    A PostgreSQL store must be reachable, with the login the URL gives."""
+    if isinstance(db_path, Postgres):
+        check_reachable(db_path)
+        return
     if not db_path.exists():
         return
     found = problem_with(db_path, check="quick_check")  # at every start: the faster one
@@ -62,6 +71,21 @@ def check_store(db_path: Path) -> None:
     else:
         hint = restore_hint(db_path)
     raise StartError(f"{found[0].upper()}{found[1:]}.\n{hint}")
+
+
+def check_reachable(url: Postgres) -> None:
+    """Connect to the PostgreSQL server of `url` once, saying in words why that fails."""
+    import psycopg
+
+    try:
+        psycopg.connect(str(url), connect_timeout=10).close()
+    except psycopg.Error as exc:
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StartError(
+            f"Cannot use the PostgreSQL database {url.shown()}: {said}. Check the host, port, "
+            "login, password and database name of --database (the database must exist: "
+            "createdb, or CREATE DATABASE)."
+        ) from None
 
 
 def check_listen(host: str, port: int) -> None:

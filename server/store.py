@@ -14,10 +14,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from server import db as m
+from server.engine import StoreAt
 from server.journal import Outcome, StoredEvent
 from server.publish import JournalTail
 from server.services import Services
@@ -32,17 +32,17 @@ T = TypeVar("T")
 class Store:
     def __init__(
         self,
-        path: str | Path,
+        path: StoreAt,
         clock: Clock,
         synchronous: str = "FULL",
         crash_after_commit: bool = False,
     ) -> None:
-        self.path = Path(path)
+        self.path = path
         self.clock = clock
         self.synchronous = synchronous
         self.services = Services(clock)
         self.tail = JournalTail(self.services)  # commits of other processes (server/publish.py)
-        self.file_lock = m.StoreLock(self.path)
+        self.file_lock = m.StoreLock(path)  # SQLite: one server per file
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="roomrack-db")
         self.epoch = ""
         # fault injection for the durability test: die between the commit of a client's
@@ -123,7 +123,7 @@ class Store:
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         external: list[StoredEvent] = []
         try:
-            with m.db.atomic("IMMEDIATE"):  # take the write lock at once, not mid-group
+            with m.write_lock():  # take the write lock at once, not mid-group
                 external = self.tail.take()  # what others committed goes out first
                 for fn, args, fut in group:
                     try:

@@ -28,11 +28,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from server.engine import Postgres, StoreAt
 from shared.pairing import fingerprint, fingerprint_code, new_pairing_code, normalise_code
 from shared.timeutil import from_iso, to_iso
 
@@ -40,8 +42,12 @@ CERT_YEARS = 10  # desktops check the pin, not the dates; rotate-cert renews bef
 PAIRING_MINUTES = 10.0
 
 
-def default_dir(db_path: Path) -> Path:
-    """The certificate folder of a store: `roomrack-tls` beside `roomrack.db`."""
+def default_dir(db_path: StoreAt) -> Path:
+    """The certificate folder of a store: `roomrack-tls` beside `roomrack.db`; for a
+    PostgreSQL store, `<dbname>-tls` in this account's data folder."""
+    if isinstance(db_path, Postgres):
+        base = Path(platformdirs.user_data_dir("roomrack", appauthor=False))
+        return base / f"{db_path.dbname}-tls"
     return db_path.with_name(f"{db_path.stem}-tls")
 
 

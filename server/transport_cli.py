@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from server import tls
+from server.engine import StoreAt
 from shared.clock import SystemClock
 from shared.timeutil import to_iso
 
@@ -57,7 +58,7 @@ def add_parsers(sub: Any) -> None:
     i.add_argument("--port", type=int, default=8765, help="port to listen on")
 
 
-def run(args: argparse.Namespace, db_path: Path, tls_dir: Path | None) -> int:
+def run(args: argparse.Namespace, db_path: StoreAt, tls_dir: Path | None) -> int:
     folder = tls.TlsFolder(tls_dir or tls.default_dir(db_path))
     now = SystemClock().now()
     if args.command == "fingerprint":
@@ -104,7 +105,7 @@ def server_command() -> list[str]:
 
 
 def unit_text(
-    exe: list[str], db_path: Path, user: str, host: str, port: int, tls_dir: Path | None
+    exe: list[str], db_path: StoreAt, user: str, host: str, port: int, tls_dir: Path | None
 ) -> str:
     """A systemd unit running `serve` (restarted if it stops, after the network is up)."""
     command = [*exe, "--db", str(db_path)]
@@ -133,11 +134,18 @@ def unit_text(
     )
 
 
-def install_service(args: argparse.Namespace, db_path: Path, tls_dir: Path | None) -> int:
+def install_service(args: argparse.Namespace, db_path: StoreAt, tls_dir: Path | None) -> int:
     exe = server_command()
     user = args.user or getpass.getuser()
     unit: Path = args.unit
-    text = unit_text(exe, db_path.resolve(), user, args.host, args.port, tls_dir)
+    text = unit_text(
+        exe,
+        db_path.resolve() if isinstance(db_path, Path) else db_path,
+        user,
+        args.host,
+        args.port,
+        tls_dir,
+    )
     try:
         unit.parent.mkdir(parents=True, exist_ok=True)
         unit.write_text(text, encoding="utf-8")

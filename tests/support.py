@@ -24,13 +24,14 @@ from server import db as m
 from server.app import RoomrackServer
 from server.config import Config
 from server.demo import DemoSpec, load_demo
+from server.engine import StoreAt
 from shared.clock import Clock, ManualClock, SystemClock
 
 T = TypeVar("T")
 SLUG = "hotel-killarney"
 
 
-def make_store(path: Path, clock: Clock, spec: DemoSpec | None = None) -> None:
+def make_store(path: StoreAt, clock: Clock, spec: DemoSpec | None = None) -> None:
     """Create a store with the demo hotel at `path` (closed again afterwards)."""
     m.open_db(path)
     try:
@@ -39,7 +40,7 @@ def make_store(path: Path, clock: Clock, spec: DemoSpec | None = None) -> None:
         m.close_db()
 
 
-def server_config(db_path: Path, **overrides: Any) -> Config:
+def server_config(db_path: StoreAt, **overrides: Any) -> Config:
     """A test server's settings: plain ws unless `insecure=False` is given (the transport has
     its own tests in tests/server/test_tls.py and tests/desktop/test_trust.py)."""
     # no login deadline by default: its sleeping watchdog would count among the clock's

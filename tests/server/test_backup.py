@@ -28,7 +28,8 @@ from shared.timeutil import from_iso
 from tests.server.test_durability import free_port, server_process
 from tests.support import SLUG, LiveServer, Peer, make_store
 
-pytestmark = pytest.mark.slow
+# backups copy the SQLite file (a PostgreSQL store is backed up with pg_dump)
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 async def toggle_dnd(url: str, count: int) -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ def test_a_mistyped_store_is_refused_and_not_created(
     assert not missing.exists() and not (tmp_path / "out.db").exists()
 
 
+@pytest.mark.sqlite_only  # about the SQLite file
 def test_restore_gives_a_new_epoch_each_time_and_clients_start_afresh(
     demo_db: Path, clock: ManualClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -82,6 +83,7 @@ def test_restore_gives_a_new_epoch_each_time_and_clients_start_afresh(
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
+@pytest.mark.sqlite_only  # about the SQLite file
 def test_two_servers_never_share_a_store(demo_db: Path, clock: ManualClock, tmp_path: Path) -> None:
     async def scenario() -> None:
         async with LiveServer(demo_db, clock):
@@ -198,6 +200,7 @@ def plain_failure(proc: subprocess.CompletedProcess[str], lines: int = 2) -> lis
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # about the SQLite file
 def test_a_damaged_store_says_what_is_wrong_which_file_and_how_to_restore(
     demo_db: Path, tmp_path: Path
 ) -> None:
@@ -213,6 +216,7 @@ def test_a_damaged_store_says_what_is_wrong_which_file_and_how_to_restore(
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # about the SQLite file
 def test_the_restore_that_a_damaged_store_asks_for_brings_the_server_back(
     demo_db: Path, tmp_path: Path
 ) -> None:
@@ -259,6 +263,7 @@ def test_a_port_this_account_may_not_open_is_said_plainly() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # about the SQLite file
 def test_a_missing_store_or_folder_is_said_plainly_and_nothing_is_created(
     demo_db: Path, tmp_path: Path
 ) -> None:
@@ -285,6 +290,7 @@ def test_a_folder_this_account_may_not_write_in_is_said_plainly(
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # about the SQLite file
 def test_a_store_in_use_is_said_plainly(demo_db: Path) -> None:
     held = m.StoreLock(demo_db)  # as a running server holds it
     held.acquire()

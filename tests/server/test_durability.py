@@ -160,6 +160,7 @@ def test_sigkill_after_the_ack_loses_nothing(demo_db: Path) -> None:
         asyncio.run(resume())
 
 
+@pytest.mark.sqlite_only  # a backup copies the SQLite file (PostgreSQL: pg_dump)
 def test_backup_while_running_is_a_complete_copy_with_a_new_epoch(
     demo_db: Path, tmp_path: Path
 ) -> None:

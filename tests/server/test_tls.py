@@ -37,7 +37,7 @@ def test_the_first_start_makes_a_certificate_whose_key_only_the_owner_reads(
     async def go() -> None:
         async with LiveServer(demo_db, clock, insecure=False) as live:
             assert live.url.startswith("wss://")
-            folder = demo_db.with_name("roomrack-tls")
+            folder = tls.default_dir(demo_db)
             key = folder / "key.pem"
             assert stat.S_IMODE(key.stat().st_mode) == 0o600
             assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -90,7 +90,7 @@ def test_a_pairing_code_proves_the_served_certificate_once(
 ) -> None:
     async def go() -> None:
         async with LiveServer(demo_db, clock, insecure=False) as live:
-            folder = tls.TlsFolder(demo_db.with_name("roomrack-tls"))
+            folder = tls.TlsFolder(tls.default_dir(demo_db))
             code = folder.new_pairing(clock.now())
             peer = await Peer.open(live.url)
             nonce = new_nonce()
@@ -109,7 +109,7 @@ def test_a_pairing_code_proves_the_served_certificate_once(
 def test_an_expired_pairing_code_is_refused(demo_db: Path, clock: ManualClock) -> None:
     async def go() -> None:
         async with LiveServer(demo_db, clock, insecure=False) as live:
-            folder = tls.TlsFolder(demo_db.with_name("roomrack-tls"))
+            folder = tls.TlsFolder(tls.default_dir(demo_db))
             folder.new_pairing(clock.now(), minutes=10)
             clock.advance(11 * 60)
             peer = await Peer.open(live.url)
@@ -138,7 +138,7 @@ def test_a_rotation_announces_the_next_certificate_then_serves_it_after_the_grac
 ) -> None:
     async def go() -> None:
         async with LiveServer(demo_db, clock, insecure=False) as live:
-            folder = tls.TlsFolder(demo_db.with_name("roomrack-tls"))
+            folder = tls.TlsFolder(tls.default_dir(demo_db))
             old = await Peer.open(live.url)
             before = certificate_of(old)
             nxt, _ = folder.rotate(clock.now(), timedelta(days=14))
@@ -162,14 +162,14 @@ def test_the_commands_print_the_code_a_pairing_code_and_a_rotation(
     demo_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["--db", str(demo_db), "fingerprint"]) == 0
-    code = tls.TlsFolder(demo_db.with_name("roomrack-tls")).current()
+    code = tls.TlsFolder(tls.default_dir(demo_db)).current()
     assert code is not None and code.code in capsys.readouterr().out
     assert cli.main(["--db", str(demo_db), "pair", "--minutes", "5"]) == 0
     out = capsys.readouterr().out
     assert "Pairing code: " in out and "5 minutes" in out
     assert cli.main(["--db", str(demo_db), "rotate-cert", "--grace-days", "7"]) == 0
     out = capsys.readouterr().out
-    pending = tls.TlsFolder(demo_db.with_name("roomrack-tls")).pending()
+    pending = tls.TlsFolder(tls.default_dir(demo_db)).pending()
     assert pending is not None and pending[0].code in out
 
 

@@ -4,7 +4,6 @@ a running server."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,11 @@ async def add_room(peer: Peer, number: str, **extra: Any) -> dict[str, Any]:
 
 def store_counts(path: Path) -> tuple[int, int, int]:
     """(rooms, room types, journal events) in the store: to show nothing was written."""
-    con = sqlite3.connect(str(path))
+    m.open_db(path)
     try:
-        return tuple(  # type: ignore[return-value]
-            con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("room", "room_type", "event")
-        )
+        return (m.Room.select().count(), m.RoomType.select().count(), m.Event.select().count())
     finally:
-        con.close()
+        m.close_db()
 
 
 def cli(db: Path, *args: str) -> int:
