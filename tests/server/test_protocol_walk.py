@@ -35,7 +35,7 @@ from shared.clock import ManualClock
 from shared.pairing import new_nonce
 from shared.rules import ROOM_ACTIONS, Role
 from shared.timeutil import to_iso
-from tests.server.test_realtime import run
+from tests.server.live import run
 from tests.support import SLUG, LiveServer, Peer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
