@@ -73,17 +73,27 @@ def row_of(r: RunResult) -> list[str]:
     ]
 
 
+def by_case(results: list[RunResult], target: str) -> dict[tuple[int, str], RunResult]:
+    """The runs of one target by their case (N, mode)."""
+    return {(r.n, r.mode): r for r in results if r.target == target}
+
+
+def pairs(results: list[RunResult], target: str, against: str) -> list[tuple[RunResult, RunResult]]:
+    """Each run of `target`, in order, with the run of `against` of the same case (N, mode);
+    a case `against` did not run is left out."""
+    other = by_case(results, against)
+    return [
+        (r, other[(r.n, r.mode)]) for r in results if r.target == target and (r.n, r.mode) in other
+    ]
+
+
 def ratio_rows(results: list[RunResult]) -> list[list[str]]:
     """Roomrack against the bare baseline (and the release, if measured), case by case. The
     goals: in bursts at least twice the baseline's events per second with a p99 no higher;
     paced, every event (100 %) with a p99 no higher; nothing lost."""
-    base = {(r.n, r.mode): r for r in results if r.target == "baseline"}
-    release = {(r.n, r.mode): r for r in results if r.target == "release"}
+    release = by_case(results, "release")
     rows = []
-    for r in results:
-        b = base.get((r.n, r.mode))
-        if r.target != "roomrack" or b is None:
-            continue
+    for r, b in pairs(results, "roomrack", "baseline"):
         thr = r.events_per_s / b.events_per_s if b.events_per_s else math.nan
         p99 = r.p99_ms / b.p99_ms if b.p99_ms else math.nan
         lost = max(r.lost, r.lost_any)
@@ -107,12 +117,8 @@ def ratio_rows(results: list[RunResult]) -> list[list[str]]:
 def tls_rows(results: list[RunResult]) -> list[list[str]]:
     """Roomrack over TLS against Roomrack over plain ws, case by case; the goal: TLS costs at
     most 15 % of the delivered events per second."""
-    plain = {(r.n, r.mode): r for r in results if r.target == "roomrack"}
     rows = []
-    for r in results:
-        p = plain.get((r.n, r.mode))
-        if r.target != "roomrack-tls" or p is None:
-            continue
+    for r, p in pairs(results, "roomrack-tls", "roomrack"):
         thr = r.events_per_s / p.events_per_s if p.events_per_s else math.nan
         lost = max(r.lost, r.lost_any)
         rows.append(

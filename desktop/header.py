@@ -17,17 +17,9 @@ from desktop import trust
 from desktop.badge import Badge
 from desktop.fitting import ElidedLabel
 from desktop.settings import CORNERS
-from desktop.theme import STATUS_COLOURS, named
+from desktop.theme import ROLE_NAMES, STATUS_COLOURS, named
 from desktop.tiles import StatTile, tile_words
 from shared.rules import RoomStatus
-
-ROLE_NAMES = {
-    "housekeeping": "Housekeeping",
-    "supervisor": "Supervisor",
-    "maintenance": "Maintenance",
-    "front_desk": "Front desk",
-    "manager": "Manager",
-}
 
 
 def role_name(role: Any) -> Any:

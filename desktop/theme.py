@@ -41,6 +41,14 @@ SHORT_LABELS: dict[str, str] = {
     RoomStatus.MAINTENANCE_REQUIRED: "Maintenance",
     RoomStatus.OUT_OF_ORDER: "Out of order",
 }
+# the roles as people say them (the header, the Operations window)
+ROLE_NAMES = {
+    "housekeeping": "Housekeeping",
+    "supervisor": "Supervisor",
+    "maintenance": "Maintenance",
+    "front_desk": "Front desk",
+    "manager": "Manager",
+}
 
 OCCUPANCY_COLOURS: dict[str, str] = dict(COLOURS["occupancy"])  # overdue: near-black
 PRIORITY_COLOURS: dict[str, str] = dict(COLOURS["priority"])

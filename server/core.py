@@ -42,6 +42,16 @@ from shared.rules import (
 from shared.timeutil import from_iso, to_iso
 
 
+def check_version(kind: str, current: int, expected: int | None) -> None:
+    """Refuse with stale_version unless `expected` is None or the `kind`'s current version."""
+    if expected is not None and expected != current:
+        raise ProtocolError(
+            ErrorCode.STALE_VERSION,
+            f"This {kind} was changed by someone else (version {current}, you saw {expected}).",
+            {"current_version": current, "of": kind},
+        )
+
+
 class ServiceCore:
     """The store's state shared by every feature. Call only from the store's one database thread."""
 
@@ -93,14 +103,7 @@ class ServiceCore:
             raise ProtocolError(ErrorCode.UNKNOWN_RESERVATION, f"There is no reservation {rid}.")
         return r
 
-    @staticmethod
-    def _check_version(kind: str, current: int, expected: int | None) -> None:
-        if expected is not None and expected != current:
-            raise ProtocolError(
-                ErrorCode.STALE_VERSION,
-                f"This {kind} was changed by someone else (version {current}, you saw {expected}).",
-                {"current_version": current, "of": kind},
-            )
+    _check_version = staticmethod(check_version)
 
     def _journal(self, staff: StaffInfo, request_id: str | None) -> Journal:
         return Journal(

@@ -5,7 +5,7 @@ anything in the store (the room, the version, the rules), so that a role learns 
 a command it may not send. Where the roles depend on what the command names (the action of
 `room.action`, the kind of a discrepancy), the row is every role that may send it for
 something, and the finer check follows (still before the store is read where it can be).
-The `who` columns of docs/protocol.md are these rows; tests/server/test_protocol_walk.py
+The `who` columns of docs/protocol.md are these rows; the walk in tests/server/protocol_walk/
 checks the document, this table and the server against each other, and fails for a command
 without a row (which nobody may send: deny by default). Pure.
 """

@@ -1,4 +1,5 @@
-"""The code stays clean: ruff (lint and format) and mypy, as configured in pyproject.toml."""
+"""The code stays clean: ruff (lint and format) and mypy, as configured in pyproject.toml; no
+source or test file over 600 lines, and the median function under 20 (tools/layout_check.py)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,20 @@ def test_mypy() -> None:
 def test_no_source_file_is_over_600_lines() -> None:
     from tools.layout_check import LINE_LIMIT, PACKAGES, line_count, source_files
 
-    assert {"shared", "server", "desktop", "bench", "resources", "tools"} <= set(PACKAGES)
+    assert {"shared", "server", "desktop", "bench", "resources", "tools", "tests"} <= set(PACKAGES)
     over = [
         f"{path.relative_to(ROOT)}: {n} lines"
         for path in source_files(ROOT)
         if (n := line_count(path)) > LINE_LIMIT
     ]
     assert not over, f"longer than {LINE_LIMIT} lines (split them by what they do): {over}"
+
+
+def test_the_median_function_is_under_20_lines() -> None:
+    from tools.layout_check import MEDIAN_LIMIT, MEDIAN_PACKAGES, median_function_lines
+
+    assert {"shared", "server", "desktop"} <= set(MEDIAN_PACKAGES)
+    median = median_function_lines(ROOT)
+    assert median < MEDIAN_LIMIT, (
+        f"the median function of {MEDIAN_PACKAGES} is {median} lines, not under {MEDIAN_LIMIT}"
+    )

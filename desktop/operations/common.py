@@ -20,15 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.theme import ROLE_NAMES
 from shared.timeutil import duration_words, from_iso
 
-ROLE_NAMES = {
-    "housekeeping": "Housekeeping",
-    "supervisor": "Supervisor",
-    "maintenance": "Maintenance",
-    "front_desk": "Front desk",
-    "manager": "Manager",
-}
 KIND_NAMES = {"out_of_order": "Out of order", "out_of_service": "Out of service"}
 
 # who may do what (the server's tables in docs/protocol.md; the server has the last word)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from desktop.account import password_field
 from desktop.operations.common import (
-    ROLE_NAMES,
     fill_row,
     local_text,
     role_name,
@@ -34,7 +33,7 @@ from desktop.operations.common import (
     table,
 )
 from desktop.session import error_text
-from desktop.theme import STYLE, named
+from desktop.theme import ROLE_NAMES, STYLE, named
 from shared.accounts import MIN_PASSWORD, password_problem
 from shared.rules import STAFF_ADMIN_ROLES
 

@@ -3,8 +3,8 @@
 Adding a command: its protocol class (shared/protocol.py), its row of who may send it
 (shared/access.py), its handler and its `Entry` in the feature's module under
 server/commands/, its section in docs/protocol.md and its walk entry
-(tests/server/test_protocol_walk.py). tests/server/test_registry.py checks that all of these
-exist for every command.
+(tests/server/protocol_walk/walks.py). tests/server/commands/test_registry.py checks that all
+of these exist for every command.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from typing import Any
 from server import db as m
 from server.calendar import BLOCK_LIVE
 from server.commands.entry import READ, WRITE, Entry
+from server.core import check_version
 from server.journal import Journal, Outcome, StaffInfo
 from server.payloads import room_payload, status_entry
 from server.services import Services
@@ -96,15 +97,6 @@ def _live_room(sv: Services, hotel_id: int, number: str) -> m.Room:
             {"room_number": number[:16]},
         )
     return room
-
-
-def _check_version(kind: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise ProtocolError(
-            ErrorCode.STALE_VERSION,
-            f"This {kind} was changed by someone else (version {current}, you saw {expected}).",
-            {"current_version": current, "of": kind},
-        )
 
 
 def _live_rooms_of(type_id: int) -> list[m.Room]:
@@ -180,7 +172,7 @@ def update_room_type(
     _check(ROOM_TYPE_FIELDS, {"name": new_name, "max_occupancy": max_occupancy})
     hotel_id = journal.hotel.id
     rt = _type_by_name(hotel_id, name)
-    _check_version("room type", rt.version, expected_version)
+    check_version("room type", rt.version, expected_version)
     if new_name is not None and new_name != rt.name:
         other = m.RoomType.get_or_none(
             (m.RoomType.hotel == hotel_id) & (m.RoomType.name == new_name)
@@ -226,7 +218,7 @@ def retire_room_type(
     sv: Services, journal: Journal, name: str, expected_version: int | None
 ) -> dict[str, Any]:
     rt = _type_by_name(journal.hotel.id, name)
-    _check_version("room type", rt.version, expected_version)
+    check_version("room type", rt.version, expected_version)
     rooms = _live_rooms_of(rt.id)
     if rooms:
         numbers = [r.number for r in rooms]
@@ -325,7 +317,7 @@ def update_room(
     _check(ROOM_FIELDS, values)
     hotel_id = journal.hotel.id
     room = _live_room(sv, hotel_id, number)
-    _check_version("room", room.version, expected_version)
+    check_version("room", room.version, expected_version)
     before = room_payload(room)
     old_type = room.room_type_id
     _apply_fields(room, hotel_id, values)
@@ -367,7 +359,7 @@ def retire_room(
 ) -> dict[str, Any]:
     hotel_id = journal.hotel.id
     room = _live_room(sv, hotel_id, number)
-    _check_version("room", room.version, expected_version)
+    check_version("room", room.version, expected_version)
     busy = _in_use(room, journal.now)
     if busy or room.is_occupied:
         parts = []

@@ -11,7 +11,7 @@ from typing import Any
 from server.hub import BATCH_BYTES, batch_frames
 from shared import protocol
 from shared.clock import ManualClock
-from tests.server.test_realtime import ROOMS, overview, run
+from tests.server.live import ROOMS, overview, run
 from tests.support import LiveServer, Peer
 
 

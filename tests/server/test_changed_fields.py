@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.clock import ManualClock
 from shared.roomsetup import changed_fields
-from tests.server.test_realtime import act, is_event, overview, pick, run
+from tests.server.live import act, is_event, overview, pick, run
 from tests.support import LiveServer, Peer
 
 

@@ -12,7 +12,7 @@ import pytest
 from shared import protocol
 from shared.clock import ManualClock
 from shared.timeutil import to_iso
-from tests.server.test_realtime import pick, run
+from tests.server.live import pick, run
 from tests.support import LiveServer, Peer
 
 SLUG = "hotel-killarney"

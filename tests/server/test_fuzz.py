@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from shared import protocol
 from shared.clock import ManualClock
 from shared.errors import ErrorCode
-from tests.server.test_realtime import overview, run
+from tests.server.live import overview, run
 from tests.support import SLUG, LiveServer, Peer
 
 SEED = 20261203

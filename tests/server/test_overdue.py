@@ -9,7 +9,7 @@ from typing import Any
 
 from shared.clock import ManualClock
 from shared.timeutil import from_iso
-from tests.server.test_realtime import overview, run
+from tests.server.live import overview, run
 from tests.support import LiveServer, Peer, rooms_by_number
 
 

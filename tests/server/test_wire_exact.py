@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.clock import ManualClock
 from shared.errors import EXPLANATIONS, ErrorCode
-from tests.server.test_realtime import RES, act, overview, pick, run
+from tests.server.live import RES, act, overview, pick, run
 from tests.support import LiveServer, Peer
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from shared.clock import ManualClock
-from tests.server.test_realtime import is_event, overview, pick, run
+from tests.server.live import is_event, overview, pick, run
 from tests.support import LiveServer, Peer
 
 

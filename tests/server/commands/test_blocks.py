@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.clock import ManualClock
 from shared.timeutil import from_iso
-from tests.server.test_realtime import is_event, overview, pick, run
+from tests.server.live import is_event, overview, pick, run
 from tests.support import LiveServer, Peer, rooms_by_number
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.clock import ManualClock
-from tests.server.test_realtime import overview, pick, run
+from tests.server.live import overview, pick, run
 from tests.support import LiveServer, Peer, make_store
 
 

@@ -1,4 +1,5 @@
-"""The front desk's rules about dates and off-sale rooms, end to end."""
+"""The front desk end to end: a reservation's life and the occupancy events it brings,
+check-in and check-out, the rules about dates and off-sale rooms."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from shared.clock import ManualClock
 from shared.timeutil import from_iso, to_iso
-from tests.server.test_realtime import act, overview, pick, run
-from tests.support import LiveServer, Peer
+from tests.server.live import RES, act, is_event, overview, pick, run
+from tests.support import LiveServer, Peer, rooms_by_number
 
 
 async def desk_and_a_free_room(srv: LiveServer) -> tuple[Peer, dict[str, Any]]:
@@ -201,5 +202,156 @@ def test_a_reservation_check_in_with_a_stale_room_version_changes_nothing(
             assert stale["details"] == {"current_version": room["version"] + 1, "of": "room"}
             again = await desk.request("reservation.check_in", reservation_id=rid)
             assert again["code"] == "room_not_ready"  # the rules still hold without a version
+
+    run(scenario)
+
+
+def test_reservation_lifecycle_and_occupancy_events(demo_db: Path, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk, RES)
+            await desk.until(lambda f: f["type"] == "reservations.status")
+            free_room = next(r for r in snap["rooms"] if r["room_number"] == "M04")
+            now = clock.now()
+            start = now.isoformat().replace("+00:00", "Z")
+            end = (now + __import__("datetime").timedelta(minutes=10)).isoformat()
+            created = await desk.request(
+                "reservation.create",
+                room_number="M04",
+                guest_name="Quiz night",
+                start=start,
+                end=end,
+                guests=6,
+                confirmed=False,
+            )
+            assert created["type"] == "ack", created
+            rid = created["result"]["reservation"]["id"]
+            ev = await desk.until(is_event("reservation.created"))
+            assert ev["category"] == "reservations"
+            assert ev["payload"]["event_type"] == "created"
+            assert ev["payload"]["reservation_id"] == rid
+            assert ev["payload"]["room_id"] == free_room["room_id"]
+            upd = await desk.until(is_event("room.update", "M04"))
+            assert (
+                upd["payload"]["occupancy_status"] == "occupied"
+                or upd["payload"]["reservations_today"] >= 1
+            )
+            # pending does not hold the room; confirming it does (ending within 15 min)
+            assert (await desk.request("reservation.confirm", reservation_id=rid))["type"] == "ack"
+            await desk.until(is_event("reservation.confirmed"))
+            upd = await desk.until(is_event("room.update", "M04"))
+            assert upd["payload"]["occupancy_status"] == "ending_soon"
+            assert upd["payload"]["time_until_free"] == 10
+            assert upd["payload"]["current_attendees"] == 6
+            # a clash is refused
+            clash = await desk.request(
+                "reservation.create", room_number="M04", guest_name="Other", start=start, end=end
+            )
+            assert clash["code"] == "conflict"
+            cancelled = await desk.request(
+                "reservation.cancel", reservation_id=rid, expected_version=2
+            )
+            assert cancelled["type"] == "ack"
+            await desk.until(is_event("reservation.cancelled"))
+            upd = await desk.until(is_event("room.update", "M04"))
+            assert upd["payload"]["occupancy_status"] == "free"
+            stale = await desk.request("reservation.delete", reservation_id=rid, expected_version=1)
+            assert stale["code"] == "stale_version"
+            assert (await desk.request("reservation.delete", reservation_id=rid))["type"] == "ack"
+            gone = await desk.until(is_event("reservation.deleted"))
+            assert gone["payload"]["reservation"]["state"] == "deleted"
+
+    run(scenario)
+
+
+def test_check_in_needs_a_ready_room_and_check_out_makes_it_dirty(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "frontdesk")
+            snap = await overview(desk, RES)
+            res = await desk.until(lambda f: f["type"] == "reservations.status")
+            rooms = rooms_by_number(snap)
+            arrivals = [
+                r
+                for r in res["reservations"]
+                if r["state"] in ("confirmed", "pending")
+                and not rooms[r["room_number"]]["is_occupied"]
+            ]
+            assert arrivals, "the demo hotel has arrivals today"
+            arrival = arrivals[0]
+            room = rooms[arrival["room_number"]]
+            t = __import__("datetime").timedelta
+            clock.advance(
+                (
+                    __import__("shared.timeutil", fromlist=["x"]).from_iso(arrival["start"])
+                    - clock.now()
+                    + t(minutes=1)
+                ).total_seconds()
+            )
+            if room["room_status"] != "READY_FOR_GUEST":
+                refused = await desk.request(
+                    "room.check_in",
+                    room_number=room["room_number"],
+                    expected_version=room["version"],
+                )
+                assert refused["code"] == "room_not_ready"
+                # make it ready the proper way: clean and inspect
+                mgr = await Peer.open(srv.url, "manager")
+                version = room["version"]
+                if room["room_status"] == "MAINTENANCE_REQUIRED":
+                    r = await mgr.request(
+                        "room.action",
+                        room_number=room["room_number"],
+                        action="clear_maintenance",
+                        expected_version=version,
+                    )
+                    version = r["result"]["version"]
+                for action in ("start_cleaning", "finish_cleaning", "inspect"):
+                    r = await mgr.request(
+                        "room.action",
+                        room_number=room["room_number"],
+                        action=action,
+                        expected_version=version,
+                    )
+                    if r["type"] == "ack":
+                        version = r["result"]["version"]
+                room = {**room, "version": version}
+            ok = await desk.request(
+                "room.check_in", room_number=room["room_number"], expected_version=room["version"]
+            )
+            assert ok["type"] == "ack", ok
+            ev = await desk.until(is_event("room_updated", room["room_number"]))
+            assert ev["payload"]["is_occupied"] is True
+            assert ev["payload"]["changed_fields"] == ["is_occupied", "guests_in_room"]
+            await desk.until(is_event("reservation.checked_in"))
+            occ = await desk.until(is_event("room.update", room["room_number"]))
+            assert occ["payload"]["is_occupied"] is True
+            again = await desk.request(
+                "room.check_in",
+                room_number=room["room_number"],
+                expected_version=ev["payload"]["version"],
+            )
+            assert again["code"] == "room_occupied"
+            out = await desk.request(
+                "room.check_out",
+                room_number=room["room_number"],
+                expected_version=ev["payload"]["version"],
+            )
+            assert out["type"] == "ack", out
+            ev = await desk.until(is_event("room_updated", room["room_number"]))
+            assert ev["payload"]["room_status"] == "CHECKOUT_DIRTY"
+            assert ev["payload"]["is_occupied"] is False
+            assert "room_status" in ev["payload"]["changed_fields"]
+            done = await desk.until(is_event("reservation.checked_out"))
+            assert done["payload"]["reservation"]["state"] == "checked_out"
+            none = await desk.request(
+                "room.check_out",
+                room_number=room["room_number"],
+                expected_version=ev["payload"]["version"],
+            )
+            assert none["code"] == "no_reservation"
 
     run(scenario)

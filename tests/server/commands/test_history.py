@@ -1,4 +1,5 @@
-"""The board as it was at a past moment, and the audit trail between two times."""
+"""A room's history (who did what from where), the board as it was at a past moment, and the
+audit trail between two times."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from server.cli import main as cli_main
 from shared.clock import ManualClock
-from tests.server.test_realtime import act, overview, pick, run
+from tests.server.live import act, overview, pick, run
 from tests.support import LiveServer, Peer, rooms_by_number
 
 
@@ -157,3 +158,31 @@ def test_audit_command_line_writes_csv(
     assert (
         cli_main(["--db", str(demo_db), "audit", "--hotel", "nope", "--since", iso(clock, 0)]) == 1
     )
+
+
+def test_room_history_shows_who_did_what_from_where(demo_db: Path, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            hk = await Peer.open(srv.url)
+            await hk.request(
+                "auth.login", login="housekeeping", password="demo", workstation="HK office"
+            )
+            room = pick(await overview(hk), room_status="CHECKOUT_DIRTY")
+            await act(hk, room, "start_cleaning")
+            clock.advance(600)
+            await act(hk, {**room, "version": room["version"] + 1}, "finish_cleaning")
+            h = await hk.request("room.history", room_number=room["room_number"], limit=10)
+            events = h["result"]["events"]
+            assert [e["payload"]["room_status"] for e in events] == [
+                "CLEANED_UNINSPECTED",
+                "CLEANING_IN_PROGRESS",
+            ]
+            assert events[0]["meta"]["actor"] == {
+                "staff_id": 1,
+                "name": "Aoife Murphy",
+                "role": "housekeeping",
+                "workstation": "HK office",
+            }
+            assert events[0]["meta"]["ts"] == "2026-01-15T09:10:00Z"
+
+    run(scenario)

@@ -8,7 +8,7 @@ from pathlib import Path
 from server import db as m
 from shared import daybook
 from shared.clock import ManualClock
-from tests.server.test_realtime import overview, pick, run
+from tests.server.live import overview, pick, run
 from tests.support import LiveServer, Peer, make_store
 
 

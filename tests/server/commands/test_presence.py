@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.clock import ManualClock
-from tests.server.test_realtime import overview, run
+from tests.server.live import overview, run
 from tests.support import LiveServer, Peer
 
 

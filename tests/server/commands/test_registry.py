@@ -1,13 +1,14 @@
 """The command table is complete: every command the protocol parses has one entry, with who
 may send it, what runs it, a walk entry that sends it over a real connection
-(tests/server/test_protocol_walk.py) and a place in docs/protocol.md."""
+(tests/server/protocol_walk/) and a place in docs/protocol.md."""
 
 from __future__ import annotations
 
 from server.commands.entry import EDGE, READ, WRITE
 from server.commands.registry import FEATURES, REGISTRY
 from shared import protocol
-from tests.server.test_protocol_walk import WALK, Document
+from tests.server.protocol_walk.document import Document
+from tests.server.protocol_walk.walks import WALK
 
 
 def test_every_command_the_protocol_parses_has_exactly_one_entry() -> None:

@@ -14,7 +14,7 @@ from server import db as m
 from server.cli import main
 from shared.clock import ManualClock
 from shared.timeutil import to_iso
-from tests.server.test_realtime import is_event, overview, run
+from tests.server.live import is_event, overview, run
 from tests.support import SLUG, LiveServer, Peer, rooms_by_number
 
 EXAMPLE_CSV = Path(__file__).parents[3] / "docs" / "example-rooms.csv"

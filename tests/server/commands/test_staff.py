@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server import db as m
 from shared.clock import ManualClock
-from tests.server.test_realtime import run
+from tests.server.live import run
 from tests.support import LiveServer, Peer, make_store
 
 ROOT = Path(__file__).resolve().parents[3]
