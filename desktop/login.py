@@ -124,7 +124,9 @@ class LoginDialog(QDialog):
             return
         for found in entries(servers):
             mark = f"code {found.code}" if found.tls else "not encrypted"
-            item = QListWidgetItem(f"{found.title}\n{found.addresses}  ·  {mark}")
+            # a cluster's addresses take a line of their own, its code the next
+            gap = "\n" if len(found.members) > 1 else "  ·  "
+            item = QListWidgetItem(f"{found.title}\n{found.addresses}{gap}{mark}")
             colour = "#1E8449" if found.tls else "#B9770E"
             item.setIcon(QIcon(lock_pixmap(colour, 20, open_=not found.tls)))
             item.setData(Qt.ItemDataRole.UserRole, found)
