@@ -1,7 +1,8 @@
 """The one object that owns the connection to the server.
 
 It runs a `websockets` asyncio client on the qasync loop, logs in, subscribes to the hotel's
-channels, keeps the last sequence number, resumes after a drop, and turns every frame into a
+channels, keeps the last sequence number, resumes after a drop (on the next server, when it
+was given a cluster's several addresses: desktop/members.py), and turns every frame into a
 Qt signal. Widgets never touch the socket: they call `command()` and listen to signals.
 
 Opening a connection with its certificate checked, and pairing, are in desktop/session_tls.py
