@@ -3,6 +3,8 @@
 roomrack                         open the board (the first start asks for the server and a login)
 roomrack --server HOST:PORT      use this server address (TLS; the first time, the desk asks
                                  whether to trust the server's certificate)
+roomrack --server "A:PORT, B:PORT"  several addresses (a cluster's servers): tried in order,
+                                 and the desk moves on to the next by itself
 roomrack --insecure              allow plain ws:// (a server started with --insecure)
 roomrack demo [--as LOGIN]       start a local demo server and open the board logged in
 roomrack demo --simulate         ... and let simulated staff move rooms every few seconds
@@ -39,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="roomrack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--server", help="server address, e.g. reception-pc:8765 (remembered)")
+    p.add_argument(
+        "--server",
+        help="server address, e.g. reception-pc:8765, or several separated by commas "
+        "(a cluster's servers; remembered)",
+    )
     p.add_argument("--settings", type=Path, help="settings file (default: the platform's place)")
     p.add_argument(
         "--log-level",
@@ -260,8 +266,9 @@ def run_desktop(
     from desktop.collector import GuiThreadCollector
     from desktop.discovery import ServerBrowser
     from desktop.mainwindow import MainWindow
+    from desktop.members import parse_addresses
     from desktop.pinning import PinStore
-    from desktop.session import Session, normalise_url
+    from desktop.session import Session
     from desktop.settings import Settings
     from desktop.simulate import Simulator
 
@@ -272,11 +279,13 @@ def run_desktop(
     GuiThreadCollector(parent=app)  # Qt objects are freed on this thread only
     app.setWindowIcon(QIcon(str(resources.path("roomrack.png"))))
     settings = Settings(settings_path)
-    if args.server:
-        settings.server_url = normalise_url(args.server, args.insecure)
-    elif not args.insecure and settings.server_url.startswith("ws://"):
+    if args.server:  # one address, or several (a cluster's members)
+        settings.server_urls = parse_addresses(args.server, args.insecure)
+    elif not args.insecure and any(u.startswith("ws://") for u in settings.server_urls):
         # kept by a version before TLS: the server speaks wss:// now (the desk asks once)
-        settings.server_url = "wss://" + settings.server_url[5:]
+        settings.server_urls = [
+            "wss://" + u[5:] if u.startswith("ws://") else u for u in settings.server_urls
+        ]
     if demo_url is not None and demo_db is not None:
         # the demo pairs itself: its server's certificate is a file on this very PC
         from shared.pairing import fingerprint

@@ -3,6 +3,9 @@
 python-zeroconf runs in its own thread (it keeps its own event loop), so it never depends on
 Qt's; what it finds reaches the dialog as a Qt signal, which Qt queues to the main thread.
 What a TXT record says is a hint for choosing, never trust: the certificate check decides.
+
+Servers that announce one `cluster` id serve one database: the dialog lists them as one entry
+(`entries`), whose address is the list of its members.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class FoundServer:
     hotels: tuple[str, ...]  # the hotels' names
     code: str  # the fingerprint code it announces ("" over plain ws)
     tls: bool
+    cluster: str = ""  # equal for the servers of one database ("" from an older server)
 
     @property
     def address(self) -> str:
@@ -42,6 +46,60 @@ class FoundServer:
     @property
     def title(self) -> str:
         return ", ".join(self.hotels) or self.name.split("._roomrack")[0]
+
+    @property
+    def typed(self) -> str:
+        """The address as the server field takes it (plain ws:// only when said)."""
+        return self.address if self.tls else self.url
+
+
+@dataclass(frozen=True)
+class FoundEntry:
+    """One entry of the login dialog's list: a server, or the servers of one cluster."""
+
+    members: tuple[FoundServer, ...]  # at least one, by address
+
+    @property
+    def title(self) -> str:
+        title = self.members[0].title
+        return f"{title} — {len(self.members)} servers" if len(self.members) > 1 else title
+
+    @property
+    def addresses(self) -> str:
+        """Every member's `host:port`, as the list shows them."""
+        return ", ".join(m.address for m in self.members)
+
+    @property
+    def typed(self) -> str:
+        """What choosing it puts in the server field: the members' addresses, in order."""
+        return ", ".join(m.typed for m in self.members)
+
+    @property
+    def code(self) -> str:
+        return self.members[0].code
+
+    @property
+    def tls(self) -> bool:
+        return self.members[0].tls
+
+    @property
+    def names(self) -> str:
+        return "\n".join(m.name for m in self.members)
+
+
+def entries(servers: Sequence[FoundServer]) -> list[FoundEntry]:
+    """The servers as the dialog lists them: those announcing one cluster id (and one
+    certificate code) together, every other server alone; sorted by title."""
+    groups: dict[tuple[str, ...], list[FoundServer]] = {}
+    for found in servers:
+        key: tuple[str, ...]
+        if found.cluster:
+            key = ("cluster", found.cluster, found.code, str(found.tls))
+        else:
+            key = ("server", found.name)
+        groups.setdefault(key, []).append(found)
+    listed = [FoundEntry(tuple(sorted(g, key=lambda s: s.address))) for g in groups.values()]
+    return sorted(listed, key=lambda e: (e.title, e.addresses))
 
 
 def _text(props: dict[bytes, bytes | None], key: str) -> str:
@@ -113,6 +171,7 @@ class ServerBrowser(QObject):
             hotels=tuple(n for n in _text(props, "names").split("|") if n),
             code=_text(props, "fp"),
             tls=_text(props, "tls") != "0",
+            cluster=_text(props, "cluster"),
         )
         with self._lock:
             self._found[name] = found

@@ -143,6 +143,7 @@ class Header(QFrame):
         """The connection: the dot, its words, the lock and the mark beside it."""
         self.conn_dot.setStyleSheet(f"color: {b.colour}; font-size: 14pt;")
         self.conn_label.setText(b.text)
+        self.conn_label.setToolTip(b.server_tip or "Connection to the Roomrack server")
         self.transport_label.setText(b.mark)
         self.transport_label.setToolTip(b.tip)
         self.transport_label.setStyleSheet(f"color: {b.mark_colour}; font-weight: 600;")

@@ -1,5 +1,6 @@
 """The first-start and log-in dialog: server address (remembered, or chosen from the servers
-found on the LAN), login and password."""
+found on the LAN), login and password. The address may be several, separated by commas or
+spaces: the servers of one cluster, which the desk tries in order (desktop/members.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.discovery import FoundServer, ServerBrowser
+from desktop.discovery import FoundEntry, FoundServer, ServerBrowser, entries
 from desktop.theme import named
 from desktop.trust import lock_pixmap
 
@@ -51,9 +52,11 @@ class LoginDialog(QDialog):
         brand = named(QLabel("Roomrack"), "brand")
         tag = named(QLabel("The live room rack of your hotel"), "tag")
         self.server = QLineEdit(server)
-        self.server.setPlaceholderText("e.g. reception-pc:8765")
+        self.server.setPlaceholderText("e.g. reception-pc:8765 (several: a:8765, b:8765)")
         self.server.setToolTip(
-            "The address of the Roomrack server on the hotel network, as your manager gave it."
+            "The address of the Roomrack server on the hotel network, as your manager gave it.\n"
+            "Several servers of one hotel (a cluster): their addresses separated by commas;\n"
+            "the desk tries them in order and moves on to the next by itself."
         )
         self.login = QLineEdit(login)
         self.login.setPlaceholderText("your login")
@@ -111,29 +114,32 @@ class LoginDialog(QDialog):
         self.found.show()
 
     def list_servers(self, servers: list[FoundServer]) -> None:
-        """Show the servers found so far (each hotel's name, its address and its code)."""
+        """Show the servers found so far (each hotel's name, its address and its code); the
+        servers of one cluster are one entry, with every member's address."""
         self.found.clear()
         if not servers:
             item = QListWidgetItem("Looking for servers… (or type the address below)")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.found.addItem(item)
             return
-        for found in servers:
+        for found in entries(servers):
             mark = f"code {found.code}" if found.tls else "not encrypted"
-            item = QListWidgetItem(f"{found.title}\n{found.address}  ·  {mark}")
+            # a cluster's addresses take a line of their own, its code the next
+            gap = "\n" if len(found.members) > 1 else "  ·  "
+            item = QListWidgetItem(f"{found.title}\n{found.addresses}{gap}{mark}")
             colour = "#1E8449" if found.tls else "#B9770E"
             item.setIcon(QIcon(lock_pixmap(colour, 20, open_=not found.tls)))
             item.setData(Qt.ItemDataRole.UserRole, found)
             item.setToolTip(
-                f"{found.name}\nIt announces the code {found.code or '—'}; the desk checks the "
-                "certificate itself when it connects."
+                f"{found.names}\nIt announces the code {found.code or '—'}; the desk checks "
+                "the certificate itself when it connects."
             )
             self.found.addItem(item)
 
     def _choose(self, item: QListWidgetItem) -> None:
         found = item.data(Qt.ItemDataRole.UserRole)
-        if isinstance(found, FoundServer):
-            self.server.setText(found.address if found.tls else found.url)
+        if isinstance(found, FoundEntry | FoundServer):
+            self.server.setText(found.typed)
             (self.password if self.login.text() else self.login).setFocus()
 
     def _submit(self) -> None:

@@ -333,7 +333,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Roomrack — {hotel.get('name', '')}")
         if self.session.token:
             self.settings.token = self.session.token
-        self.settings.server_url = self.session.url
+        self.settings.server_urls = self.session.members.urls
         if staff.get("login"):
             self.settings.last_login = str(staff["login"])
         if self.login_dialog is not None:
@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
 
     async def _settle_refused(self, problem: UntrustedServer) -> None:
         if await trust.settle(self, self.session, problem) and self.settings.token:
-            self.session.resume(problem.url, self.settings.token)
+            self.session.resume(self.session.members.urls, self.settings.token)
 
     def _on_auth_lost(self, message: str) -> None:
         """The server no longer takes this session (ended by a manager, the account disabled,

@@ -9,6 +9,10 @@ the certificate it received with the pin of that address before it sends anythin
   the pin;
 - anything else: refuse, with the warning that the certificate changed.
 
+The members of one address list (a cluster: servers of one database) share one certificate:
+an address without a pin of its own takes the pin of another member of its list, so a
+certificate pinned for the list, or for any member of it, is accepted on every member.
+
 Pins live with the secrets (desktop/secrets.py), one entry per address (`host:port`).
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -122,6 +127,26 @@ class PinStore:
             self.pin(url, sha)
             return Verdict.NEXT
         return Verdict.CHANGED
+
+    def standing_for(self, url: str, members: Sequence[str] = ()) -> str | None:
+        """The address whose pin stands for `url`: its own if it has one, else the first
+        member of its list that has one (members share one certificate); None: no pin."""
+        for candidate in (url, *members):
+            if self.get(candidate) is not None:
+                return candidate
+        return None
+
+    def check_member(self, url: str, sha256: str, members: Sequence[str] = ()) -> Verdict:
+        """As `check`, for `url` among the `members` of one address list: its own pin decides;
+        without one, the pin standing for it. A certificate accepted that way becomes its own
+        pin too."""
+        standing = self.standing_for(url, members)
+        if standing is None:
+            return Verdict.UNKNOWN
+        verdict = self.check(standing, sha256)
+        if standing != url and verdict in (Verdict.PINNED, Verdict.NEXT):
+            self.pin(url, sha256)
+        return verdict
 
 
 def short(sha256: str | None) -> str:

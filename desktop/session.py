@@ -1,7 +1,8 @@
 """The one object that owns the connection to the server.
 
 It runs a `websockets` asyncio client on the qasync loop, logs in, subscribes to the hotel's
-channels, keeps the last sequence number, resumes after a drop, and turns every frame into a
+channels, keeps the last sequence number, resumes after a drop (on the next server, when it
+was given a cluster's several addresses: desktop/members.py), and turns every frame into a
 Qt signal. Widgets never touch the socket: they call `command()` and listen to signals.
 
 Opening a connection with its certificate checked, and pairing, are in desktop/session_tls.py
@@ -18,6 +19,7 @@ import logging
 import socket
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -27,6 +29,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from desktop.backoff import Backoff
+from desktop.members import Members
 from desktop.pinning import PinStore
 from desktop.session_errors import OFFLINE_CODE as OFFLINE_CODE
 from desktop.session_errors import REQUEST_TIMEOUT as REQUEST_TIMEOUT
@@ -94,7 +97,8 @@ class Session(TlsMixin, QObject):
         self.clock: Clock = clock or SystemClock()
         self.backoff = backoff or Backoff()
         self.workstation = workstation or socket.gethostname()[:60]
-        self.url = ""
+        self.url = ""  # the server in use: one of `members`
+        self.members = Members()  # its address, or the addresses of a cluster's members
         self.token: str | None = None
         self.staff: dict[str, Any] = {}
         self.hotel: dict[str, Any] = {}
@@ -144,17 +148,18 @@ class Session(TlsMixin, QObject):
     def is_live(self) -> bool:
         return self.state is State.LIVE
 
-    async def login(self, url: str, login: str, password: str) -> dict[str, Any]:
-        """Log in with a password; on success the session goes live and keeps reconnecting.
-        Raises LoginError with words for the person at the keyboard."""
+    async def login(self, url: str | Sequence[str], login: str, password: str) -> dict[str, Any]:
+        """Log in with a password at the first of these addresses that answers (one, or
+        several separated by commas or spaces); on success the session goes live and keeps
+        reconnecting. Raises LoginError with words for the person at the keyboard."""
         await self.stop()
         # a password login starts a new board (the window has emptied its own): never resume
         self.forget_stream()
         self._session_over = None
-        self.url = normalise_url(url, self.allow_insecure)
+        self._use(url)
         self._set_state(State.CONNECTING)
         try:
-            ws = await self._open()
+            ws = await self._open_first()
         except LoginError:
             self._set_state(State.OFFLINE)
             raise
@@ -185,9 +190,9 @@ class Session(TlsMixin, QObject):
         self.epoch, self.last_seq = None, None
         self._seen_head = None
 
-    def resume(self, url: str, token: str) -> None:
+    def resume(self, url: str | Sequence[str], token: str) -> None:
         """Start with a kept token: the board appears and fills in once connected."""
-        self.url = normalise_url(url, self.allow_insecure)
+        self._use(url)
         self.token = token
         self._stopping = False
         self._set_state(State.CONNECTING)
@@ -212,7 +217,7 @@ class Session(TlsMixin, QObject):
         self.forget_stream()
 
     async def _revoke(self, token: str) -> None:
-        ws = await self._open()
+        ws = await self._open_first()
         reader = self._spawn(self._read(ws))
         try:
             reply = await self._request(ws, "auth.token", token=token, workstation=self.workstation)
@@ -362,6 +367,7 @@ class Session(TlsMixin, QObject):
                 self._ws = ws
                 await self._subscribe(ws)
                 self.backoff.reset()
+                self.members.connected()
                 self.attempts = 0
                 self._retry_now = False
                 self._set_state(State.LIVE)
@@ -403,7 +409,7 @@ class Session(TlsMixin, QObject):
             if self._stopping:
                 break
             self._set_state(State.RECONNECTING)
-            delay = 0.0 if resync else self.backoff.next()
+            delay = 0.0 if resync else self._fail_over()  # the next member, if there are several
             resync = False
             await self._pause(delay)
         self._set_state(State.OFFLINE)

@@ -7,12 +7,14 @@ session token and the certificate pins are secrets: they live in the OS keyring
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
 from desktop import secrets
+from desktop.members import address_text, split_addresses
 
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
 DEFAULT_SERVER = "wss://127.0.0.1:8765"
@@ -53,16 +55,32 @@ class Settings:
         self._qs.sync()
 
     @property
+    def server_urls(self) -> list[str]:
+        """The server's address, or the addresses of a cluster's members in the order they
+        are tried (kept as a list; an older version kept one `server/url`)."""
+        value = self._get("server/urls", None)
+        if value is None:
+            value = self._get("server/url", DEFAULT_SERVER)
+        urls = split_addresses([str(v) for v in value] if isinstance(value, list) else str(value))
+        return urls or [DEFAULT_SERVER]
+
+    @server_urls.setter
+    def server_urls(self, urls: Sequence[str]) -> None:
+        self._qs.remove("server/url")
+        self._set("server/urls", list(urls))
+
+    @property
     def server_url(self) -> str:
-        return str(self._get("server/url", DEFAULT_SERVER))
+        """The addresses as one line, as typed: `wss://a:8765, wss://b:8765`."""
+        return address_text(self.server_urls)
 
     @server_url.setter
     def server_url(self, value: str) -> None:
-        self._set("server/url", value)
+        self.server_urls = split_addresses(value)
 
     @property
     def has_server(self) -> bool:
-        return self._qs.contains("server/url")
+        return self._qs.contains("server/urls") or self._qs.contains("server/url")
 
     @property
     def token(self) -> str | None:

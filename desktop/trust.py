@@ -173,7 +173,7 @@ class TrustDialog(QDialog):
 
     def _trust_clicked(self) -> None:
         if self.session is not None:
-            self.session.pins.pin(self.problem.url, self.problem.sha256)
+            self.session.trust(self.problem.url, self.problem.sha256)  # and its list's
         self.answer = Answer.TRUSTED
         self.accept()
 

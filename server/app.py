@@ -173,6 +173,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
             names,
             self.fingerprint_code,
             self.config.discovery_interfaces,
+            cluster=self.store.epoch[:12],
         )
         try:
             await announcer.start()

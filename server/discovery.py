@@ -3,7 +3,11 @@
 The TXT record says what a desktop's login dialog lists (docs/protocol.md, Discovery):
 
     v=1  tls=1|0  fp=<fingerprint code>  hotels=<slug,slug>  names=<Hotel name|Other name>
-    host=<host name>
+    host=<host name>  [cluster=<cluster id>]
+
+`cluster` is the same for every server of one database (the first 12 hex characters of its
+epoch, which they share): a desktop lists those servers as one entry whose address is the
+list of its members. A server without it is listed on its own.
 
 It is a hint for the person choosing a server, never a proof: trust still comes from the
 certificate check when the desktop connects.
@@ -22,13 +26,17 @@ from zeroconf.asyncio import AsyncZeroconf
 
 SERVICE_TYPE = "_roomrack._tcp.local."
 TXT_LIMIT = 200  # bytes of one TXT string (DNS allows 255)
+CLUSTER_LIMIT = 32  # characters of a cluster id (the servers pass 12)
 
 log = logging.getLogger("roomrack.discovery")
 
 
-def txt_record(hotels: Sequence[tuple[str, str]], code: str | None) -> dict[str, str]:
-    """The TXT fields for these hotels (slug, name) and fingerprint code (None: plain ws)."""
-    return {
+def txt_record(
+    hotels: Sequence[tuple[str, str]], code: str | None, cluster: str | None = None
+) -> dict[str, str]:
+    """The TXT fields for these hotels (slug, name), fingerprint code (None: plain ws) and
+    cluster id (None or "": no `cluster` field)."""
+    fields = {
         "v": "1",
         "tls": "1" if code else "0",
         "fp": code or "",
@@ -36,6 +44,9 @@ def txt_record(hotels: Sequence[tuple[str, str]], code: str | None) -> dict[str,
         "names": "|".join(name for _, name in hotels)[:TXT_LIMIT],
         "host": socket.gethostname()[:63],
     }
+    if cluster:
+        fields["cluster"] = cluster[:CLUSTER_LIMIT]
+    return fields
 
 
 def instance_name(hotels: Sequence[tuple[str, str]], port: int) -> str:
@@ -67,6 +78,7 @@ class Announcer:
         hotels: Sequence[tuple[str, str]],
         code: str | None,
         interfaces: Sequence[str] | None = None,
+        cluster: str | None = None,
     ) -> None:
         self.addresses = lan_addresses(host)
         loopback = all(a.startswith("127.") for a in self.addresses)
@@ -75,6 +87,7 @@ class Announcer:
         self.interfaces = chosen
         self.hotels = list(hotels)
         self.port = port
+        self.cluster = cluster  # equal for the servers of one database
         self.info = self._info(f"{instance_name(hotels, port)}.{SERVICE_TYPE}", code)
         self._zc: AsyncZeroconf | None = None
 
@@ -84,7 +97,7 @@ class Announcer:
             name,
             addresses=[socket.inet_aton(a) for a in self.addresses],
             port=self.port,
-            properties=txt_record(self.hotels, code),
+            properties=txt_record(self.hotels, code, self.cluster),
             server=f"{socket.gethostname()[:50] or 'roomrack'}.local.",
         )
 

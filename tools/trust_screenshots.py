@@ -1,5 +1,6 @@
 """`python -m tools.trust_screenshots [OUTDIR]`: the pairing question, the warning about a
-changed certificate and the servers found on the network, as PNG files (docs/).
+changed certificate and the servers found on the network (one of them a cluster of two
+servers), as PNG files (docs/).
 
 The dialogs are the real ones, fed with what a real connection would have found."""
 
@@ -14,6 +15,7 @@ from shared.pairing import fingerprint
 URL = "wss://reception-pc:8765"
 PINNED = fingerprint(b"the certificate this desk trusts")
 PRESENTED = fingerprint(b"the certificate the server presents now")
+CLUSTER = "3f9a0c1b2d4e"  # the servers of one database announce one cluster id
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
                 ("Seaview Hotel",),
                 fingerprint_code(PRESENTED),
                 True,
+                CLUSTER,
+            ),
+            FoundServer(  # the second server of the same database: one entry with the first
+                "Seaview Hotel on standby-pc:8765._roomrack._tcp.local.",
+                "192.168.10.21",
+                8765,
+                ("Seaview Hotel",),
+                fingerprint_code(PRESENTED),
+                True,
+                CLUSTER,
             ),
             FoundServer(
                 "Seaview Annex (test) on it-laptop:8765._roomrack._tcp.local.",
@@ -68,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ]
     )
-    login.found.setCurrentRow(0)
-    login._choose(login.found.item(0))
+    cluster = next(i for i in range(login.found.count()) if "servers" in login.found.item(i).text())
+    login.found.setCurrentRow(cluster)
+    login._choose(login.found.item(cluster))
     save(login, "screenshot-server-list.png")
     print(f"screenshots saved in {out}")
     return 0

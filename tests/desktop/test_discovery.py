@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.discovery import FoundServer, ServerBrowser
+from desktop.discovery import FoundEntry, FoundServer, ServerBrowser
 from desktop.mainwindow import MainWindow
 from shared.clock import ManualClock
 from tests.support import ServerThread, make_store, tls_config
@@ -32,11 +32,16 @@ def two_servers(tmp_path: Path, clock: ManualClock) -> Iterator[list[ServerThrea
         st.stop()
 
 
-def listed(win: MainWindow) -> list[FoundServer]:
+def entries_listed(win: MainWindow) -> list[FoundEntry]:
     assert win.login_dialog is not None
     found = win.login_dialog.found
     items = [found.item(i).data(Qt.ItemDataRole.UserRole) for i in range(found.count())]
-    return [f for f in items if isinstance(f, FoundServer)]
+    return [f for f in items if isinstance(f, FoundEntry)]
+
+
+def listed(win: MainWindow) -> list[FoundServer]:
+    """Every server the dialog lists (a cluster's entry lists several)."""
+    return [s for entry in entries_listed(win) for s in entry.members]
 
 
 def test_two_servers_on_one_network_are_both_listed_and_one_is_chosen(
@@ -58,7 +63,7 @@ def test_two_servers_on_one_network_are_both_listed_and_one_is_chosen(
     item = next(
         dialog.found.item(i)
         for i in range(dialog.found.count())
-        if dialog.found.item(i).data(Qt.ItemDataRole.UserRole) == ours[1]
+        if ours[1] in dialog.found.item(i).data(Qt.ItemDataRole.UserRole).members
     )
     rect = dialog.found.visualItemRect(item)
     qtbot.mouseClick(dialog.found.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
