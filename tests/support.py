@@ -45,7 +45,7 @@ def server_config(db_path: StoreAt, **overrides: Any) -> Config:
     its own tests in tests/server/test_tls.py and tests/desktop/test_trust.py)."""
     # no login deadline by default: its sleeping watchdog would count among the clock's
     # sleepers that tests wait for (test_a_connection_that_never_logs_in_is_closed in
-    # tests/server/test_realtime.py turns it on)
+    # tests/server/realtime/test_login.py turns it on)
     cfg = Config(
         host="127.0.0.1",
         port=0,
