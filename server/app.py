@@ -27,11 +27,13 @@ from server import db as m
 from server import tls
 from server.accounts import Accounts
 from server.backup import DailyBackup
+from server.cluster import ClusterBus
 from server.commands.entry import READ, WRITE
 from server.commands.registry import REGISTRY
 from server.commands.staff import StaffCommands
 from server.config import Config
 from server.discovery import Announcer
+from server.engine import Postgres
 from server.guard import LoginGuard, LoginLimits, TokenBucket
 from server.http import HttpPaths
 from server.hub import CLOSE_LOGIN_TIMEOUT, Client, Hub
@@ -103,6 +105,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
         self._backup_task: asyncio.Task[None] | None = None
         self.tls = None if config.insecure else tls.TlsFolder(_tls_dir(config))
         self.announcer: Announcer | None = None
+        self.cluster: ClusterBus | None = None
         self.staff_commands = StaffCommands(self)
         self._handlers = self._dispatch_table()
 
@@ -143,6 +146,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
             raise
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
+        self._join_cluster()
         self._tasks = [
             asyncio.create_task(self._heartbeat_loop("overview", self.config.heartbeat_overview)),
             asyncio.create_task(self._heartbeat_loop("room", self.config.heartbeat_room)),
@@ -187,7 +191,24 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _join_cluster(self) -> None:
+        """On PostgreSQL, hear the other servers of the database (server/cluster.py)."""
+        if not isinstance(self.config.db_path, Postgres):
+            return
+        self.cluster = bus = ClusterBus(self, self.config.db_path)
+        self.guard.tell = bus.tell_guard
+        self.hub.on_presence = bus.presence_changed
+        bus.start()
+
+    def tell_cluster(self, kind: str) -> None:
+        """Tell the other servers of the database (if any) what happened here."""
+        if self.cluster is not None:
+            self.cluster.send_soon(kind)
+
     async def stop(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.stop()
+            self.cluster = None
         if self.announcer is not None:
             await self.announcer.stop()
             self.announcer = None

@@ -18,13 +18,14 @@ from playhouse.db_url import parse as parse_url
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
 
 from server.engine import Postgres, StoreAt, shown
+from server.startup import StartError
 from shared.timeutil import from_iso
 
 log = logging.getLogger("roomrack.db")
 
 db = pw.DatabaseProxy()
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the store's layout; see `upgrade` for the steps between versions
 
 # the key of PostgreSQL's transaction-level advisory lock that every writer takes first
 # (docs/deployment.md, "One writer at a time"): 'Room' in ASCII
@@ -283,6 +284,20 @@ class AppliedRequest(Base):
         indexes = ((("staff", "request_id"), True), (("ts",), False))
 
 
+class Presence(Base):
+    """Several servers on one PostgreSQL database: the desks each server has online, per
+    hotel, so that every server lists them all (server/cluster.py). Rewritten by its server
+    every few seconds; a row left by a server that is gone goes stale and is removed."""
+
+    server = pw.CharField()
+    hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
+    online = pw.TextField()  # JSON: the entries of the presence frame (docs/protocol.md)
+    at = UTCField()
+
+    class Meta:
+        indexes = ((("server", "hotel"), True),)
+
+
 MODELS: list[type[Base]] = [
     Meta,
     Hotel,
@@ -296,6 +311,7 @@ MODELS: list[type[Base]] = [
     Event,
     AppliedRequest,
     AuditEntry,
+    Presence,
 ]
 
 
@@ -304,15 +320,49 @@ def open_db(where: StoreAt, synchronous: str = "FULL") -> str:
     close_db()
     db.initialize(_postgres(where) if isinstance(where, Postgres) else _sqlite(where, synchronous))
     db.connect(reuse_if_open=True)
-    with write_lock():
+    with write_lock():  # two servers starting at once: one upgrades, the other waits
+        new = "meta" not in db.get_tables()
         db.create_tables(MODELS, safe=True)
-        _add_missing_columns()
-        epoch = Meta.get_or_none(Meta.key == "epoch")
-        if epoch is None:
+        if new:
             Meta.create(key="epoch", value=uuid.uuid4().hex)
             Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
             log.info("created a new store at %s", shown(where))
+        else:
+            upgrade()
     return get_epoch()
+
+
+class NewerStore(StartError):
+    """The store was made by a newer Roomrack than this one."""
+
+
+# The steps from each schema version to the next, run in order at start (inside the store's
+# write lock, in one transaction with the rest of the opening) on both engines, so that an
+# upgrade never needs a hand-run SQL script. A step says what it changes; tables that are
+# new in a version are made by create_tables before the steps run. Columns added to an
+# existing table need no step of their own: `_add_missing_columns` adds them (with the
+# field's default) at every start.
+STEPS: dict[int, str] = {
+    2: "the presence table, for several servers on one PostgreSQL database",
+}
+
+
+def upgrade() -> None:
+    """Bring the store to SCHEMA_VERSION (see STEPS); refuse one made by a newer version."""
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    have = int(row.value) if row is not None else 1
+    if have > SCHEMA_VERSION:
+        raise NewerStore(
+            f"This store has layout {have}, made by a newer Roomrack than this one (layout "
+            f"{SCHEMA_VERSION}). Start the newer version, or restore a backup made by this one."
+        )
+    _add_missing_columns()
+    for version in range(have + 1, SCHEMA_VERSION + 1):
+        log.info("store: upgrading to layout %d: %s", version, STEPS[version])
+    if have != SCHEMA_VERSION:
+        Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict(
+            conflict_target=[Meta.key], update={Meta.value: str(SCHEMA_VERSION)}
+        ).execute()
 
 
 # one database object per engine, initialised afresh by each open_db (as the command line

@@ -12,6 +12,7 @@ store (`Staff.locked_until`), so the command line can see and lift it.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.clock import Clock
@@ -83,6 +84,9 @@ class LoginGuard:
         self.by_address = FailureLimiter(clock, limits.per_address, limits.refill, size)
         self.by_account = FailureLimiter(clock, limits.per_account_address, limits.refill, size)
         self.recent: dict[str, deque[tuple[float, str]]] = {}  # login -> (time, address)
+        # several servers on one database: told of each failure and unlock made here, so
+        # that the others count it too (server/cluster.py); (kind, login, address)
+        self.tell: Callable[[str, str, str], None] | None = None
 
     @staticmethod
     def _account(login: str, address: str) -> str:
@@ -94,9 +98,12 @@ class LoginGuard:
             self._account(login, address)
         )
 
-    def failed(self, login: str, address: str) -> bool:
+    def failed(self, login: str, address: str, heard: bool = False) -> bool:
         """Count a failed login; True when the account should lock now (failures from enough
-        addresses within the window). Its count starts again after that."""
+        addresses within the window). Its count starts again after that. `heard`: it was
+        made on another server (which tells the others itself)."""
+        if self.tell is not None and not heard:
+            self.tell("login_failed", login, address)
         self.by_address.failed(address)
         self.by_account.failed(self._account(login, address))
         key = login[:100].lower()
@@ -128,8 +135,10 @@ class LoginGuard:
         cap = -(-lim.lock_failures // max(1, lim.lock_addresses))
         return sum(min(cap, n) for n in per.values())
 
-    def forget(self, login: str) -> None:
+    def forget(self, login: str, heard: bool = False) -> None:
         """A manager unlocked the account: its failures start again from none."""
+        if self.tell is not None and not heard:
+            self.tell("guard_forget", login, "")
         self.recent.pop(login[:100].lower(), None)
         suffix = f"{login[:100].lower()}@"
         for key in [k for k in self.by_account.buckets if k.startswith(suffix)]:

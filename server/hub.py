@@ -9,6 +9,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
@@ -93,6 +94,10 @@ class Hub:
         # the list as last built, per hotel, until someone comes, goes or looks elsewhere: a
         # thousand desks subscribing one after another do not each build a thousand entries
         self._presence_built: dict[str, bytes] = {}
+        # several servers on one database (server/cluster.py): the desks the others list,
+        # and who to tell when this server's own list changes
+        self.remote_presence: dict[str, list[dict[str, Any]]] = {}
+        self.on_presence: Callable[[str], None] | None = None
         self.subs: dict[str, set[Client]] = defaultdict(set)
         self.clients: set[Client] = set()
         self.hotel_of: dict[str, int] = {}  # hotel slug -> id, for heartbeats
@@ -122,7 +127,14 @@ class Hub:
         return built
 
     def _build_presence(self, slug: str, now: str | None) -> bytes:
-        online = [
+        online = self.local_presence(slug) + self.remote_presence.get(slug, [])
+        online.sort(key=lambda e: (e["name"], e["workstation"] or "", e["since"] or ""))
+        frame = {"type": "presence", "hotel_slug": slug, "server_time": now, "online": online}
+        return protocol.dumps(frame).encode()
+
+    def local_presence(self, slug: str) -> list[dict[str, Any]]:
+        """The presence entries of this server's own desks of the hotel."""
+        return [
             {
                 "staff_id": c.staff.staff_id,
                 "name": c.staff.name,
@@ -134,16 +146,23 @@ class Hub:
             for c in self.clients
             if c.staff is not None and c.staff.hotel_slug == slug and not c.dropped
         ]
-        online.sort(key=lambda e: (e["name"], e["workstation"] or "", e["since"] or ""))
-        frame = {"type": "presence", "hotel_slug": slug, "server_time": now, "online": online}
-        return protocol.dumps(frame).encode()
 
-    def announce(self, slug: str, now: Callable[[], str | None]) -> None:
+    def set_remote_presence(
+        self, slug: str, entries: list[dict[str, Any]], now: Callable[[], str | None]
+    ) -> None:
+        """What the other servers list for the hotel changed (server/cluster.py)."""
+        if self.remote_presence.get(slug, []) != entries:
+            self.remote_presence[slug] = entries
+            self.announce(slug, now, local=False)
+
+    def announce(self, slug: str, now: Callable[[], str | None], local: bool = True) -> None:
         """Tell the hotel's overview subscribers who is online and what they are viewing: at
         once, or, if the list went out less than `presence_interval` ago, once that much time
         has passed (every change in between goes out in that one list). When all the
         workstations reconnect after a restart, each does not send the whole list to all."""
         self._presence_built.pop(slug, None)  # the list changed
+        if local and self.on_presence is not None:
+            self.on_presence(slug)
         if slug in self._presence_due:
             return  # a list is due already; it will carry this change too
         loop = asyncio.get_running_loop()

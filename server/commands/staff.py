@@ -185,6 +185,8 @@ class StaffCommands:
         return self.end_connections(ended) if ended else 0
 
     def _ended(self, ids: list[int], code: ErrorCode, reason: str) -> int:
+        if ids:
+            self.server.tell_cluster("sessions")  # their desks may be on another server
         _, words = end_words(reason)
         return self.end_connections({i: (code.value, reason, words) for i in ids})
 
