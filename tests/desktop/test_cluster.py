@@ -247,3 +247,48 @@ def test_the_servers_of_one_cluster_are_one_entry_and_another_cluster_its_own(
         f"wss://127.0.0.1:{m.port}" for m in cluster.members
     ]
     window.browser.stop()
+
+
+def test_a_desk_resumes_on_another_server_of_one_postgresql_database(
+    qtbot: Any, window: MainWindow, start: Start, clock: ManualClock, request: Any
+) -> None:
+    """Two servers on one PostgreSQL database: what is done through B reaches the desk on A;
+    when A stops, the desk resumes on B with its epoch and last seq and gets exactly what it
+    missed (no new snapshot, nothing twice)."""
+    from tests.pg import postgres_store
+
+    db = postgres_store(request, clock)
+    a = start(server_config(db, rate_per_second=0))
+    b = start(server_config(db, rate_per_second=0))
+    window.show()
+    assert run(qtbot, window.login(f"{a.url}, {b.url}", "manager", "demo"))
+    qtbot.waitUntil(lambda: window.session.is_live() and window.rooms.rowCount() == 68)
+    assert window.session.url == a.url
+    resets, seq = window.rooms.resets, window.session.last_seq or 0
+    first, second = rooms_with(window, "CHECKOUT_DIRTY")[:2]
+
+    def start_cleaning(number: str) -> None:
+        version = window.rooms.room(number)["version"]
+        reply = act(
+            b,
+            "housekeeping",
+            "room.action",
+            room_number=number,
+            action="start_cleaning",
+            expected_version=version,
+        )
+        assert reply["type"] == "ack", reply
+
+    start_cleaning(first)  # through B, while the desk is on A
+    qtbot.waitUntil(
+        lambda: window.rooms.room(first)["room_status"] == "CLEANING_IN_PROGRESS", timeout=10000
+    )
+    a.stop()
+    start_cleaning(second)  # while the desk has no server
+    qtbot.waitUntil(lambda: window.session.is_live() and window.session.url == b.url)
+    qtbot.waitUntil(
+        lambda: window.rooms.room(second)["room_status"] == "CLEANING_IN_PROGRESS", timeout=10000
+    )
+    qtbot.waitUntil(lambda: header_says(window, b))
+    assert window.rooms.resets == resets  # resumed from its seq: no new snapshot
+    assert window.session.last_seq == seq + 2  # each change once
