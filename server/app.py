@@ -131,7 +131,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
                 max_queue=64,
                 ping_interval=20,
                 ping_timeout=20,
-                close_timeout=3,
+                close_timeout=self.config.close_timeout,
                 # every desk of a large property reconnects at once after a restart: a short
                 # accept queue would turn away most of them for a second or more
                 backlog=LISTEN_BACKLOG,

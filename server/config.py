@@ -34,6 +34,8 @@ class Config:
     max_inflight: int = 32  # commands of one connection being processed at once
     max_buffer: int = 4 * 1024 * 1024  # bytes waiting for a slow client before it is dropped
     hard_max_frame: int = 1024 * 1024  # larger frames close the connection (1009)
+    # seconds a closing connection waits for the desk's answer before the server hangs up
+    close_timeout: float = 3.0
     synchronous: str = "FULL"
     crash_after_commit: bool = False  # fault injection for tests (ROOMRACK_CRASH_AFTER_COMMIT)
     presence_interval: float = 1.0  # "who is online" at most this often per hotel (seconds)
