@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shared.clock import ManualClock
-from tests.pg import postgres_store
+from tests.pg import new_database, postgres_store
 
 ENGINES = [e for e in os.environ.get("ROOMRACK_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
 
@@ -43,3 +43,12 @@ def demo_db(
     if engine == "postgresql":
         return postgres_store(request, clock)
     return request.getfixturevalue("sqlite_demo_db")
+
+
+@pytest.fixture
+def fresh_store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> object:
+    """Where a new, empty store goes: an SQLite file that does not exist yet, or a new empty
+    PostgreSQL database."""
+    if engine == "postgresql":
+        return new_database(request)
+    return tmp_path / "fresh.db"

@@ -16,9 +16,11 @@ from tests.support import make_store
 
 
 @pytest.mark.parametrize("hour", [0, 9, 14, 23])
-def test_demo_hotel_has_every_status_occupancy_and_role(tmp_path: Path, hour: int) -> None:
+def test_demo_hotel_has_every_status_occupancy_and_role(
+    fresh_store: Path, tmp_path: Path, hour: int
+) -> None:
     clock = ManualClock(datetime(2026, 3, 29, hour, 30, tzinfo=UTC))
-    demo_db = tmp_path / "demo.db"
+    demo_db = fresh_store
     make_store(demo_db, clock)
     m.open_db(demo_db)
     try:
@@ -49,10 +51,10 @@ def test_demo_hotel_has_every_status_occupancy_and_role(tmp_path: Path, hour: in
 
 @pytest.mark.parametrize("hour", [2, 14])
 def test_demo_day_counts_the_work_its_rooms_show_since_the_roll_over(
-    tmp_path: Path, hour: int
+    fresh_store: Path, tmp_path: Path, hour: int
 ) -> None:
     now = datetime(2026, 1, 15, hour, 0, tzinfo=UTC)  # Dublin is on UTC in January
-    demo_db = tmp_path / "demo.db"
+    demo_db = fresh_store
     make_store(demo_db, ManualClock(now))
     m.open_db(demo_db)
     try:

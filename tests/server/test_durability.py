@@ -183,8 +183,10 @@ def test_backup_while_running_is_a_complete_copy_with_a_new_epoch(
         m.close_db()
 
 
-def test_cli_creates_hotels_and_staff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "cli.db"
+def test_cli_creates_hotels_and_staff(
+    fresh_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = fresh_store
 
     def cli(line: str) -> int:
         return cli_main(["--db", str(db), *shlex.split(line)])

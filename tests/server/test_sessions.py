@@ -19,8 +19,8 @@ B_ROOMS = "hotel-b.rooms"
 
 
 @pytest.fixture
-def two_hotels(tmp_path: Path, clock: ManualClock) -> Path:
-    path = tmp_path / "two.db"
+def two_hotels(fresh_store: Path, tmp_path: Path, clock: ManualClock) -> Path:
+    path = fresh_store
     m.open_db(path)
     try:
         load_demo(clock.now(), DemoSpec())

@@ -28,9 +28,9 @@ def raised(kind: str, room: str | None = None) -> Any:
     )
 
 
-def test_each_discrepancy_is_raised_listed_and_resolved(tmp_path: Path) -> None:
+def test_each_discrepancy_is_raised_listed_and_resolved(fresh_store: Path, tmp_path: Path) -> None:
     clock = ManualClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
-    db = tmp_path / "d.db"
+    db = fresh_store
     make_store(db, clock)
 
     async def scenario() -> None:
@@ -122,9 +122,9 @@ def test_each_discrepancy_is_raised_listed_and_resolved(tmp_path: Path) -> None:
     run(scenario)
 
 
-def test_due_out_and_arrival_not_ready(tmp_path: Path) -> None:
+def test_due_out_and_arrival_not_ready(fresh_store: Path, tmp_path: Path) -> None:
     clock = ManualClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
-    db = tmp_path / "d.db"
+    db = fresh_store
     make_store(db, clock)
 
     async def scenario() -> None:

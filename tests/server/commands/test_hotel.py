@@ -12,10 +12,12 @@ from tests.server.live import overview, pick, run
 from tests.support import LiveServer, Peer, make_store
 
 
-def test_roll_over_at_the_hotels_hour_across_a_daylight_saving_night(tmp_path: Path) -> None:
+def test_roll_over_at_the_hotels_hour_across_a_daylight_saving_night(
+    fresh_store: Path, tmp_path: Path
+) -> None:
     # Saturday 28 March 2026, noon in Dublin; that night the clocks go forward.
     clock = ManualClock(datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
-    db = tmp_path / "night.db"
+    db = fresh_store
     make_store(db, clock)
 
     async def scenario() -> None:
@@ -66,9 +68,11 @@ def test_roll_over_at_the_hotels_hour_across_a_daylight_saving_night(tmp_path: P
         m.close_db()
 
 
-def test_a_server_that_was_off_rolls_over_once_when_it_starts(tmp_path: Path) -> None:
+def test_a_server_that_was_off_rolls_over_once_when_it_starts(
+    fresh_store: Path, tmp_path: Path
+) -> None:
     clock = ManualClock(datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
-    db = tmp_path / "off.db"
+    db = fresh_store
     make_store(db, clock)
     m.open_db(db)
     m.Hotel.update(business_date="2026-01-15").execute()
@@ -89,9 +93,11 @@ def test_a_server_that_was_off_rolls_over_once_when_it_starts(tmp_path: Path) ->
     run(scenario)
 
 
-def test_the_days_counters_add_up_the_work_and_restart_at_the_roll_over(tmp_path: Path) -> None:
+def test_the_days_counters_add_up_the_work_and_restart_at_the_roll_over(
+    fresh_store: Path, tmp_path: Path
+) -> None:
     clock = ManualClock(datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
-    db = tmp_path / "counters.db"
+    db = fresh_store
     make_store(db, clock)
 
     async def scenario() -> None:

@@ -240,9 +240,9 @@ def bom_semicolon_csv(tmp_path: Path) -> Path:
 
 
 def test_a_hotel_created_from_nothing_gets_its_rooms_from_a_spreadsheet_export(
-    tmp_path: Path, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+    fresh_store: Path, tmp_path: Path, clock: ManualClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "hotel.db"
+    db = fresh_store
     assert cli(db, "create-hotel", SLUG, "Hotel Killarney", "--timezone", "Europe/Dublin") == 0
     assert cli(db, "create-staff", "boss", "--hotel", SLUG, "--name", "B", "--role", "manager",
                "--password", "s3cret-pass") == 0  # fmt: skip
@@ -463,6 +463,7 @@ def test_csv_exports_of_every_kind_are_read_line_by_line() -> None:
 
 @pytest.mark.slow
 def test_a_room_imported_on_the_command_line_reaches_a_server_process_live(
+    fresh_store: Path,
     tmp_path: Path,
 ) -> None:
     """Real processes: a server serving a hotel with no rooms, a board subscribed to it, and
@@ -473,7 +474,7 @@ def test_a_room_imported_on_the_command_line_reaches_a_server_process_live(
 
     from tests.server.test_durability import free_port, server_process
 
-    db = tmp_path / "hotel.db"
+    db = fresh_store
     assert cli(db, "create-hotel", SLUG, "Hotel Killarney") == 0
     assert cli(db, "create-staff", "desk", "--hotel", SLUG, "--name", "D", "--role",
                "front_desk", "--password", "Torc falls 9!") == 0  # fmt: skip

@@ -418,11 +418,11 @@ def cli(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedP
 
 
 @pytest.fixture
-def now_db(tmp_path: Path) -> tuple[Path, ManualClock]:
+def now_db(fresh_store: Path, tmp_path: Path) -> tuple[Path, ManualClock]:
     """A demo store and a server clock at the real time: the command line runs on the real
     clock, and must see the server's sessions as open."""
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    path = tmp_path / "now.db"
+    path = fresh_store
     make_store(path, clock)
     return path, clock
 

@@ -73,9 +73,9 @@ def test_a_second_subscribe_keeps_the_first_channels_stream_whole(
 
 
 def test_another_hotels_channels_do_not_exist_for_a_connection(
-    tmp_path: Path, clock: ManualClock
+    fresh_store: Path, tmp_path: Path, clock: ManualClock
 ) -> None:
-    path = tmp_path / "two.db"
+    path = fresh_store
     m.open_db(path)
     load_demo(clock.now(), DemoSpec())
     load_demo(clock.now(), DemoSpec(slug="hotel-b", name="Hotel B", floors=1))
