@@ -90,6 +90,20 @@ def copy_store(src: Path, dst: Path, new_epoch: bool = False) -> Path:
     return dst
 
 
+def start_cleaning(server: ServerThread, window: MainWindow, number: str) -> None:
+    """Housekeeping starts cleaning the room through `server` (another workstation)."""
+    version = window.rooms.room(number)["version"]
+    reply = act(
+        server,
+        "housekeeping",
+        "room.action",
+        room_number=number,
+        action="start_cleaning",
+        expected_version=version,
+    )
+    assert reply["type"] == "ack", reply
+
+
 def header_says(win: MainWindow, server: ServerThread) -> bool:
     return f"Live on 127.0.0.1:{server.port}" in win.conn_label.text()
 
@@ -145,16 +159,7 @@ def test_a_desk_on_a_moves_to_b_by_itself_when_a_stops(
     b = start(server_config(b_db, rate_per_second=0, port=b_port))
     resets, seq = window.rooms.resets, window.session.last_seq
     number = rooms_with(window, "CHECKOUT_DIRTY")[0]
-    version = window.rooms.room(number)["version"]
-    reply = act(
-        b,
-        "housekeeping",
-        "room.action",
-        room_number=number,
-        action="start_cleaning",
-        expected_version=version,
-    )
-    assert reply["type"] == "ack"
+    start_cleaning(b, window, number)
     assert window.rooms.room(number)["room_status"] == "CHECKOUT_DIRTY"  # A does not know
     a.stop()
     qtbot.waitUntil(lambda: window.session.is_live() and window.session.url == b.url)
@@ -266,25 +271,12 @@ def test_a_desk_resumes_on_another_server_of_one_postgresql_database(
     assert window.session.url == a.url
     resets, seq = window.rooms.resets, window.session.last_seq or 0
     first, second = rooms_with(window, "CHECKOUT_DIRTY")[:2]
-
-    def start_cleaning(number: str) -> None:
-        version = window.rooms.room(number)["version"]
-        reply = act(
-            b,
-            "housekeeping",
-            "room.action",
-            room_number=number,
-            action="start_cleaning",
-            expected_version=version,
-        )
-        assert reply["type"] == "ack", reply
-
-    start_cleaning(first)  # through B, while the desk is on A
+    start_cleaning(b, window, first)  # through B, while the desk is on A
     qtbot.waitUntil(
         lambda: window.rooms.room(first)["room_status"] == "CLEANING_IN_PROGRESS", timeout=10000
     )
     a.stop()
-    start_cleaning(second)  # while the desk has no server
+    start_cleaning(b, window, second)  # while the desk has no server
     qtbot.waitUntil(lambda: window.session.is_live() and window.session.url == b.url)
     qtbot.waitUntil(
         lambda: window.rooms.room(second)["room_status"] == "CLEANING_IN_PROGRESS", timeout=10000
