@@ -110,6 +110,20 @@ def act(server: ServerThread, login: str, kind: str, /, **fields: Any) -> dict[s
     return server.call(go)
 
 
+def start_cleaning(server: ServerThread, window: MainWindow, number: str) -> None:
+    """Housekeeping starts cleaning the room through `server` (another workstation)."""
+    version = window.rooms.room(number)["version"]
+    reply = act(
+        server,
+        "housekeeping",
+        "room.action",
+        room_number=number,
+        action="start_cleaning",
+        expected_version=version,
+    )
+    assert reply["type"] == "ack", reply
+
+
 def make_window(clock: ManualClock, tmp_path: Path, name: str = "settings.ini") -> MainWindow:
     # the shared test server speaks plain ws (tests/support.py); TLS tests use their own
     session = Session(

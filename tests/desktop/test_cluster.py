@@ -31,7 +31,7 @@ from desktop.members import parse_addresses
 from desktop.session import State
 from server.config import Config
 from shared.clock import ManualClock
-from tests.desktop.conftest import act, run
+from tests.desktop.conftest import run, start_cleaning
 from tests.desktop.test_discovery import LOOPBACK, entries_listed
 from tests.desktop.test_live import rooms_with
 from tests.desktop.test_trust import the_question
@@ -88,20 +88,6 @@ def copy_store(src: Path, dst: Path, new_epoch: bool = False) -> Path:
     if tls.is_dir():
         shutil.copytree(tls, dst.with_name("roomrack-tls"))
     return dst
-
-
-def start_cleaning(server: ServerThread, window: MainWindow, number: str) -> None:
-    """Housekeeping starts cleaning the room through `server` (another workstation)."""
-    version = window.rooms.room(number)["version"]
-    reply = act(
-        server,
-        "housekeeping",
-        "room.action",
-        room_number=number,
-        action="start_cleaning",
-        expected_version=version,
-    )
-    assert reply["type"] == "ack", reply
 
 
 def header_says(win: MainWindow, server: ServerThread) -> bool:

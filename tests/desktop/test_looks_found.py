@@ -22,7 +22,7 @@ from desktop.model import Roles, RoomModel
 from server.cli import main as cli_main
 from shared.clock import ManualClock
 from shared.timeutil import to_iso
-from tests.desktop.conftest import act, login
+from tests.desktop.conftest import act, login, start_cleaning
 from tests.desktop.ops_support import advance_server, open_ops
 from tests.support import ServerThread
 
@@ -49,16 +49,7 @@ def test_the_first_rewind_of_a_fresh_demo_shows_a_board_and_no_iso_time(
         r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
     )
     advance_server(server, 120)
-    version = window.rooms.room(number)["version"]
-    reply = act(
-        server,
-        "housekeeping",
-        "room.action",
-        room_number=number,
-        action="start_cleaning",
-        expected_version=version,
-    )
-    assert reply["type"] == "ack", reply
+    start_cleaning(server, window, number)
     hist.board.select([number])
     qtbot.waitUntil(lambda: hist.timeline.topLevelItemCount() > 0, timeout=5000)
     assert hist.timeline.topLevelItem(0).text(0).startswith("later · 09:02")

@@ -24,7 +24,7 @@ from desktop.operations.rush import rush_queue
 from desktop.operations.sheets import pdf_page_count
 from shared.audit import COLUMNS
 from shared.clock import ManualClock
-from tests.desktop.conftest import act, login
+from tests.desktop.conftest import act, login, start_cleaning
 from tests.desktop.ops_support import advance_server, dark_share, open_ops, scan_discrepancies
 from tests.support import ServerThread
 from tools.operations_screenshots import render_pdf_pages
@@ -340,16 +340,7 @@ def test_rewind_shows_the_board_as_it_was_before_a_later_change(
         r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
     )
     advance_server(server, 120)
-    version = window.rooms.room(number)["version"]
-    reply = act(
-        server,
-        "housekeeping",
-        "room.action",
-        room_number=number,
-        action="start_cleaning",
-        expected_version=version,
-    )
-    assert reply["type"] == "ack", reply
+    start_cleaning(server, window, number)
     qtbot.waitUntil(
         lambda: window.rooms.room(number)["room_status"] == "CLEANING_IN_PROGRESS", timeout=5000
     )
