@@ -1,24 +1,16 @@
 """The board: room cards in sections (per floor, per status, or one list by number).
 
-Each section is a QListView in icon mode over a small proxy that keeps only its group's rows
-of the filter proxy; all of them share one delegate. Selection spans sections.
+Each section is a QListView in icon mode over a small list model of its group's rooms, in
+the filter proxy's order (desktop/sections.py keeps them); all of them share one delegate.
+Selection spans sections.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import Any
 
-from PySide6.QtCore import (
-    QItemSelection,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSize,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QItemSelection, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,41 +27,11 @@ from desktop.delegate import RoomCardDelegate
 from desktop.filtering import RoomFilter, SortMode
 from desktop.model import Roles
 from desktop.room_facts import status_label
+from desktop.sections import SectionModel, Sections
 from desktop.theme import named
 from shared.rules import RoomStatus
 
 GAP = 6
-
-
-class GroupProxy(QSortFilterProxyModel):
-    """The rows of one section: those whose `role` equals `value` (None: all rows)."""
-
-    def __init__(
-        self, role: int | None, value: Any, dynamic: bool, parent: QObject | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.role, self.value = role, value
-        self.setDynamicSortFilter(dynamic)
-
-    def regroup(self) -> None:
-        """Check every row again (rooms moved between groups without the group's role being
-        watched, e.g. an assignment moved a room into or out of "My rooms")."""
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is not None:
-            begin()
-            self.endFilterChange()
-        else:  # Qt before 6.9
-            self.invalidateFilter()
-
-    def filterAcceptsRow(
-        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
-    ) -> bool:
-        if self.role is None:
-            return True
-        # from the filter's list (every section looks at every row: 20 floors x 2,000 rooms
-        # are 40,000 looks when a snapshot comes)
-        rooms = cast("RoomFilter", self.sourceModel())
-        return bool(rooms.group_of(source_row, self.role) == self.value)
 
 
 class RoomListView(QListView):
@@ -128,13 +90,13 @@ class Section(QWidget):
     def __init__(
         self,
         title: str,
-        proxy: GroupProxy,
+        proxy: SectionModel,
         delegate: RoomCardDelegate,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.title = title
-        self.proxy = proxy
+        self.proxy = proxy  # the section's rooms
         self.header = named(QLabel(), "sectionHeader")
         self.view = RoomListView(delegate)
         self.view.setModel(proxy)
@@ -164,6 +126,7 @@ class Board(QScrollArea):
         self.proxy = proxy
         self.delegate = RoomCardDelegate(self)
         self.sections: list[Section] = []
+        self.rows = Sections(proxy, self)  # which rooms each section shows
         self._mode: SortMode | None = None
         self._floors: list[int] = []
         self._syncing = False
@@ -201,25 +164,25 @@ class Board(QScrollArea):
         for sec in self.sections:
             self.lay.removeWidget(sec)
             sec.deleteLater()
-            sec.proxy.deleteLater()
+            sec.proxy.deleteLater()  # (no longer kept by self.rows)
         self.sections = []
         mode = self.proxy.sort_mode
         self._mode = mode
         self._floors = self.proxy.source().floors()
-        groups: list[tuple[str, int | None, Any]] = []
+        groups: list[tuple[str, Any]] = []
+        role: int | None = None
         if mode == SortMode.FLOOR:  # an attendant's own rooms first, then floor by floor
-            groups = [("My rooms", int(Roles.Group), "mine")]
-            groups += [(floor_title(f), int(Roles.Group), f) for f in self._floors]
+            role = int(Roles.Group)
+            groups = [("My rooms", "mine")]
+            groups += [(floor_title(f), f) for f in self._floors]
         elif mode == SortMode.STATUS:
-            groups = [(status_label(s), int(Roles.Status), s.value) for s in RoomStatus]
+            role = int(Roles.Status)
+            groups = [(status_label(s), s.value) for s in RoomStatus]
         else:
-            groups = [("All rooms by number", None, None)]
-        for i, (title, role, value) in enumerate(groups):
-            # a room's status changes all the time, its floor never and its attendant rarely
-            # (the model says when: groups_changed), so only status sections watch every change
-            gp = GroupProxy(role, value, mode == SortMode.STATUS, self)
-            gp.setSourceModel(self.proxy)
-            sec = Section(title, gp, self.delegate, self.inner)
+            groups = [("All rooms by number", None)]
+        models = self.rows.set_groups(role, [value for _, value in groups])
+        for i, ((title, _), model) in enumerate(zip(groups, models, strict=True)):
+            sec = Section(title, model, self.delegate, self.inner)
             sec.view.selectionModel().selectionChanged.connect(self._on_selection)
             sec.view.activated.connect(self._on_activated)
             sec.view.doubleClicked.connect(self._on_activated)
@@ -234,10 +197,8 @@ class Board(QScrollArea):
         if self.proxy.source().floors() != self._floors:  # a floor came or went
             self.rebuild()
             return
-        if self.proxy.sort_mode == SortMode.FLOOR:
-            for sec in self.sections:
-                sec.proxy.regroup()
-            self._update_empty()
+        self.rows.regroup()  # (a room whose group changed has moved already: a check)
+        self._update_empty()
 
     def _update_empty(self, *args: Any) -> None:
         self.empty.setVisible(self.proxy.rowCount() == 0 and self.proxy.source().rowCount() > 0)
@@ -296,9 +257,9 @@ class Board(QScrollArea):
             for sec in self.sections:
                 sm = sec.view.selectionModel()
                 sel = QItemSelection()
-                for row in range(sec.proxy.rowCount()):
-                    idx = sec.proxy.index(row, 0)
-                    if idx.data(Roles.Number) in wanted:
+                for row, room in enumerate(sec.proxy.rooms):
+                    if room["room_number"] in wanted:
+                        idx = sec.proxy.index(row, 0)
                         sel.select(idx, idx)
                 sm.select(sel, sm.SelectionFlag.ClearAndSelect)
         finally:
@@ -329,10 +290,9 @@ class Board(QScrollArea):
 
     def view_of(self, number: str) -> tuple[RoomListView, QModelIndex] | None:
         for sec in self.sections:
-            for row in range(sec.proxy.rowCount()):
-                idx = sec.proxy.index(row, 0)
-                if idx.data(Roles.Number) == number:
-                    return sec.view, idx
+            row = sec.proxy.row_of(number)
+            if row is not None:
+                return sec.view, sec.proxy.index(row, 0)
         return None
 
     def ensure_visible(self, number: str) -> None:

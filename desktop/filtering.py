@@ -69,15 +69,6 @@ class RoomFilter(QSortFilterProxyModel):
         self.sort_mode = SortMode.FLOOR
         self._keys: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}  # see _cached_key
         self._model: Any = None
-        self._groups: dict[int, list[Any]] = {}  # see group_of
-        for signal in (
-            self.modelAboutToBeReset,
-            self.layoutAboutToBeChanged,
-            self.rowsAboutToBeInserted,
-            self.rowsAboutToBeRemoved,
-        ):
-            signal.connect(self._forget_groups)
-        self.dataChanged.connect(self._regroup_rows)
         self.setDynamicSortFilter(True)
         self.sort(0)
 
@@ -89,33 +80,9 @@ class RoomFilter(QSortFilterProxyModel):
         super().setSourceModel(model)
         for signal in (model.groups_changed, model.modelReset, model.rowsInserted):
             signal.connect(self._choose_sorting)
-
-    def group_of(self, row: int, role: int) -> Any:
-        """Role `role` of this proxy's row `row`, from a list kept per role: every board
-        section asks it of every row, so it is read once per row, not once per section."""
-        cache = self._groups.get(role)
-        if cache is None or row >= len(cache):
-            model = self._model
-            rooms = model.rooms()
-            cache = self._groups[role] = [
-                model.value(rooms[self.mapToSource(self.index(r, 0)).row()], role)
-                for r in range(self.rowCount())
-            ]
-        return cache[row]
-
-    def _forget_groups(self, *args: Any) -> None:
-        self._groups.clear()
-
-    def _regroup_rows(self, top: Index, bottom: Index, roles: Any = None) -> None:
-        """Rows changed: their entries of the lists are read again (before the sections,
-        which are connected after, look at them)."""
-        if not self._groups:
-            return
-        model = self._model
-        rooms = model.rooms()
-        for role, cache in self._groups.items():
-            for r in range(top.row(), min(bottom.row() + 1, len(cache))):
-                cache[r] = model.value(rooms[self.mapToSource(self.index(r, 0)).row()], role)
+        # now, while the model is (mostly) empty: the first snapshot is then not sorted by
+        # comparing 2,000 rooms in Python only to be put back in the model's order after
+        self._choose_sorting()
 
     def _choose_sorting(self, *args: Any) -> None:
         """Sort only where the model's own order (by floor and number) is not the board's:
