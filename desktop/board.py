@@ -8,10 +8,18 @@ Selection spans sections.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAccessible, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -32,6 +40,7 @@ from desktop.theme import named
 from shared.rules import RoomStatus
 
 GAP = 6
+Index = QModelIndex | QPersistentModelIndex
 
 
 class RoomListView(QListView):
@@ -53,7 +62,9 @@ class RoomListView(QListView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSpacing(0)
         self.setMouseTracking(True)
-        self.setStyleSheet("QListView { background: transparent; }")
+        # the board shows through between the cards (not by a style sheet of its own: that
+        # costs every one of the board's sections a style of its own to make and to polish)
+        self.viewport().setAutoFillBackground(False)
         self.update_grid()
 
     def update_grid(self) -> None:
@@ -85,6 +96,17 @@ class RoomListView(QListView):
         super().resizeEvent(e)
         self.fit_height()
 
+    def dataChanged(self, top: Index, bottom: Index, roles: Sequence[int] = ()) -> None:
+        """Every card changed (a burst over the board, the connection went): repaint what is
+        shown at once, where Qt would first measure every card's rectangle, each measure
+        asking the Python model its row count a few times."""
+        model = self.model()
+        whole = model is not None and top.row() == 0 and bottom.row() == model.rowCount() - 1
+        if whole and top != bottom and not QAccessible.isActive():
+            self.viewport().update()
+            return
+        super().dataChanged(top, bottom, list(roles))
+
 
 class Section(QWidget):
     def __init__(
@@ -99,7 +121,6 @@ class Section(QWidget):
         self.proxy = proxy  # the section's rooms
         self.header = named(QLabel(), "sectionHeader")
         self.view = RoomListView(delegate)
-        self.view.setModel(proxy)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -108,6 +129,8 @@ class Section(QWidget):
         for sig in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset, proxy.layoutChanged):
             sig.connect(self.refresh)
         self.refresh()
+        # the rooms last, once the view has its place: laid out once, when first shown
+        self.view.setModel(proxy)
 
     def refresh(self) -> None:
         n = self.proxy.rowCount()
@@ -189,7 +212,7 @@ class Board(QScrollArea):
             self.lay.insertWidget(i, sec)
             self.sections.append(sec)
         self._update_empty()
-        self._fit_cards(force=True)
+        self._fit_cards(force=True, layout=False)
         if selected:
             self.select(selected)
 
@@ -208,12 +231,16 @@ class Board(QScrollArea):
         self.delegate.width = None
         self._fit_cards(force=True)
 
-    def _fit_cards(self, force: bool = False) -> None:
+    def _fit_cards(self, force: bool = False, layout: bool = True) -> None:
+        """Cards as wide as fills the board's rows, laid out again at once (`layout`), or
+        when each view next paints (new sections: the snapshot's scroll bar coming and the
+        cards' new width then cost them one layout, not two)."""
         available = self.viewport().width() - 20 - 4
         if self.delegate.fit(available, GAP) or force:
             for sec in self.sections:
                 sec.view.update_grid()
-                sec.view.doItemsLayout()
+                if layout:
+                    sec.view.doItemsLayout()
 
     def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
