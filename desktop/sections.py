@@ -231,11 +231,17 @@ class Sections(QObject):
 
     def _on_data(self, top: Index, bottom: Index, roles: Sequence[int] = ()) -> None:
         # a change of what a room is grouped by moves it; any other repaints it in place
-        check = self.role is not None and (not roles or self.role in roles)
+        # (by floor, a room changes section only when the model says groups_changed, and
+        # the board regroups then: not looked at here, for every room of every burst)
+        check = self.role not in (None, Roles.Group) and (not roles or self.role in roles)
         where, models = self._where, self.models
+        whole = top.row() == 0 and bottom.row() == len(self.shown) - 1
+        if whole and not check:  # every row: every section, whole
+            for model in models:
+                model.changed_all(roles)
+            return
         changed: dict[int, list[int]] = {}
         moved: list[Room] = []
-        whole = top.row() == 0 and bottom.row() == len(self.shown) - 1
         for room in self.shown[top.row() : bottom.row() + 1]:
             number = room["room_number"]
             k = where.get(number)
