@@ -27,7 +27,7 @@ RUSH_COLOUR = "#C0392B"
 STALE_GREY = "#95A5A6"  # offline: every colour of the card, badges too, is mixed with it
 # what every card paints with, made once
 LEFT_MIDDLE = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-SELECTED = QStyle.StateFlag.State_Selected
+SELECTED = QStyle.StateFlag.State_Selected.value
 RUSH, GLOW, WHITE = QColor(RUSH_COLOUR), QColor("#F1C40F"), QColor("#FFFFFF")
 INK, DETAIL_INK, QUIET_INK = QColor("#17202A"), QColor("#283747"), QColor("#566573")
 SELECTED_BORDER, HATCH = QColor("#1F3A4D"), QColor(80, 90, 90, 60)
@@ -52,6 +52,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         # made once, not for every card painted
         self._fonts: dict[tuple[str, float, bool], tuple[QFont, QFontMetrics]] = {}
         self._status: dict[tuple[str, bool], tuple[QColor, QColor]] = {}
+        self._base, self._base_key = QFont(), QFont().key()  # the last base font asked
 
     def card_size(self) -> QSize:
         return QSize(self.width or int(CARD_W * self.scale), int(CARD_H * self.scale))
@@ -82,7 +83,7 @@ class RoomCardDelegate(QStyledItemDelegate):
         # (a board of another model: role by role)
         card = reader.card() if isinstance(reader, CardReader) else card_from_roles(index.data)
         occ, stale, rush = card.occ, card.stale, card.rush
-        selected = bool(option.state & SELECTED)
+        selected = bool(option.state.value & SELECTED)  # (ints: quicker than flags)
         bg, accent = self._colours(card.status, stale)
 
         painter.save()
@@ -186,7 +187,9 @@ class RoomCardDelegate(QStyledItemDelegate):
 
     def _font(self, base: QFont, size: float, bold: bool) -> tuple[QFont, QFontMetrics]:
         """`base` at `size` points (bold or not) and its metrics, made once."""
-        key = (base.key(), size, bold)
+        if base != self._base:  # (a font's key is a string made each time it is asked)
+            self._base, self._base_key = QFont(base), base.key()
+        key = (self._base_key, size, bold)
         hit = self._fonts.get(key)
         if hit is None:
             font = QFont(base)
@@ -396,8 +399,15 @@ def people_line(guests: int, who: str, fm: QFontMetrics, width: int) -> str:
 
 
 def _muted(c: QColor) -> QColor:
-    """A colour greyed as the offline board shows it."""
-    return _mix(c, QColor(STALE_GREY), 0.6)
+    """A colour greyed as the offline board shows it (each made once: not to be changed)."""
+    rgba = c.rgba()
+    hit = _MUTED.get(rgba)
+    if hit is None:
+        hit = _MUTED[rgba] = _mix(c, QColor(STALE_GREY), 0.6)
+    return hit
+
+
+_MUTED: dict[int, QColor] = {}
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:

@@ -365,7 +365,7 @@ class RoomModel(QAbstractListModel):
         if not isinstance(number, str):
             return None
         if kind == "room_updated":
-            fields = {k: v for k, v in payload.items() if k != "changed_fields"}
+            fields = dict(payload)  # (the whole room: copied at once, not key by key)
             fields["changed_fields"] = payload.get("changed_fields") or []
             self.queue(number, fields)
         elif kind == "room_created":  # a new card (or a retired room back)
