@@ -55,7 +55,8 @@ class SortMode(IntEnum):
 
 class RoomFilter(QSortFilterProxyModel):
     """Status, floor, occupancy, maintenance, room type and a search box; sort modes.
-    Filters are re-applied by Qt as rows change (dynamic sort and filter)."""
+    Filters are re-applied by Qt as rows change (dynamic sort and filter), when a filter is
+    set or the rows are sorted: else no change can move a row (see _watch_changes)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -94,7 +95,21 @@ class RoomFilter(QSortFilterProxyModel):
         )
         column = -1 if in_order else 0
         if self.sortColumn() != column:
+            self._watch_changes(sorting=column >= 0)
             self.sort(column)
+            self._watch_changes()
+
+    def _watch_changes(self, sorting: bool | None = None) -> None:
+        """Have Qt look at every changed row again (filter it, sort it) only when that can
+        move it: with a filter set or the rows sorted. Otherwise every row stays, in the
+        model's order, and a burst over the board would have 2,000 rows filtered for
+        nothing. (Turned on, Qt puts the rows in order at once: before a sort, while they
+        are still in the model's.)"""
+        if sorting is None:
+            sorting = self.sortColumn() >= 0
+        watch = sorting or self.active()
+        if self.dynamicSortFilter() != watch:
+            self.setDynamicSortFilter(watch)
 
     def set_filters(self, **kwargs: Any) -> None:
         begin = getattr(self, "beginFilterChange", None)
@@ -111,6 +126,7 @@ class RoomFilter(QSortFilterProxyModel):
             end()
         else:  # Qt before 6.9
             self.invalidateFilter()
+        self._watch_changes()
 
     def set_sort_mode(self, mode: SortMode) -> None:
         self.sort_mode = SortMode(mode)
