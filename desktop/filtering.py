@@ -136,6 +136,11 @@ class RoomFilter(QSortFilterProxyModel):
         else:
             self.sort(0)
 
+    def shows_model_order(self) -> bool:
+        """Whether the rows are the model's own, all of them in its order (no filter set,
+        not sorted)."""
+        return self.sortColumn() < 0 and not self.active()
+
     def active(self) -> bool:
         return bool(
             self.text

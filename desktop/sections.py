@@ -182,6 +182,9 @@ class Sections(QObject):
     def _read(self) -> None:
         f = self.filter
         rooms, index, to_source = self.source.rooms(), f.index, f.mapToSource
+        if f.shows_model_order():  # every room, in the model's order: no need to ask Qt
+            self.shown = list(rooms)
+            return
         self.shown = [rooms[to_source(index(r, 0)).row()] for r in range(f.rowCount())]
 
     def _group(self, room: Room) -> int | None:
