@@ -1,25 +1,25 @@
 """The board: room cards in sections (per floor, per status, or one list by number).
 
-Each section is a QListView in icon mode over a small proxy that keeps only its group's rows
-of the filter proxy; all of them share one delegate. Selection spans sections.
+Each section is a QListView in icon mode over a small list model of its group's rooms, in
+the filter proxy's order (desktop/sections.py keeps them); all of them share one delegate.
+Selection spans sections.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import (
     QItemSelection,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     QSize,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QAccessible, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -35,41 +35,12 @@ from desktop.delegate import RoomCardDelegate
 from desktop.filtering import RoomFilter, SortMode
 from desktop.model import Roles
 from desktop.room_facts import status_label
+from desktop.sections import SectionModel, Sections
 from desktop.theme import named
 from shared.rules import RoomStatus
 
 GAP = 6
-
-
-class GroupProxy(QSortFilterProxyModel):
-    """The rows of one section: those whose `role` equals `value` (None: all rows)."""
-
-    def __init__(
-        self, role: int | None, value: Any, dynamic: bool, parent: QObject | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.role, self.value = role, value
-        self.setDynamicSortFilter(dynamic)
-
-    def regroup(self) -> None:
-        """Check every row again (rooms moved between groups without the group's role being
-        watched, e.g. an assignment moved a room into or out of "My rooms")."""
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is not None:
-            begin()
-            self.endFilterChange()
-        else:  # Qt before 6.9
-            self.invalidateFilter()
-
-    def filterAcceptsRow(
-        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
-    ) -> bool:
-        if self.role is None:
-            return True
-        # from the filter's list (every section looks at every row: 20 floors x 2,000 rooms
-        # are 40,000 looks when a snapshot comes)
-        rooms = cast("RoomFilter", self.sourceModel())
-        return bool(rooms.group_of(source_row, self.role) == self.value)
+Index = QModelIndex | QPersistentModelIndex
 
 
 class RoomListView(QListView):
@@ -91,7 +62,9 @@ class RoomListView(QListView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSpacing(0)
         self.setMouseTracking(True)
-        self.setStyleSheet("QListView { background: transparent; }")
+        # the board shows through between the cards (not by a style sheet of its own: that
+        # costs every one of the board's sections a style of its own to make and to polish)
+        self.viewport().setAutoFillBackground(False)
         self.update_grid()
 
     def update_grid(self) -> None:
@@ -123,21 +96,31 @@ class RoomListView(QListView):
         super().resizeEvent(e)
         self.fit_height()
 
+    def dataChanged(self, top: Index, bottom: Index, roles: Sequence[int] = ()) -> None:
+        """Every card changed (a burst over the board, the connection went): repaint what is
+        shown at once, where Qt would first measure every card's rectangle, each measure
+        asking the Python model its row count a few times."""
+        model = self.model()
+        whole = model is not None and top.row() == 0 and bottom.row() == model.rowCount() - 1
+        if whole and top != bottom and not QAccessible.isActive():
+            self.viewport().update()
+            return
+        super().dataChanged(top, bottom, list(roles))
+
 
 class Section(QWidget):
     def __init__(
         self,
         title: str,
-        proxy: GroupProxy,
+        proxy: SectionModel,
         delegate: RoomCardDelegate,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.title = title
-        self.proxy = proxy
+        self.proxy = proxy  # the section's rooms
         self.header = named(QLabel(), "sectionHeader")
         self.view = RoomListView(delegate)
-        self.view.setModel(proxy)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -146,6 +129,8 @@ class Section(QWidget):
         for sig in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset, proxy.layoutChanged):
             sig.connect(self.refresh)
         self.refresh()
+        # the rooms last, once the view has its place: laid out once, when first shown
+        self.view.setModel(proxy)
 
     def refresh(self) -> None:
         n = self.proxy.rowCount()
@@ -164,6 +149,7 @@ class Board(QScrollArea):
         self.proxy = proxy
         self.delegate = RoomCardDelegate(self)
         self.sections: list[Section] = []
+        self.rows = Sections(proxy, self)  # which rooms each section shows
         self._mode: SortMode | None = None
         self._floors: list[int] = []
         self._syncing = False
@@ -201,32 +187,32 @@ class Board(QScrollArea):
         for sec in self.sections:
             self.lay.removeWidget(sec)
             sec.deleteLater()
-            sec.proxy.deleteLater()
+            sec.proxy.deleteLater()  # (no longer kept by self.rows)
         self.sections = []
         mode = self.proxy.sort_mode
         self._mode = mode
         self._floors = self.proxy.source().floors()
-        groups: list[tuple[str, int | None, Any]] = []
+        groups: list[tuple[str, Any]] = []
+        role: int | None = None
         if mode == SortMode.FLOOR:  # an attendant's own rooms first, then floor by floor
-            groups = [("My rooms", int(Roles.Group), "mine")]
-            groups += [(floor_title(f), int(Roles.Group), f) for f in self._floors]
+            role = int(Roles.Group)
+            groups = [("My rooms", "mine")]
+            groups += [(floor_title(f), f) for f in self._floors]
         elif mode == SortMode.STATUS:
-            groups = [(status_label(s), int(Roles.Status), s.value) for s in RoomStatus]
+            role = int(Roles.Status)
+            groups = [(status_label(s), s.value) for s in RoomStatus]
         else:
-            groups = [("All rooms by number", None, None)]
-        for i, (title, role, value) in enumerate(groups):
-            # a room's status changes all the time, its floor never and its attendant rarely
-            # (the model says when: groups_changed), so only status sections watch every change
-            gp = GroupProxy(role, value, mode == SortMode.STATUS, self)
-            gp.setSourceModel(self.proxy)
-            sec = Section(title, gp, self.delegate, self.inner)
+            groups = [("All rooms by number", None)]
+        models = self.rows.set_groups(role, [value for _, value in groups])
+        for i, ((title, _), model) in enumerate(zip(groups, models, strict=True)):
+            sec = Section(title, model, self.delegate, self.inner)
             sec.view.selectionModel().selectionChanged.connect(self._on_selection)
             sec.view.activated.connect(self._on_activated)
             sec.view.doubleClicked.connect(self._on_activated)
             self.lay.insertWidget(i, sec)
             self.sections.append(sec)
         self._update_empty()
-        self._fit_cards(force=True)
+        self._fit_cards(force=True, layout=False)
         if selected:
             self.select(selected)
 
@@ -234,10 +220,8 @@ class Board(QScrollArea):
         if self.proxy.source().floors() != self._floors:  # a floor came or went
             self.rebuild()
             return
-        if self.proxy.sort_mode == SortMode.FLOOR:
-            for sec in self.sections:
-                sec.proxy.regroup()
-            self._update_empty()
+        self.rows.regroup()  # (a room whose group changed has moved already: a check)
+        self._update_empty()
 
     def _update_empty(self, *args: Any) -> None:
         self.empty.setVisible(self.proxy.rowCount() == 0 and self.proxy.source().rowCount() > 0)
@@ -247,12 +231,16 @@ class Board(QScrollArea):
         self.delegate.width = None
         self._fit_cards(force=True)
 
-    def _fit_cards(self, force: bool = False) -> None:
+    def _fit_cards(self, force: bool = False, layout: bool = True) -> None:
+        """Cards as wide as fills the board's rows, laid out again at once (`layout`), or
+        when each view next paints (new sections: the snapshot's scroll bar coming and the
+        cards' new width then cost them one layout, not two)."""
         available = self.viewport().width() - 20 - 4
         if self.delegate.fit(available, GAP) or force:
             for sec in self.sections:
                 sec.view.update_grid()
-                sec.view.doItemsLayout()
+                if layout:
+                    sec.view.doItemsLayout()
 
     def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
@@ -296,9 +284,9 @@ class Board(QScrollArea):
             for sec in self.sections:
                 sm = sec.view.selectionModel()
                 sel = QItemSelection()
-                for row in range(sec.proxy.rowCount()):
-                    idx = sec.proxy.index(row, 0)
-                    if idx.data(Roles.Number) in wanted:
+                for row, room in enumerate(sec.proxy.rooms):
+                    if room["room_number"] in wanted:
+                        idx = sec.proxy.index(row, 0)
                         sel.select(idx, idx)
                 sm.select(sel, sm.SelectionFlag.ClearAndSelect)
         finally:
@@ -329,10 +317,9 @@ class Board(QScrollArea):
 
     def view_of(self, number: str) -> tuple[RoomListView, QModelIndex] | None:
         for sec in self.sections:
-            for row in range(sec.proxy.rowCount()):
-                idx = sec.proxy.index(row, 0)
-                if idx.data(Roles.Number) == number:
-                    return sec.view, idx
+            row = sec.proxy.row_of(number)
+            if row is not None:
+                return sec.view, sec.proxy.index(row, 0)
         return None
 
     def ensure_visible(self, number: str) -> None:

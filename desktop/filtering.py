@@ -55,7 +55,8 @@ class SortMode(IntEnum):
 
 class RoomFilter(QSortFilterProxyModel):
     """Status, floor, occupancy, maintenance, room type and a search box; sort modes.
-    Filters are re-applied by Qt as rows change (dynamic sort and filter)."""
+    Filters are re-applied by Qt as rows change (dynamic sort and filter), when a filter is
+    set or the rows are sorted: else no change can move a row (see _watch_changes)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -69,15 +70,6 @@ class RoomFilter(QSortFilterProxyModel):
         self.sort_mode = SortMode.FLOOR
         self._keys: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}  # see _cached_key
         self._model: Any = None
-        self._groups: dict[int, list[Any]] = {}  # see group_of
-        for signal in (
-            self.modelAboutToBeReset,
-            self.layoutAboutToBeChanged,
-            self.rowsAboutToBeInserted,
-            self.rowsAboutToBeRemoved,
-        ):
-            signal.connect(self._forget_groups)
-        self.dataChanged.connect(self._regroup_rows)
         self.setDynamicSortFilter(True)
         self.sort(0)
 
@@ -89,33 +81,9 @@ class RoomFilter(QSortFilterProxyModel):
         super().setSourceModel(model)
         for signal in (model.groups_changed, model.modelReset, model.rowsInserted):
             signal.connect(self._choose_sorting)
-
-    def group_of(self, row: int, role: int) -> Any:
-        """Role `role` of this proxy's row `row`, from a list kept per role: every board
-        section asks it of every row, so it is read once per row, not once per section."""
-        cache = self._groups.get(role)
-        if cache is None or row >= len(cache):
-            model = self._model
-            rooms = model.rooms()
-            cache = self._groups[role] = [
-                model.value(rooms[self.mapToSource(self.index(r, 0)).row()], role)
-                for r in range(self.rowCount())
-            ]
-        return cache[row]
-
-    def _forget_groups(self, *args: Any) -> None:
-        self._groups.clear()
-
-    def _regroup_rows(self, top: Index, bottom: Index, roles: Any = None) -> None:
-        """Rows changed: their entries of the lists are read again (before the sections,
-        which are connected after, look at them)."""
-        if not self._groups:
-            return
-        model = self._model
-        rooms = model.rooms()
-        for role, cache in self._groups.items():
-            for r in range(top.row(), min(bottom.row() + 1, len(cache))):
-                cache[r] = model.value(rooms[self.mapToSource(self.index(r, 0)).row()], role)
+        # now, while the model is (mostly) empty: the first snapshot is then not sorted by
+        # comparing 2,000 rooms in Python only to be put back in the model's order after
+        self._choose_sorting()
 
     def _choose_sorting(self, *args: Any) -> None:
         """Sort only where the model's own order (by floor and number) is not the board's:
@@ -127,7 +95,21 @@ class RoomFilter(QSortFilterProxyModel):
         )
         column = -1 if in_order else 0
         if self.sortColumn() != column:
+            self._watch_changes(sorting=column >= 0)
             self.sort(column)
+            self._watch_changes()
+
+    def _watch_changes(self, sorting: bool | None = None) -> None:
+        """Have Qt look at every changed row again (filter it, sort it) only when that can
+        move it: with a filter set or the rows sorted. Otherwise every row stays, in the
+        model's order, and a burst over the board would have 2,000 rows filtered for
+        nothing. (Turned on, Qt puts the rows in order at once: before a sort, while they
+        are still in the model's.)"""
+        if sorting is None:
+            sorting = self.sortColumn() >= 0
+        watch = sorting or self.active()
+        if self.dynamicSortFilter() != watch:
+            self.setDynamicSortFilter(watch)
 
     def set_filters(self, **kwargs: Any) -> None:
         begin = getattr(self, "beginFilterChange", None)
@@ -144,6 +126,7 @@ class RoomFilter(QSortFilterProxyModel):
             end()
         else:  # Qt before 6.9
             self.invalidateFilter()
+        self._watch_changes()
 
     def set_sort_mode(self, mode: SortMode) -> None:
         self.sort_mode = SortMode(mode)
@@ -152,6 +135,11 @@ class RoomFilter(QSortFilterProxyModel):
             self._choose_sorting()
         else:
             self.sort(0)
+
+    def shows_model_order(self) -> bool:
+        """Whether the rows are the model's own, all of them in its order (no filter set,
+        not sorted)."""
+        return self.sortColumn() < 0 and not self.active()
 
     def active(self) -> bool:
         return bool(

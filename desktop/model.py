@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from desktop.cards import Card
 from desktop.filtering import STATUS_ORDER as STATUS_ORDER
 from desktop.filtering import RoomFilter as RoomFilter
 from desktop.filtering import SortMode as SortMode
@@ -34,6 +34,7 @@ from desktop.filtering import natural_key as natural_key
 from desktop.filtering import priority_rank as priority_rank
 from desktop.marks import assigned_to_me, attendant_name, block_mark
 from desktop.occupancy_words import card_line
+from desktop.roles import Roles as Roles
 from desktop.room_facts import ENDING_SOON_MINUTES as ENDING_SOON_MINUTES
 from desktop.room_facts import OCC_LABELS as OCC_LABELS
 from desktop.room_facts import RunningStats
@@ -44,6 +45,7 @@ from desktop.room_facts import in_house_words as in_house_words
 from desktop.room_facts import occupancy_of as occupancy_of
 from desktop.room_facts import occupancy_text as occupancy_text
 from desktop.room_facts import status_label as status_label
+from desktop.theme import SHORT_LABELS
 from shared.rules import RoomView
 
 Index = QModelIndex | QPersistentModelIndex
@@ -62,37 +64,6 @@ OCCUPANCY_FIELDS = (
 )
 
 
-class Roles(IntEnum):
-    Room = Qt.ItemDataRole.UserRole + 1
-    Number = Qt.ItemDataRole.UserRole + 2
-    Floor = Qt.ItemDataRole.UserRole + 3
-    Status = Qt.ItemDataRole.UserRole + 4
-    StatusLabel = Qt.ItemDataRole.UserRole + 5
-    Occupancy = Qt.ItemDataRole.UserRole + 6
-    MinutesToFree = Qt.ItemDataRole.UserRole + 7
-    NextAvailable = Qt.ItemDataRole.UserRole + 8
-    ReservationsToday = Qt.ItemDataRole.UserRole + 9
-    Guests = Qt.ItemDataRole.UserRole + 10
-    Maintenance = Qt.ItemDataRole.UserRole + 11
-    Priority = Qt.ItemDataRole.UserRole + 12
-    OutOfOrder = Qt.ItemDataRole.UserRole + 13
-    DoNotDisturb = Qt.ItemDataRole.UserRole + 14
-    RoomType = Qt.ItemDataRole.UserRole + 15
-    Stale = Qt.ItemDataRole.UserRole + 16
-    Version = Qt.ItemDataRole.UserRole + 17
-    Notes = Qt.ItemDataRole.UserRole + 18
-    Rush = Qt.ItemDataRole.UserRole + 19
-    Recent = Qt.ItemDataRole.UserRole + 20  # changed in the last seconds: the card glows
-    Block = Qt.ItemDataRole.UserRole + 21  # "OOO until 14:00", or ""
-    Mine = Qt.ItemDataRole.UserRole + 22  # assigned to the attendant who is logged in
-    Attendant = Qt.ItemDataRole.UserRole + 23  # the attendant's name, or ""
-    Group = Qt.ItemDataRole.UserRole + 24  # the board's section: "mine", or the floor
-    # False on a rewound board: past room states carry no occupancy (no bookings count)
-    OccupancyKnown = Qt.ItemDataRole.UserRole + 25
-    OverdueLine = Qt.ItemDataRole.UserRole + 26  # "45 min late · next waiting", or ""
-    Card = Qt.ItemDataRole.UserRole + 27  # a CardReader: every other role of the room at once
-
-
 class CardReader:
     """One room's roles, read without going through the proxies again for each: the card
     delegate asks for about twenty of them for every card it paints."""
@@ -104,6 +75,9 @@ class CardReader:
 
     def __call__(self, role: int) -> Any:
         return self.model.value(self.room, role)
+
+    def card(self) -> Card:
+        return self.model.card(self.room)
 
 
 def room_view(room: dict[str, Any]) -> RoomView:
@@ -244,6 +218,40 @@ class RoomModel(QAbstractListModel):
             return "mine" if assigned_to_me(room, self.staff_id) else int(room.get("floor") or 0)
         return None
 
+    def card(self, room: dict[str, Any]) -> Card:
+        """What the room's card shows: the roles `value` answers, read at once."""
+        now = self._now()
+        status = room.get("room_status") or ""
+        known = self.occupancy_known
+        if known:
+            occ, minutes = occupancy_of(room, now)
+        else:  # a past room state: only whether a guest was in house
+            occ, minutes = ("occupied" if room.get("is_occupied") else "free"), None
+        maintenance = bool(room.get("maintenance_required"))
+        return Card(
+            number=room["room_number"],
+            status=status,
+            label=SHORT_LABELS.get(status) or status_label(status),
+            occ=occ,
+            known=known,
+            minutes=minutes if known else occupancy_of(room, now)[1],
+            nxt=room.get("next_available") or "",
+            today=int(room.get("reservations_today") or 0),
+            guests=guests_of(room),
+            maintenance=maintenance,
+            priority=(room.get("maintenance_priority") or "MEDIUM") if maintenance else "",
+            ooo=bool(room.get("is_out_of_order")),
+            dnd=bool(room.get("do_not_disturb")),
+            rtype=room.get("room_type") or "",
+            stale=self._stale,
+            rush=room.get("rush") is not None,
+            recent=room["room_number"] in self._recent,
+            block=block_mark(room, self.tz, now),
+            overdue=card_line(room, now, self.tz) if known and occ == "overdue" else "",
+            mine=assigned_to_me(room, self.staff_id),
+            attendant=attendant_name(room),
+        )
+
     # --- reading -------------------------------------------------------------------------
 
     def now(self) -> datetime:
@@ -357,7 +365,7 @@ class RoomModel(QAbstractListModel):
         if not isinstance(number, str):
             return None
         if kind == "room_updated":
-            fields = {k: v for k, v in payload.items() if k != "changed_fields"}
+            fields = dict(payload)  # (the whole room: copied at once, not key by key)
             fields["changed_fields"] = payload.get("changed_fields") or []
             self.queue(number, fields)
         elif kind == "room_created":  # a new card (or a retired room back)

@@ -8,8 +8,12 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+from PySide6.QtTest import QAbstractItemModelTester
+
+from desktop.board import Board
 from desktop.filtering import RoomFilter, SortMode
-from desktop.model import RoomModel, compute_stats
+from desktop.model import Roles, RoomModel, compute_stats
 from shared.clock import ManualClock
 from shared.rules import RoomStatus
 from shared.timeutil import to_iso
@@ -140,3 +144,177 @@ def test_filters_sort_and_order_stay_right_after_every_event(qapp: Any, clock: M
     # the model's own order (which the board shows unsorted by floor) is by floor and number
     floors = [(int(r["floor"]), r["room_number"]) for r in model.rooms()]
     assert [f for f, _ in floors] == sorted(f for f, _ in floors)
+
+
+def board_sections(board: Board) -> list[tuple[str, list[str]]]:
+    out = []
+    for sec in board.sections:
+        rows = sec.proxy
+        out.append(
+            (sec.title, [str(rows.index(i, 0).data(Roles.Number)) for i in range(rows.rowCount())])
+        )
+    return out
+
+
+def expected_sections(
+    board: Board, proxy: RoomFilter, model: RoomModel
+) -> list[tuple[str, list[str]]]:
+    """What a board built afresh shows: the filter's rows, in its order, grouped."""
+    order = expected_order(proxy, model)
+    rooms = {r["room_number"]: r for r in model.rooms()}
+    out = []
+    for sec, values in zip(board.sections, section_values(proxy, model), strict=True):
+        role, value = values
+        numbers = [n for n in order if role is None or model.value(rooms[n], role) == value]
+        out.append((sec.title, numbers))
+    return out
+
+
+def section_values(proxy: RoomFilter, model: RoomModel) -> list[tuple[int | None, Any]]:
+    if proxy.sort_mode == SortMode.FLOOR:
+        return [(int(Roles.Group), "mine")] + [(int(Roles.Group), f) for f in model.floors()]
+    if proxy.sort_mode == SortMode.STATUS:
+        return [(int(Roles.Status), s) for s in STATUSES]
+    return [(None, None)]
+
+
+class ModelChecks:
+    """Qt's own checks of a model's signals (rows inserted where said, a layout change that
+    keeps what it says) on every section of a board; what they find is collected."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self.testers: list[QAbstractItemModelTester] = []
+        self._previous = qInstallMessageHandler(self._on_message)
+
+    def _on_message(self, kind: QtMsgType, context: Any, text: str) -> None:
+        if "FAIL" in text or "QAbstractItemModelTester" in text:
+            self.found.append(text)
+
+    def watch(self, board: Board) -> None:
+        mode = QAbstractItemModelTester.FailureReportingMode.Warning
+        self.testers = [QAbstractItemModelTester(sec.proxy, mode) for sec in board.sections]
+
+    def close(self) -> None:
+        qInstallMessageHandler(self._previous)
+
+
+def test_every_section_shows_its_rooms_in_order_after_every_event(
+    qapp: Any, clock: ManualClock
+) -> None:
+    rnd = random.Random(13)
+    model = RoomModel(clock.now, flush_ms=10_000)
+    proxy = RoomFilter()
+    proxy.setSourceModel(model)
+    board = Board(proxy)
+    board.resize(1200, 800)
+    model.set_rooms(make_rooms(rnd, 160, clock))
+    assert board_sections(board) == expected_sections(board, proxy, model)
+    settings: list[dict[str, Any]] = [
+        {},
+        {"status": "CHECKOUT_DIRTY"},
+        {"maintenance": False},
+        {"occupancy": "free"},
+        {"text": "tap"},
+    ]
+    cleared: dict[str, Any] = {"status": None, "maintenance": None, "occupancy": None}
+    checks = ModelChecks()
+    try:
+        for step in range(60):
+            if rnd.random() < 0.3:
+                model.set_viewer(rnd.choice([None, 7, 8]), model.tz)
+            if rnd.random() < 0.3:  # as the filter bar does: a new sort, then new sections
+                proxy.set_sort_mode(rnd.choice(list(SortMode)))
+                board.rebuild()
+            if rnd.random() < 0.3:
+                proxy.set_filters(**{**cleared, "text": "", **rnd.choice(settings)})
+            if rnd.random() < 0.1:  # a snapshot again (a resync)
+                model.set_rooms([dict(r) for r in model.rooms()])
+            assert board_sections(board) == expected_sections(board, proxy, model), step
+            checks.watch(board)
+            # a few rooms selected: those that stay in their section stay selected, and no
+            # other room is selected by the changes
+            shown = [n for _, numbers in board_sections(board) for n in numbers]
+            picked = rnd.sample(shown, min(12, len(shown)))
+            board.select(picked)
+            before = {t: set(ns) & set(picked) for t, ns in board_sections(board)}
+            for _ in range(rnd.choice([1, 5, 40])):
+                model.apply_event(random_event(rnd, model, clock))
+            model.flush()
+            after = board_sections(board)
+            assert after == expected_sections(board, proxy, model), step
+            still = {n for t, ns in after for n in ns if n in before.get(t, set())}
+            assert set(board.selected_rooms()) == still, step
+            assert checks.found == [], step
+    finally:
+        checks.close()
+    # the board over the same filter built afresh shows the same
+    again = Board(proxy)
+    assert board_sections(again) == board_sections(board)
+
+
+def repainted(board: Board) -> list[set[str]]:
+    """Per section, the rooms its dataChanged signals covered (filled as they come)."""
+    seen: list[set[str]] = []
+    for sec in board.sections:
+        got: set[str] = set()
+        rows = sec.proxy
+
+        def record(
+            top: Any, bottom: Any, roles: Any = (), rows: Any = rows, got: Any = got
+        ) -> None:
+            got.update(r["room_number"] for r in rows.rooms[top.row() : bottom.row() + 1])
+
+        rows.dataChanged.connect(record)
+        seen.append(got)
+    return seen
+
+
+def test_a_room_changes_section_or_is_repainted_in_its_own(qapp: Any, clock: ManualClock) -> None:
+    rnd = random.Random(14)
+    model = RoomModel(clock.now, flush_ms=10_000)
+    proxy = RoomFilter()
+    proxy.setSourceModel(model)
+    board = Board(proxy)
+    rooms = make_rooms(rnd, 100, clock)
+    for r in rooms:
+        r["assigned_to"] = None
+    model.set_rooms(rooms)
+    # by floor: a status change repaints the card where it is, in its floor's section only
+    seen = repainted(board)
+    model.apply_event(
+        {"type": "room_updated", "payload": {**rooms[25], "room_status": "OCCUPIED_DIRTY"}}
+    )
+    model.flush()
+    floor_2 = next(i for i, s in enumerate(board.sections) if s.title == "Floor 2")
+    assert "206" in seen[floor_2] and all(not s for i, s in enumerate(seen) if i != floor_2)
+    # a burst over the whole board repaints every changed card
+    seen = repainted(board)
+    changed = [model.rooms()[0], *rnd.sample(model.rooms(), 60), model.rooms()[-1]]
+    for r in changed:
+        model.apply_event(
+            {"type": "room_updated", "payload": {**r, "room_status": "READY_FOR_GUEST"}}
+        )
+    model.flush()
+    assert {r["room_number"] for r in changed} <= set().union(*seen)
+    # the viewer's rooms move to "My rooms" (no new sections: the same board)
+    sections = list(board.sections)
+    model.apply_event(
+        {
+            "type": "room_updated",
+            "payload": {**rooms[3], "assigned_to": {"staff_id": 7, "name": "A"}},
+        }
+    )
+    model.flush()
+    model.set_viewer(7, model.tz)
+    assert board.sections == sections
+    assert board_sections(board)[0] == ("My rooms", ["104"])
+    assert "104" not in board_sections(board)[1][1]
+    # by status: a room whose new status keeps its place in the filter's order still moves
+    proxy.set_sort_mode(SortMode.STATUS)
+    board.rebuild()
+    for target in rnd.sample(model.rooms(), 30):
+        status = rnd.choice(STATUSES)
+        model.apply_event({"type": "room_updated", "payload": {**target, "room_status": status}})
+        model.flush()
+        assert board_sections(board) == expected_sections(board, proxy, model)
