@@ -35,7 +35,7 @@ def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROO
         "from server import db as m\n"
         "from server.demo import DemoSpec, load_demo\n"
         "from shared.clock import SystemClock\n"
-        "m.open_db(sys.argv[1])\n"
+        "m.open_db(__import__('pathlib').Path(sys.argv[1]))\n"
         "try:\n"
         "    load_demo(SystemClock().now(), DemoSpec(floors=int(sys.argv[2]),"
         " rooms_per_floor=int(sys.argv[3]), with_staff=True))\n"
