@@ -34,7 +34,7 @@ class Plan:
 def commander_main(
     pipe: Connection,
     host: str,
-    port: int,
+    ports: list[int],
     token: str,
     channel: str,
     plan: Plan,
@@ -42,7 +42,7 @@ def commander_main(
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        result = asyncio.run(Commander(pipe, host, port, token, channel, plan, tls).run())
+        result = asyncio.run(Commander(pipe, host, ports, token, channel, plan, tls).run())
     except Exception as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
     with contextlib.suppress(OSError):
@@ -51,19 +51,20 @@ def commander_main(
 
 class Commander:
     """Sends room commands (do-not-disturb on/off, which a manager may toggle on any room)
-    with the version it last saw; a room has at most one command in flight."""
+    with the version it last saw; a room has at most one command in flight. Its connections
+    go to the servers of `ports` in turn (one server, or each of several)."""
 
     def __init__(
         self,
         pipe: Connection,
         host: str,
-        port: int,
+        ports: list[int],
         token: str,
         channel: str,
         plan: Plan,
         tls: bool = False,
     ) -> None:
-        self.pipe, self.host, self.port, self.tls = pipe, host, port, tls
+        self.pipe, self.host, self.ports, self.tls = pipe, host, ports, tls
         self.token, self.channel, self.plan = token, channel, plan
         self.sent: array[int] = array("q", [-1]) * plan.max_commands
         self.rooms: dict[str, list[Any]] = {}  # number -> [version, dnd]
@@ -123,8 +124,9 @@ class Commander:
     async def run(self) -> dict[str, Any]:
         plan = self.plan
         try:
-            for _ in range(plan.conns):
-                ws = await open_ws(self.host, self.port, lambda: BenchWS(), 60, self.tls)
+            for c in range(plan.conns):
+                port = self.ports[c % len(self.ports)]
+                ws = await open_ws(self.host, port, lambda: BenchWS(), 60, self.tls)
                 self.conns.append(ws)
                 await ws.request({"type": "auth.token", "request_id": "t", "token": self.token}, 60)
             first = self.conns[0]

@@ -60,7 +60,7 @@ def make_tokens(sp: ServerProc, src: Path, n: int) -> list[str]:
         "from server import db as m\n"
         "from server.accounts import Accounts\n"
         "from shared.clock import SystemClock\n"
-        "m.open_db(sys.argv[1])\n"
+        "m.open_db(__import__('pathlib').Path(sys.argv[1]))\n"
         "acc = Accounts(SystemClock().now)\n"
         "staff = [s.id for s in m.Staff.select().where(m.Staff.active == True)]\n"
         "out = []\n"

@@ -39,7 +39,27 @@ class RunResult:
     errors: int = 0
     dropped: int = 0
     window_s: float = 0.0
+    store: str = "sqlite"  # Roomrack's store: sqlite or postgresql
+    servers: int = 1  # Roomrack server processes on that store
+    write_via: str = "first"  # the commander wrote through the first server, or all
+    commits_per_s: float = 0.0  # PostgreSQL: transactions that wrote, per second
+    pg_cpu: float = 0.0  # PostgreSQL: all its processes, share of one core
+    disordered: int = 0  # subscribers whose events were not the journal's, once each, in order
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def case(self) -> tuple[str, int, str, int]:
+        """What was measured: the target (and its store), N, the mode and the servers."""
+        return (label(self), self.n, self.mode, self.servers)
+
+
+def label(r: RunResult) -> str:
+    """The target as the tables name it: `roomrack`, or `roomrack pg×2` for two servers on
+    PostgreSQL (`+all` when the commander wrote through every server)."""
+    if r.store == "sqlite" and r.servers == 1:
+        return r.target
+    via = "+all" if r.write_via == "all" and r.servers > 1 else ""
+    return f"{r.target} {'pg' if r.store == 'postgresql' else r.store}×{r.servers}{via}"
 
 
 def pct(sorted_values: list[int], q: float) -> float:
@@ -68,7 +88,9 @@ def median_run(runs: list[RunResult]) -> RunResult:
             name = f.name
             merged = med(lambda r: float(getattr(r, name)))  # noqa: B023
             setattr(out, f.name, round(merged) if isinstance(value, int) else merged)
+    out.store, out.write_via = first.store, first.write_via
     out.lost = out.lost_any = max(r.lost for r in runs)
+    out.disordered = max(r.disordered for r in runs)
     out.dropped = max(r.dropped for r in runs)
     out.server_peak_mb = max(r.server_peak_mb for r in runs)
     out.runs = len(runs)
@@ -86,14 +108,10 @@ def from_json(path: Path) -> tuple[str, list[RunResult]]:
     for row in doc["runs"]:
         row["spread"] = tuple(row.get("spread", (0.0, 0.0)))
         runs.append(RunResult(**row))
-    kept: dict[tuple[str, int, str], list[RunResult]] = {}
+    kept: dict[tuple[str, int, str, int], list[RunResult]] = {}
     for i, r in enumerate(runs):
         nxt = runs[i + 1] if i + 1 < len(runs) else None
-        redone = (
-            nxt is not None
-            and r.other_load > 0.25
-            and (nxt.target, nxt.n, nxt.mode) == (r.target, r.n, r.mode)
-        )
+        redone = nxt is not None and r.other_load > 0.25 and nxt.case == r.case
         if not redone:
-            kept.setdefault((r.target, r.n, r.mode), []).append(r)
+            kept.setdefault(r.case, []).append(r)
     return str(doc["machine"]), [median_run(v) for v in kept.values()]

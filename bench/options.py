@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tools.pgcluster import PgCluster
 
 TARGETS = ("baseline", "roomrack", "roomrack-tls", "release")
 MODES = ("paced", "burst", "connect")
+STORES = ("sqlite", "postgresql")
+WRITE_VIA = ("first", "all")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,6 +41,10 @@ class Options:
     src: Path = ROOT
     release: str | None = None  # the commit measured as the `release` target (bench/RELEASE)
     release_src: Path | None = None  # that commit's tree, exported for the run
+    store: str = "sqlite"  # Roomrack's store: an SQLite file, or a PostgreSQL database
+    servers: list[int] = field(default_factory=lambda: [1])  # server processes per case
+    write_via: str = "first"  # the commander writes through the first server, or all
+    pg: PgCluster | None = None  # the throw-away PostgreSQL server of --store postgresql
 
 
 def parse_args(argv: list[str] | None, description: str = "") -> Options:
@@ -52,14 +62,35 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
     )
     p.add_argument(
         "--targets",
-        default="baseline,roomrack",
+        default=None,
         help="baseline, roomrack, roomrack-tls and/or release (the current release over plain"
-        " ws, from bench/RELEASE or --release)",
+        " ws, from bench/RELEASE or --release); default baseline,roomrack, or roomrack with"
+        " --store postgresql",
     )
     p.add_argument(
         "--release",
         metavar="REF",
         help="the commit of the `release` target (default: bench/RELEASE)",
+    )
+    p.add_argument(
+        "--store",
+        choices=STORES,
+        default="sqlite",
+        help="Roomrack's store (default sqlite): postgresql starts a throw-away PostgreSQL"
+        " server (tools/pgcluster.py) and gives each run a new database",
+    )
+    p.add_argument(
+        "--servers",
+        default="1",
+        help="Roomrack server processes on one store, e.g. 1,2 (default 1; more than one"
+        " needs --store postgresql); the subscribers are split evenly across them",
+    )
+    p.add_argument(
+        "--write-via",
+        choices=WRITE_VIA,
+        default="first",
+        help="with several servers, the commander writes through the first one (default)"
+        " or spreads its connections over all of them",
     )
     p.add_argument("--duration", type=float, default=10.0, help="seconds of commands per run")
     p.add_argument("--rate", type=float, default=200.0, help="paced: commands per second")
@@ -111,13 +142,25 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
     if a.quick:
         ns, duration = [10, 50], 3.0
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
-    targets = [t.strip() for t in a.targets.split(",") if t.strip()]
+    pg = a.store == "postgresql"
+    chosen = a.targets or ("roomrack" if pg else "baseline,roomrack")
+    targets = [t.strip() for t in chosen.split(",") if t.strip()]
     for m in modes:
         if m not in MODES:
             p.error(f"unknown mode {m!r}")
     for t in targets:
         if t not in TARGETS:
             p.error(f"unknown target {t!r}")
+    servers = [int(x) for x in a.servers.split(",") if x.strip()]
+    if not servers or any(k < 1 for k in servers):
+        p.error("--servers takes counts of at least 1, e.g. 1,2")
+    if a.store == "sqlite" and max(servers) > 1:
+        p.error("several servers share a PostgreSQL database only: add --store postgresql")
+    other = [t for t in targets if t not in ("roomrack", "roomrack-tls")]
+    if pg and "connect" in modes:
+        p.error("the connect mode runs on SQLite only")
+    if pg and other:
+        p.error(f"--store postgresql measures roomrack and roomrack-tls only, not {other}")
     if any(n < 1 for n in ns) or a.rate <= 0 or a.inflight < 1 or duration <= 0:
         p.error("N, rate, in-flight and duration must be positive")
     return Options(
@@ -142,4 +185,7 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         from_json=a.from_json,
         src=a.roomrack_src.resolve(),
         release=a.release,
+        store=a.store,
+        servers=servers,
+        write_via=a.write_via,
     )

@@ -32,6 +32,14 @@ of a CPU is done once more; with --repeat the median run is reported.
     python -m bench.realtime --n 1000 --modes connect --targets roomrack,release
                                                   # 1,000 desks connecting at once
 
+With `--store postgresql` the benchmark starts its own throw-away PostgreSQL server
+(tools/pgcluster.py, 127.0.0.1 only) and gives each run a new database with the hotel;
+`--servers 1,2` measures each case with one and with two Roomrack processes on that database
+(the subscribers split evenly across them; the commander writes through the first, or with
+`--write-via all` through each in turn), and adds a table of commits, CPU and 1 against 2:
+
+    python -m bench.realtime --store postgresql --servers 1,2 --n 200,1000 --modes burst,paced
+
 Targets: `baseline`, `roomrack` (plain ws, `serve --insecure`), `roomrack-tls` (wss with
 the server's own certificate, as it runs by default) and `release` (the current release named
 in bench/RELEASE, exported from git, over plain ws). With both Roomrack targets the report
@@ -47,11 +55,12 @@ import sys
 import time
 
 from bench import connect
-from bench.figures import RunResult, from_json, median_run
+from bench.figures import RunResult, from_json, label, median_run
 from bench.options import Options, parse_args
 from bench.release import export_release, release_ref
 from bench.report import machine_facts, report
 from bench.run import run_one
+from tools.pgcluster import PgCluster
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,15 +71,25 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(report(medians, opts))
         return 0
-    facts = machine_facts(opts)
-    print(facts, flush=True)
-    print(
-        f"paced: {opts.rate:g} commands/s for {opts.duration:g} s; "
-        f"burst: {opts.inflight} in flight for {opts.duration:g} s; "
-        f"hotel of {opts.floors * opts.rooms_per_floor} rooms",
-        flush=True,
-    )
     with contextlib.ExitStack() as stack:
+        if opts.store == "postgresql":
+            opts.pg = PgCluster().start()
+            stack.callback(opts.pg.stop)
+        facts = machine_facts(opts)
+        print(facts, flush=True)
+        print(
+            f"paced: {opts.rate:g} commands/s for {opts.duration:g} s; "
+            f"burst: {opts.inflight} in flight for {opts.duration:g} s; "
+            f"hotel of {opts.floors * opts.rooms_per_floor} rooms",
+            flush=True,
+        )
+        if max(opts.servers) > 1:
+            via = "every server in turn" if opts.write_via == "all" else "the first server"
+            print(
+                f"servers: {', '.join(map(str, opts.servers))} on one database; the"
+                f" subscribers split evenly across them; the commander writes through {via}",
+                flush=True,
+            )
         if "release" in opts.targets:
             ref = release_ref(opts.release) or "none"
             opts.release_src = stack.enter_context(export_release(ref))
@@ -95,19 +114,25 @@ def measure(opts: Options, facts: str) -> int:
         print(connect.report(desks), flush=True)
     every: list[RunResult] = []
     results: list[RunResult] = []
+    cases = [(t, k) for k in opts.servers for t in opts.targets]
     for n in opts.ns:
         for mode in [m for m in opts.modes if m != "connect"]:
-            runs: dict[str, list[RunResult]] = {t: [] for t in opts.targets}
+            runs: dict[tuple[str, int], list[RunResult]] = {c: [] for c in cases}
             for rep in range(opts.repeat):
-                for target in opts.targets:
+                for target, k in cases:
                     for attempt in range(2):
                         t = time.monotonic()
-                        r = run_one(target, n, mode, opts)
+                        r = run_one(target, n, mode, opts, k)
+                        pg = (
+                            f"  {r.commits_per_s:,.0f} commits/s  PostgreSQL CPU {r.pg_cpu:.0%}"
+                            if opts.pg is not None
+                            else ""
+                        )
                         print(
-                            f"  {target:12} N={n:<5} {mode:5} #{rep + 1}"
+                            f"  {label(r):12} N={n:<5} {mode:5} #{rep + 1}"
                             f" {r.events_per_s:>10,.0f} events/s  p50 {r.p50_ms:.1f} ms"
                             f"  p99 {r.p99_ms:.1f} ms  lost {r.lost}"
-                            f"  server CPU {r.server_cpu:.0%}"
+                            f"  server CPU {r.server_cpu:.0%}{pg}"
                             f"  gen CPU {r.subs_cpu:.0%}+{r.cmd_cpu:.0%}"
                             f"  machine {r.machine_busy:.0%} (softirq {r.softirq:.0%})"
                             f"  ({time.monotonic() - t:.0f} s)"
@@ -118,9 +143,9 @@ def measure(opts: Options, facts: str) -> int:
                         if r.other_load <= 0.25 or attempt == 1:
                             break
                         print("    (other programs were busy: once more)", flush=True)
-                    runs[target].append(r)
-            for target in opts.targets:
-                results.append(median_run(runs[target]))
+                    runs[(target, k)].append(r)
+            for c in cases:
+                results.append(median_run(runs[c]))
     if not results:
         return 0
     print()

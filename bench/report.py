@@ -1,4 +1,5 @@
-"""The report: the table of runs, Roomrack against the baseline, TLS against plain ws."""
+"""The report: the table of runs, Roomrack against the baseline, TLS against plain ws, and
+one server against several on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from bench.figures import RunResult
+from bench.figures import RunResult, label
 from bench.options import ROOT, Options
 
 COLUMNS = [
@@ -53,9 +54,27 @@ TLS_HEAD = [
 ]
 
 
+SERVERS_HEAD = [
+    "target",
+    "N",
+    "mode",
+    "servers",
+    "events/s",
+    "vs 1 server",
+    "p99 ms",
+    "cmd/s",
+    "commits/s",
+    "cmds/commit",
+    "server CPU",
+    "PostgreSQL CPU",
+    "lost",
+    "not in order",
+]
+
+
 def row_of(r: RunResult) -> list[str]:
     return [
-        r.target,
+        label(r),
         str(r.n),
         r.mode,
         str(r.commands),
@@ -73,17 +92,19 @@ def row_of(r: RunResult) -> list[str]:
     ]
 
 
-def by_case(results: list[RunResult], target: str) -> dict[tuple[int, str], RunResult]:
-    """The runs of one target by their case (N, mode)."""
-    return {(r.n, r.mode): r for r in results if r.target == target}
+def by_case(results: list[RunResult], target: str) -> dict[tuple[int, str, int], RunResult]:
+    """The runs of one target by their case (N, mode, servers)."""
+    return {(r.n, r.mode, r.servers): r for r in results if r.target == target}
 
 
 def pairs(results: list[RunResult], target: str, against: str) -> list[tuple[RunResult, RunResult]]:
-    """Each run of `target`, in order, with the run of `against` of the same case (N, mode);
-    a case `against` did not run is left out."""
+    """Each run of `target`, in order, with the run of `against` of the same case (N, mode,
+    servers); a case `against` did not run is left out."""
     other = by_case(results, against)
     return [
-        (r, other[(r.n, r.mode)]) for r in results if r.target == target and (r.n, r.mode) in other
+        (r, other[(r.n, r.mode, r.servers)])
+        for r in results
+        if r.target == target and (r.n, r.mode, r.servers) in other
     ]
 
 
@@ -99,7 +120,7 @@ def ratio_rows(results: list[RunResult]) -> list[list[str]]:
         lost = max(r.lost, r.lost_any)
         want = 2.0 if r.mode == "burst" else 0.99
         ok = thr >= want and p99 <= 1.0 and lost == 0 and max(b.lost, b.lost_any) == 0
-        rel = release.get((r.n, r.mode))
+        rel = release.get((r.n, r.mode, r.servers))
         rows.append(
             [
                 str(r.n),
@@ -132,6 +153,38 @@ def tls_rows(results: list[RunResult]) -> list[list[str]]:
                 f"{p.server_cpu:.0%} / {r.server_cpu:.0%}",
                 str(lost),
                 "met" if thr >= 0.85 and lost == 0 else "MISSED",
+            ]
+        )
+    return rows
+
+
+def servers_rows(results: list[RunResult]) -> list[list[str]]:
+    """Roomrack on PostgreSQL (or with several servers): delivered events, latency, the
+    transactions that wrote, and CPU, with each case beside its run on one server."""
+    one = {(r.target, r.n, r.mode): r for r in results if r.servers == 1}
+    rows = []
+    for r in results:
+        if r.store == "sqlite" and r.servers == 1:
+            continue
+        base = one.get((r.target, r.n, r.mode))
+        vs = f"{r.events_per_s / base.events_per_s:.0%}" if base and base.events_per_s else "–"
+        per_commit = r.cmd_rate / r.commits_per_s if r.commits_per_s else math.nan
+        rows.append(
+            [
+                label(r),
+                str(r.n),
+                r.mode,
+                str(r.servers),
+                f"{r.events_per_s:,.0f}",
+                vs if r.servers > 1 else "",
+                f"{r.p99_ms:.1f}",
+                f"{r.cmd_rate:.0f}",
+                f"{r.commits_per_s:.0f}" if r.store == "postgresql" else "–",
+                f"{per_commit:.1f}" if r.store == "postgresql" else "–",
+                f"{r.server_cpu:.0%}",
+                f"{r.pg_cpu:.0%}" if r.store == "postgresql" else "–",
+                str(max(r.lost, r.lost_any)),
+                str(r.disordered),
             ]
         )
     return rows
@@ -173,13 +226,24 @@ def source_version(src: Path = ROOT) -> str:
     return (head or "unknown") + (" with local changes" if changed else "")
 
 
+def postgres_version(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as con:
+        row = con.execute(b"SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"
+
+
 def machine_facts(opts: Options) -> str:
     from importlib.metadata import version
 
+    store = f"SQLite synchronous={opts.synchronous} (WAL)"
+    if opts.pg is not None:
+        store = f"PostgreSQL {postgres_version(opts.pg.url())} (throw-away: fsync off)"
     return (
         f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"Linux {platform.release()}, Python {platform.python_version()}, "
-        f"websockets {version('websockets')}, SQLite synchronous={opts.synchronous} (WAL), "
+        f"websockets {version('websockets')}, {store}, "
         f"compression off, {opts.workers} subscriber processes + 1 commander "
         f"({opts.commander_conns} connections); Roomrack at {source_version(opts.src)}"
     )
@@ -194,6 +258,9 @@ def report(results: list[RunResult], opts: Options) -> str:
     tls = tls_rows(results)
     if tls:
         parts.append(render(TLS_HEAD, tls, opts.markdown))
+    several = servers_rows(results)
+    if several:
+        parts.append(render(SERVERS_HEAD, several, opts.markdown))
     notes = [f"{r.target} N={r.n} {r.mode}: {'; '.join(r.notes)}" for r in results if r.notes]
     if notes:
         parts.append("\n".join(notes))

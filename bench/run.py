@@ -1,10 +1,12 @@
 """One run: a server, its subscribers and its commander, measured from go to drained.
 
-`run_one` starts the target's server, connects N subscribers from `--workers` processes and
-the commander; once the server is idle it says "go", waits for the commander's report,
-tells the subscribers which commands were sent when, waits for them to drain, and fills a
-RunResult. A failure at any step is a note starting with "FAILED", never an exception; every
-process it started is stopped before it returns.
+`run_one` starts the target's server (or servers, on one PostgreSQL database), connects N
+subscribers from `--workers` processes (split evenly across the servers) and the commander;
+once the server is idle it says "go", waits for the commander's report, tells the
+subscribers which commands were sent when, waits for them to drain, checks that every
+subscriber got the journal's events once each and in its order, and fills a RunResult. A
+failure at any step is a note starting with "FAILED", never an exception; every process it
+started is stopped before it returns.
 """
 
 from __future__ import annotations
@@ -28,8 +30,17 @@ from bench.commander import MAX_BURST_COMMANDS, Plan, commander_main
 from bench.figures import RunResult, pct
 from bench.machine import cpu_seconds, peak_rss, process_cpu, settle, wait_quiet
 from bench.options import Options
+from bench.store import (
+    commits_between,
+    cpu_spent,
+    drop_store,
+    journal_order,
+    new_store,
+    postgres_cpu,
+    wal_position,
+)
 from bench.subscribers import subscriber_main
-from bench.targets import ServerProc, start_profiler, start_server, stop_server
+from bench.targets import ServerProc, start_profiler, start_servers, stop_server
 from bench.wsclient import HOST
 
 
@@ -47,23 +58,36 @@ class Started:
     """What one run has started, so that it can all be stopped."""
 
     workdir: Path
-    sp: ServerProc | None = None
+    sps: list[ServerProc] | None = None
+    where: str | None = None
     spy: subprocess.Popen[bytes] | None = None
     procs: list[Any] | None = None
 
 
-def start_subscribers(
-    ctx: SpawnContext, sp: ServerProc, n: int, opts: Options, procs: list[Any]
-) -> list[Connection]:
-    """K worker processes holding about N/K subscribers each; returns when all are in."""
-    k = max(1, min(opts.workers, n))
-    pipes: list[Connection] = []
+def split_ports(ports: list[int], n: int, workers: int) -> list[list[int]]:
+    """The server port of each subscriber, worker by worker: about N/K subscribers in each
+    of K workers, and subscriber g (counting across workers) on server g mod S."""
+    k = max(1, min(workers, n))
+    out, g = [], 0
     for w in range(k):
         share = n // k + (1 if w < n % k else 0)
+        out.append([ports[(g + j) % len(ports)] for j in range(share)])
+        g += share
+    return out
+
+
+def start_subscribers(
+    ctx: SpawnContext, sps: list[ServerProc], n: int, opts: Options, procs: list[Any]
+) -> list[Connection]:
+    """K worker processes holding about N/K subscribers each, spread evenly over the
+    servers; returns when all are in."""
+    sp = sps[0]
+    pipes: list[Connection] = []
+    for w, ports in enumerate(split_ports([s.port for s in sps], n, opts.workers)):
         mine, theirs = ctx.Pipe()
         p = ctx.Process(
             target=subscriber_main,
-            args=(theirs, HOST, sp.port, sp.token, sp.channel, share, sp.tls),
+            args=(theirs, HOST, ports, sp.token, sp.channel, sp.tls),
             daemon=True,
             name=f"bench-subscribers-{w}",
         )
@@ -79,9 +103,12 @@ def start_subscribers(
 
 
 def start_commander(
-    ctx: SpawnContext, sp: ServerProc, mode: str, opts: Options, procs: list[Any]
+    ctx: SpawnContext, sps: list[ServerProc], mode: str, opts: Options, procs: list[Any]
 ) -> Connection:
-    """The commander process, connected and ready for "go"."""
+    """The commander process, connected (to the first server, or with `--write-via all` to
+    each in turn) and ready for "go"."""
+    sp = sps[0]
+    ports = [s.port for s in sps] if opts.write_via == "all" else [sp.port]
     plan = Plan(
         mode,
         opts.rate,
@@ -93,7 +120,7 @@ def start_commander(
     cmd_pipe, theirs = ctx.Pipe()
     cp = ctx.Process(
         target=commander_main,
-        args=(theirs, HOST, sp.port, sp.token, sp.channel, plan, sp.tls),
+        args=(theirs, HOST, ports, sp.token, sp.channel, plan, sp.tls),
         daemon=True,
         name="bench-commander",
     )
@@ -118,20 +145,24 @@ class Meter:
         cpu0 = {pid: cpu_seconds(pid) for pid in pids}
         return cls(pids, cpu0, psutil.cpu_times(), process_cpu(), time.monotonic())
 
-    def stop(self, res: RunResult) -> tuple[dict[int, float], float]:
+    def stop(
+        self, res: RunResult, extra: dict[int, float] | None = None
+    ) -> tuple[dict[int, float], float]:
         """Our processes' CPU seconds and the wall time since the start; the machine's shares
-        and the other programs' load go into `res`."""
+        and the other programs' load go into `res`. `extra`: CPU seconds of more of ours
+        (PostgreSQL's processes), measured elsewhere."""
         wall = time.monotonic() - self.wall0
         cpu = {pid: cpu_seconds(pid) - self.cpu0[pid] for pid in self.pids}
+        theirs = {**(extra or {}), **cpu}
         sys1 = psutil.cpu_times()
         spent = {f: getattr(sys1, f) - getattr(self.sys0, f) for f in sys1._fields}
         total = sum(spent.values()) or 1.0
         res.machine_busy = 1 - (spent.get("idle", 0.0) + spent.get("iowait", 0.0)) / total
         busy_s = total - spent.get("idle", 0.0) - spent.get("iowait", 0.0)
-        ours = sum(cpu.values()) + spent.get("softirq", 0.0)
+        ours = sum(theirs.values()) + spent.get("softirq", 0.0)
         res.other_load = max(0.0, busy_s - ours) / wall
         if res.other_load > 0.25:
-            res.notes.append(self.others_note(res.other_load, cpu, wall))
+            res.notes.append(self.others_note(res.other_load, theirs, wall))
         res.softirq = spent.get("softirq", 0.0) / total
         res.steal = spent.get("steal", 0.0) / total
         return cpu, wall
@@ -182,40 +213,73 @@ def note_deliveries(res: RunResult, reports: list[dict[str, Any]], n: int, t0: i
 
 
 def measure(res: RunResult, run: Started, opts: Options) -> None:
-    """Everything from starting the server to the subscribers' reports."""
+    """Everything from starting the server(s) to the subscribers' reports."""
     ctx = mp.get_context("spawn")
     n = res.n
     procs = run.procs = []
-    sp = run.sp = start_server(res.target, run.workdir, opts)
-    sub_pipes = start_subscribers(ctx, sp, n, opts, procs)
-    cmd_pipe = start_commander(ctx, sp, res.mode, opts, procs)
-    settle(sp.proc.pid, 120)
-    meter = Meter.start([sp.proc.pid] + [p.pid for p in procs])
-    run.spy = start_profiler(opts, sp.proc.pid, f"{res.target}-{n}-{res.mode}")
+    where = run.where = new_store(res.target, run.workdir, opts)
+    sps = run.sps = start_servers(res.target, run.workdir, opts, where, res.servers)
+    sub_pipes = start_subscribers(ctx, sps, n, opts, procs)
+    cmd_pipe = start_commander(ctx, sps, res.mode, opts, procs)
+    for sp in sps:
+        settle(sp.proc.pid, 120)
+    pg = opts.pg is not None
+    wal0 = wal_position(where) if pg else ""
+    pg0 = postgres_cpu(opts)
+    meter = Meter.start([sp.proc.pid for sp in sps] + [p.pid for p in procs])
+    run.spy = start_profiler(opts, sps[0].proc.pid, f"{res.target}-{n}-{res.mode}")
     cmd_pipe.send("go")
     c = _expect(cmd_pipe, opts.duration + 180, "the commander's report")
     send_ns = c.pop("send_ns")
     for pipe in sub_pipes:
         pipe.send(("finish", send_ns, c["acked"], 30.0 + n / 50))
     drained = [_expect(pipe, 120 + n / 10, "the subscribers' drain") for pipe in sub_pipes]
-    cpu, wall = meter.stop(res)
+    pg1 = postgres_cpu(opts)
+    pg_spent = {pid: t - pg0.get(pid, 0.0) for pid, t in pg1.items()}
+    cpu, wall = meter.stop(res, pg_spent)
+    wal1 = wal_position(where) if pg else ""
     for p, d in zip(procs, drained, strict=False):
         cpu[p.pid] = float(d["drained"]) - meter.cpu0[p.pid]
     if run.spy is not None:
         run.spy.wait(opts.duration + 60)
     reports = [_expect(pipe, 120 + n / 10, "a subscriber report") for pipe in sub_pipes]
-    res.server_peak_mb = peak_rss(sp.proc.pid) / 2**20
+    res.server_peak_mb = max(peak_rss(sp.proc.pid) for sp in sps) / 2**20
     res.window_s = wall
-    res.server_cpu = cpu[sp.proc.pid] / wall
+    per_server = [cpu[sp.proc.pid] / wall for sp in sps]
+    res.server_cpu = sum(per_server)
+    if len(sps) > 1:
+        res.notes.append("server CPU by server " + " / ".join(f"{x:.0%}" for x in per_server))
+    if pg:
+        res.pg_cpu = cpu_spent(pg0, pg1) / wall
+        commits = commits_between(opts, where, wal0, wal1)
+        if commits is None:
+            res.notes.append("the commits could not be counted (pg_waldump)")
+        else:
+            res.commits_per_s = commits / wall
     sub_cpu = [cpu[p.pid] / wall for p in procs[:-1]]
     res.subs_cpu = sum(sub_cpu)
     res.subs_cpu_max = max(sub_cpu)
     res.cmd_cpu = cpu[procs[-1].pid] / wall
     note_commands(res, c)
     note_deliveries(res, reports, n, int(c["t0"]))
+    if res.target != "baseline":  # the baseline keeps no journal to compare with
+        note_order(res, reports, where)
 
 
-def stop_all(run: Started, res: RunResult, keep: bool) -> None:
+def note_order(res: RunResult, reports: list[dict[str, Any]], where: str) -> None:
+    """How many subscribers did not get exactly the journal's benchmark events, each once,
+    in journal order (their sequences are compared by fingerprint)."""
+    digest, count = journal_order(where)
+    same = sum(int(r["orders"].get(digest, 0)) for r in reports)
+    res.disordered = res.n - same
+    if res.disordered:
+        res.notes.append(
+            f"{res.disordered} subscribers did not get the journal's {count} events once each"
+            " in its order"
+        )
+
+
+def stop_all(run: Started, res: RunResult, opts: Options) -> None:
     """Stop the profiler, the load processes and the server; note what the server logged."""
     if run.spy is not None and run.spy.poll() is None:
         run.spy.kill()
@@ -229,18 +293,25 @@ def stop_all(run: Started, res: RunResult, keep: bool) -> None:
         if p.is_alive():
             p.kill()
             p.join(5)
-    if run.sp is not None:
-        stop_server(run.sp)
-        tail = run.sp.log.read_text(errors="replace").strip().splitlines()[-3:]
+    for sp in run.sps or []:
+        stop_server(sp)
+        tail = sp.log.read_text(errors="replace").strip().splitlines()[-3:]
+        name = "server" if len(run.sps or []) == 1 else sp.log.stem
         if any("Traceback" in t or "ERROR" in t or "WARNING" in t for t in tail):
-            res.notes.append("server log: " + " | ".join(tail))
-    if not keep:
+            res.notes.append(f"{name} log: " + " | ".join(tail))
+    if not opts.keep:
+        if run.where is not None:
+            try:
+                drop_store(run.where, opts)
+            except Exception as exc:
+                res.notes.append(f"the run's database was not dropped: {exc}")
         shutil.rmtree(run.workdir, ignore_errors=True)
 
 
-def run_one(target: str, n: int, mode: str, opts: Options) -> RunResult:
+def run_one(target: str, n: int, mode: str, opts: Options, servers: int = 1) -> RunResult:
     """One case, measured once (see the module's docstring)."""
-    res = RunResult(target, n, mode)
+    res = RunResult(target, n, mode, store=opts.store, servers=servers)
+    res.write_via = opts.write_via if servers > 1 else "first"
     busy = wait_quiet(opts.quiet_wait)
     if busy >= 0.15:
         res.notes.append(f"the machine was {busy:.0%} busy before the run")
@@ -250,5 +321,5 @@ def run_one(target: str, n: int, mode: str, opts: Options) -> RunResult:
     except Exception as exc:
         res.notes.append(f"FAILED: {exc}")
     finally:
-        stop_all(run, res, opts.keep)
+        stop_all(run, res, opts)
     return res

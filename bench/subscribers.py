@@ -21,6 +21,7 @@ try:
 except ImportError:  # pragma: no cover - the C extension is missing
     from websockets.utils import apply_mask
 from bench.machine import cpu_seconds
+from bench.store import order_digest
 from bench.tlspipe import TlsPipe
 from bench.wsclient import BenchWS, masked_frame, one_frame, open_ws, upgrade_request
 
@@ -31,22 +32,21 @@ MARK_LEN = len(MARK)
 def subscriber_main(
     pipe: Connection,
     host: str,
-    port: int,
+    ports: list[int],
     token: str,
     channel: str,
-    nconns: int,
     tls: bool = False,
 ) -> None:
-    """Process entry: open and subscribe `nconns` connections (asyncio; over TLS, blocking
-    TLS sockets), then read them with a plain epoll loop, which costs a fraction of asyncio's
-    per-read overhead."""
+    """Process entry: open and subscribe a connection to each of `ports` (the server each
+    one uses; asyncio; over TLS, blocking TLS sockets), then read them with a plain epoll
+    loop, which costs a fraction of asyncio's per-read overhead."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     readers: list[FastReader] = []
     try:
         if tls:
-            readers = _subscribe_all_tls(host, port, token, channel, nconns)
+            readers = _subscribe_all_tls(host, ports, token, channel)
         else:
-            readers = asyncio.run(_subscribe_all(host, port, token, channel, nconns))
+            readers = asyncio.run(_subscribe_all(host, ports, token, channel))
         pipe.send({"ready": len(readers)})
         result = _measure(pipe, readers)
     except Exception as exc:
@@ -68,14 +68,41 @@ async def _pipe_recv(pipe: Connection, within: float) -> Any:
     return await asyncio.to_thread(wait)
 
 
+class Seen:
+    """What a worker's readers received, in arrival order: the command index of each event,
+    its arrival time and the reader it came in on."""
+
+    def __init__(self) -> None:
+        self.idx: array[int] = array("q")
+        self.when: array[int] = array("q")
+        self.who: array[int] = array("i")
+        self.readers: list[FastReader] = []
+
+    def orders(self) -> dict[str, int]:
+        """How many readers got each sequence of events (by its `order_digest`): with
+        nothing lost, doubled or reordered, every reader has the journal's."""
+        each: list[array[int]] = [array("q") for _ in self.readers]
+        for k, i in zip(self.who, self.idx, strict=True):
+            each[k].append(i)
+        out: dict[str, int] = {}
+        for got in each:
+            d = order_digest(got)
+            out[d] = out.get(d, 0) + 1
+        return out
+
+
 class FastReader:
     """Reads one subscribed connection outside asyncio: finds the benchmark request id in
-    each text frame and notes (index, arrival time); answers pings."""
+    each text frame and notes (index, arrival time, which reader) in the worker's arrays;
+    answers pings."""
 
-    def __init__(self, sock: socket.socket, leftover: bytes, idx: array[int], when: array[int]):
+    def __init__(self, sock: socket.socket, leftover: bytes, seen: Seen):
         self.sock = sock
         self.buf = bytearray(leftover)
-        self.idx, self.when = idx, when
+        self.seen = seen
+        self.idx, self.when, self.who = seen.idx, seen.when, seen.who
+        self.k = len(seen.readers)
+        seen.readers.append(self)
         self.closed = False
 
     def feed(self, data: bytes, now: int) -> None:
@@ -110,6 +137,7 @@ class FastReader:
                     j = buf.find(b'"', i + MARK_LEN, end)
                     self.idx.append(int(buf[i + MARK_LEN : j]))
                     self.when.append(now)
+                    self.who.append(self.k)
                     i = buf.find(MARK, j, end)
             elif op == 9:  # ping: answer with a masked pong
                 payload = bytes(buf[start:end])
@@ -133,13 +161,11 @@ def _subscribe(channel: str, batch: bool) -> dict[str, Any]:
     return frame
 
 
-async def _subscribe_all(
-    host: str, port: int, token: str, channel: str, nconns: int
-) -> list[FastReader]:
+async def _subscribe_all(host: str, ports: list[int], token: str, channel: str) -> list[FastReader]:
     conns: list[BenchWS] = []
     gate = asyncio.Semaphore(32)
 
-    async def one() -> None:
+    async def one(port: int) -> None:
         async with gate:
             ws = await open_ws(host, port, lambda: BenchWS(), 60)
             conns.append(ws)
@@ -152,10 +178,9 @@ async def _subscribe_all(
             if snap.get("type") != "rooms.status":
                 raise RuntimeError(f"expected the overview snapshot, got {snap.get('type')}")
 
-    idx: array[int] = array("q")
-    when: array[int] = array("q")
+    seen = Seen()
     try:
-        await asyncio.gather(*(one() for _ in range(nconns)))
+        await asyncio.gather(*(one(port) for port in ports))
         readers = []
         for ws in conns:
             # take the socket over: a duplicate descriptor keeps the connection open
@@ -166,7 +191,7 @@ async def _subscribe_all(
             fd = ws.transport.get_extra_info("socket").fileno()
             sock = socket.socket(fileno=os.dup(fd))
             sock.setblocking(False)
-            readers.append(FastReader(sock, bytes(ws.buf), idx, when))
+            readers.append(FastReader(sock, bytes(ws.buf), seen))
         return readers
     finally:
         for ws in conns:
@@ -175,19 +200,14 @@ async def _subscribe_all(
         await asyncio.sleep(0)
 
 
-def _subscribe_all_tls(
-    host: str, port: int, token: str, channel: str, nconns: int
-) -> list[FastReader]:
+def _subscribe_all_tls(host: str, ports: list[int], token: str, channel: str) -> list[FastReader]:
     """TLS subscribers on blocking sockets (asyncio's TLS state cannot be taken over by the
     epoll loop): each one upgrades, logs in with the token and subscribes, in turn."""
-    idx: array[int] = array("q")
-    when: array[int] = array("q")
-    return [_tls_subscriber(host, port, token, channel, idx, when) for _ in range(nconns)]
+    seen = Seen()
+    return [_tls_subscriber(host, port, token, channel, seen) for port in ports]
 
 
-def _tls_subscriber(
-    host: str, port: int, token: str, channel: str, idx: array[int], when: array[int]
-) -> FastReader:
+def _tls_subscriber(host: str, port: int, token: str, channel: str, seen: Seen) -> FastReader:
     sock = TlsPipe(host, port)
     sock.sendall(upgrade_request(host, port))
     buf = bytearray()
@@ -238,11 +258,12 @@ def _tls_subscriber(
         acked = acked or msg.get("request_id") == "s"
         snapshot = snapshot or msg.get("type") == "rooms.status"
     sock.setblocking(False)
-    return FastReader(sock, bytes(buf), idx, when)  # type: ignore[arg-type]
+    return FastReader(sock, bytes(buf), seen)  # type: ignore[arg-type]
 
 
 def _measure(pipe: Connection, readers: list[FastReader]) -> dict[str, Any]:
-    idx, when = (readers[0].idx, readers[0].when) if readers else (array("q"), array("q"))
+    seen = readers[0].seen if readers else Seen()
+    idx, when = seen.idx, seen.when
     ep = select.epoll()
     by_fd = {r.sock.fileno(): r for r in readers}
     for fd in by_fd:
@@ -310,4 +331,5 @@ def _measure(pipe: Connection, readers: list[FastReader]) -> dict[str, Any]:
         "last_ns": max(when) if when else 0,
         "closed": sum(1 for r in readers if r.closed),
         "conns": len(readers),
+        "orders": seen.orders(),
     }

@@ -1,5 +1,6 @@
 """The servers measured: the bare baseline, Roomrack over plain ws and Roomrack over TLS, each
-started as a subprocess on 127.0.0.1 with a fresh store; and py-spy, if asked for.
+started as a subprocess on 127.0.0.1 with a fresh store (with `--servers 2`, two Roomrack
+processes on one new PostgreSQL database); and py-spy, if asked for.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ class ServerProc:
     tls: bool = False
 
 
-def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROOT) -> None:
-    """A generated hotel with the demo staff (in a child process: it owns peewee's db)."""
+def make_hotel(db_path: Path | str, floors: int, rooms_per_floor: int, src: Path = ROOT) -> None:
+    """A generated hotel with the demo staff in the store at `db_path` (an SQLite file or a
+    PostgreSQL URL), in a child process: it owns peewee's db."""
+    where = "__import__('pathlib').Path(sys.argv[1])"
+    if str(db_path).startswith("postgresql://"):
+        where = "__import__('server.engine').engine.store_at(sys.argv[1])"
     code = (
         "import sys\n"
         "from server import db as m\n"
         "from server.demo import DemoSpec, load_demo\n"
         "from shared.clock import SystemClock\n"
-        "m.open_db(sys.argv[1])\n"
+        f"m.open_db({where})\n"
         "try:\n"
         "    load_demo(SystemClock().now(), DemoSpec(floors=int(sys.argv[2]),"
         " rooms_per_floor=int(sys.argv[3]), with_staff=True))\n"
@@ -50,19 +55,43 @@ def make_hotel(db_path: Path, floors: int, rooms_per_floor: int, src: Path = ROO
     )
 
 
-def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
-    db_path = workdir / f"{target}.db"
-    log = workdir / f"{target}.log"
+def start_servers(
+    target: str, workdir: Path, opts: Options, where: str, count: int
+) -> list[ServerProc]:
+    """`count` server processes of `target` on the store at `where` (made here, with its
+    hotel); every one of them takes the token the first one gave."""
+    first = start_server(target, workdir, opts, where)
+    servers = [first]
+    try:
+        for k in range(1, count):
+            sp = start_server(target, workdir, opts, where, k)
+            sp.token, sp.channel = first.token, first.channel
+            servers.append(sp)
+    except BaseException:
+        for sp in servers:
+            stop_server(sp)
+        raise
+    return servers
+
+
+def start_server(
+    target: str, workdir: Path, opts: Options, where: str | None = None, k: int = 0
+) -> ServerProc:
+    """Server `k` of `target` on the store at `where` (default: a file in `workdir`); the
+    first one (k = 0) puts the hotel in the store and logs in."""
+    db_path = where or str(workdir / f"{target}.db")
+    log = workdir / (f"{target}.log" if k == 0 else f"{target}-{k + 1}.log")
     src = opts.release_src if target == "release" and opts.release_src else opts.src
     roomrack = target.startswith("roomrack") or target == "release"
     if roomrack:
-        make_hotel(db_path, opts.floors, opts.rooms_per_floor, src)
+        if k == 0:
+            make_hotel(db_path, opts.floors, opts.rooms_per_floor, src)
         cmd = [
             sys.executable,
             "-m",
             "server.cli",
             "--db",
-            str(db_path),
+            db_path,
             "--log-level",
             "WARNING",
             "serve",
@@ -86,7 +115,7 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
             "-m",
             "bench.baseline_server",
             "--db",
-            str(db_path),
+            db_path,
             "--host",
             HOST,
             "--port",
@@ -99,10 +128,21 @@ def start_server(target: str, workdir: Path, opts: Options) -> ServerProc:
     cwd = src if roomrack else ROOT
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=err)
-    port = _read_port(proc, 60)
+    try:
+        port = _read_port(proc, 60)
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
     if roomrack:
         tls = target == "roomrack-tls"
-        token, slug = asyncio.run(_login(port, tls))
+        if k > 0:
+            return ServerProc(proc, port, log, "", "", tls)
+        try:
+            token, slug = asyncio.run(_login(port, tls))
+        except BaseException:
+            stop_server(ServerProc(proc, port, log, "", "", tls))
+            raise
         return ServerProc(proc, port, log, token, f"{slug}.rooms", tls)
     return ServerProc(proc, port, log, "baseline", "hotel-baseline.rooms")
 
