@@ -17,7 +17,7 @@ import peewee as pw
 from playhouse.db_url import parse as parse_url
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
 
-from server.engine import Postgres, StoreAt, shown
+from server.engine import Postgres, StoreAt, shown, store_at
 from server.startup import StartError
 from shared.timeutil import from_iso
 
@@ -315,8 +315,10 @@ MODELS: list[type[Base]] = [
 ]
 
 
-def open_db(where: StoreAt, synchronous: str = "FULL") -> str:
-    """Open (creating if needed) the store at `where`; returns the store's epoch."""
+def open_db(where: StoreAt | str, synchronous: str = "FULL") -> str:
+    """Open (creating if needed) the store at `where` (a path, or a URL as server/engine.py
+    reads it); returns the store's epoch."""
+    where = store_at(where)
     close_db()
     db.initialize(_postgres(where) if isinstance(where, Postgres) else _sqlite(where, synchronous))
     db.connect(reuse_if_open=True)

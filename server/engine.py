@@ -39,7 +39,7 @@ StoreAt = Path | Postgres
 
 def store_at(value: str | Path) -> StoreAt:
     """Where `value` says the store is: a PostgreSQL URL, an `sqlite:///` URL, or a path."""
-    if isinstance(value, Path):
+    if isinstance(value, Path | Postgres):
         return value
     if value.startswith(SCHEMES):
         if not Postgres(value).dbname:
