@@ -4,6 +4,7 @@ Every row belongs to one hotel. The models are the same on both engines; what di
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import uuid
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import unquote
 
 import peewee as pw
 from playhouse.db_url import parse as parse_url
@@ -51,6 +53,10 @@ class UTCField(pw.TextField):
         return None if value is None else from_iso(value)
 
 
+# Text columns are TEXT on both engines (no CharField: PostgreSQL would refuse more than 255
+# characters where SQLite took them, and the protocol allows longer names and notes)
+
+
 class Base(pw.Model):
     id: int  # the automatic primary key
 
@@ -60,28 +66,28 @@ class Base(pw.Model):
 
 
 class Meta(Base):
-    key = pw.CharField(primary_key=True)
+    key = pw.TextField(primary_key=True)
     value = pw.TextField()
 
 
 class Hotel(Base):
-    slug = pw.CharField(unique=True)
-    name = pw.CharField()
-    timezone = pw.CharField(default="UTC")
+    slug = pw.TextField(unique=True)
+    name = pw.TextField()
+    timezone = pw.TextField(default="UTC")
     head_seq = pw.IntegerField(default=0)
     pruned_seq = pw.IntegerField(default=0)  # events up to this seq are gone from the journal
     pruned_until = UTCField(null=True)  # ...and so is everything that happened before this
     rollover_hour = pw.IntegerField(default=3)  # local hour of the night roll-over
     arrival_lead_minutes = pw.IntegerField(default=60)  # an arrival is "due" this early
     dnd_limit_minutes = pw.IntegerField(default=720)  # do-not-disturb longer is a discrepancy
-    business_date = pw.CharField(null=True)  # YYYY-MM-DD of the last roll-over
+    business_date = pw.TextField(null=True)  # YYYY-MM-DD of the last roll-over
     day_counts = pw.TextField(default="{}")  # JSON: the business day's counters (daybook)
     created_at = UTCField()
 
 
 class RoomType(Base):
     hotel = pw.ForeignKeyField(Hotel, backref="room_types", on_delete="CASCADE")
-    name = pw.CharField()
+    name = pw.TextField()
     max_occupancy = pw.IntegerField(default=2)
     version = pw.IntegerField(default=1)
     retired_at = UTCField(null=True)  # retired: no new rooms of this type; its name stays
@@ -93,9 +99,9 @@ class RoomType(Base):
 class Staff(Base):
     hotel_id: int
     hotel = pw.ForeignKeyField(Hotel, backref="staff", on_delete="CASCADE")
-    login = pw.CharField(unique=True)
-    name = pw.CharField()
-    role = pw.CharField()
+    login = pw.TextField(unique=True)
+    name = pw.TextField()
+    role = pw.TextField()
     password_hash = pw.TextField()
     active = pw.BooleanField(default=True)
     created_at = UTCField()
@@ -108,49 +114,49 @@ class Room(Base):
     hotel_id: int
     room_type_id: int
     hotel = pw.ForeignKeyField(Hotel, backref="rooms", on_delete="CASCADE")
-    number = pw.CharField()
+    number = pw.TextField()
     room_type = pw.ForeignKeyField(RoomType, on_delete="RESTRICT")
     floor = pw.IntegerField()
-    building = pw.CharField(default="Main")
-    section = pw.CharField(default="")
+    building = pw.TextField(default="Main")
+    section = pw.TextField(default="")
     capacity = pw.IntegerField(default=2)
-    room_status = pw.CharField(default="READY_FOR_GUEST")
+    room_status = pw.TextField(default="READY_FOR_GUEST")
     is_occupied = pw.BooleanField(default=False)
     guests_in_room = pw.IntegerField(default=0)
     is_out_of_order = pw.BooleanField(default=False)
     out_of_order_reason = pw.TextField(null=True)
     maintenance_required = pw.BooleanField(default=False)
-    maintenance_priority = pw.CharField(null=True)
+    maintenance_priority = pw.TextField(null=True)
     maintenance_notes = pw.TextField(null=True)
     do_not_disturb = pw.BooleanField(default=False)
     last_cleaned_at = UTCField(null=True)
     last_inspected_at = UTCField(null=True)
-    cleaned_by_staff = pw.CharField(null=True)
-    inspected_by_staff = pw.CharField(null=True)
+    cleaned_by_staff = pw.TextField(null=True)
+    inspected_by_staff = pw.TextField(null=True)
     dnd_since = UTCField(null=True)  # when do-not-disturb was put on
-    hk_occupancy = pw.CharField(null=True)  # what housekeeping saw: occupied / vacant
+    hk_occupancy = pw.TextField(null=True)  # what housekeeping saw: occupied / vacant
     hk_observed_at = UTCField(null=True)
     is_out_of_service = pw.BooleanField(default=False)
     # the block in force (out of order / out of service), copied from its Block row
     block_id = pw.IntegerField(null=True)
-    block_kind = pw.CharField(null=True)
+    block_kind = pw.TextField(null=True)
     block_reason = pw.TextField(null=True)
     block_start = UTCField(null=True)
     block_end = UTCField(null=True)
-    block_return_status = pw.CharField(null=True)
+    block_return_status = pw.TextField(null=True)
     assigned_to_id = pw.IntegerField(null=True)  # the room attendant (staff id)
-    assigned_to_name = pw.CharField(null=True)
+    assigned_to_name = pw.TextField(null=True)
     rush_requested_at = UTCField(null=True)  # the front desk wants it for a waiting arrival
     rush_requested_by_id = pw.IntegerField(null=True)
-    rush_requested_by = pw.CharField(null=True)
-    rush_workstation = pw.CharField(null=True)
+    rush_requested_by = pw.TextField(null=True)
+    rush_workstation = pw.TextField(null=True)
     rush_note = pw.TextField(null=True)
     version = pw.IntegerField(default=1)
     updated_at = UTCField(null=True)
     max_occupancy = pw.IntegerField(null=True)  # None: the room type's
     # retired: off the board and out of every list, kept with its history (never deleted)
     retired_at = UTCField(null=True)
-    retired_by = pw.CharField(null=True)
+    retired_by = pw.TextField(null=True)
 
     class Meta:
         indexes = ((("hotel", "number"), True),)
@@ -161,11 +167,11 @@ class Reservation(Base):
     room_id: int
     hotel = pw.ForeignKeyField(Hotel, backref="reservations", on_delete="CASCADE")
     room = pw.ForeignKeyField(Room, backref="reservations", on_delete="CASCADE")
-    guest_name = pw.CharField()
+    guest_name = pw.TextField()
     start = UTCField()
     end = UTCField()
     guests = pw.IntegerField(default=1)
-    state = pw.CharField(default="confirmed")
+    state = pw.TextField(default="confirmed")
     version = pw.IntegerField(default=1)
     created_at = UTCField()
     updated_at = UTCField()
@@ -183,17 +189,17 @@ class Block(Base):
     room_id: int
     hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
     room = pw.ForeignKeyField(Room, backref="blocks", on_delete="CASCADE")
-    kind = pw.CharField()  # out_of_order | out_of_service
+    kind = pw.TextField()  # out_of_order | out_of_service
     reason = pw.TextField()
     start = UTCField()
     end = UTCField()
-    return_status = pw.CharField()
-    state = pw.CharField(default="scheduled")  # scheduled | active | ended | cancelled
+    return_status = pw.TextField()
+    state = pw.TextField(default="scheduled")  # scheduled | active | ended | cancelled
     override = pw.BooleanField(default=False)
-    created_by = pw.CharField()
+    created_by = pw.TextField()
     created_at = UTCField()
     ended_at = UTCField(null=True)
-    ended_by = pw.CharField(null=True)
+    ended_by = pw.TextField(null=True)
 
     class Meta:
         indexes = ((("hotel", "state"), False), (("room", "end"), False))
@@ -206,15 +212,15 @@ class Discrepancy(Base):
     room_id: int
     hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
     room = pw.ForeignKeyField(Room, on_delete="CASCADE")
-    kind = pw.CharField()
-    key = pw.CharField()  # names the occurrence: raised once
+    kind = pw.TextField()
+    key = pw.TextField()  # names the occurrence: raised once
     message = pw.TextField()
     details = pw.TextField()  # JSON
     roles = pw.TextField()  # JSON list of the roles concerned
-    state = pw.CharField(default="open")  # open | resolved
+    state = pw.TextField(default="open")  # open | resolved
     raised_at = UTCField()
     resolved_at = UTCField(null=True)
-    resolved_by = pw.CharField(null=True)
+    resolved_by = pw.TextField(null=True)
     note = pw.TextField(null=True)
 
     class Meta:
@@ -223,15 +229,15 @@ class Discrepancy(Base):
 
 class Session(Base):
     staff_id: int
-    token_hash = pw.CharField(unique=True)
+    token_hash = pw.TextField(unique=True)
     staff = pw.ForeignKeyField(Staff, backref="sessions", on_delete="CASCADE")
-    workstation = pw.CharField(null=True)
+    workstation = pw.TextField(null=True)
     created_at = UTCField()
     expires_at = UTCField()
-    address = pw.CharField(null=True)  # where it logged in from
+    address = pw.TextField(null=True)  # where it logged in from
     last_seen_at = UTCField(null=True)  # last used by a connection (for the idle time)
     ended_at = UTCField(null=True)  # ended early (kept a while, so its token says why)
-    end_reason = pw.CharField(null=True)  # shared.accounts.EndReason
+    end_reason = pw.TextField(null=True)  # shared.accounts.EndReason
 
 
 class AuditEntry(Base):
@@ -241,14 +247,14 @@ class AuditEntry(Base):
     hotel_id: int | None
     hotel = pw.ForeignKeyField(Hotel, null=True, on_delete="CASCADE")  # null: unknown login
     ts = UTCField()
-    kind = pw.CharField()  # staff.login, staff.login_failed, staff.locked, ...
+    kind = pw.TextField()  # staff.login, staff.login_failed, staff.locked, ...
     staff_id = pw.IntegerField(null=True)  # the account concerned
-    login = pw.CharField(null=True)
-    actor = pw.CharField(null=True)  # who did it (a name, or "command line")
-    actor_role = pw.CharField(null=True)
-    source = pw.CharField()  # login | manager | command line | system
-    workstation = pw.CharField(null=True)
-    address = pw.CharField(null=True)
+    login = pw.TextField(null=True)
+    actor = pw.TextField(null=True)  # who did it (a name, or "command line")
+    actor_role = pw.TextField(null=True)
+    source = pw.TextField()  # login | manager | command line | system
+    workstation = pw.TextField(null=True)
+    address = pw.TextField(null=True)
     detail = pw.TextField(default="")
 
     class Meta:
@@ -260,9 +266,9 @@ class Event(Base):
 
     hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
     seq = pw.IntegerField()
-    type = pw.CharField()
-    category = pw.CharField()
-    room_number = pw.CharField(null=True)
+    type = pw.TextField()
+    category = pw.TextField()
+    room_number = pw.TextField(null=True)
     ts = UTCField()
     frame = pw.TextField()  # the exact JSON text sent to clients
     before = pw.TextField(null=True)  # room_updated: the room as it was before (for rewind)
@@ -275,9 +281,9 @@ class AppliedRequest(Base):
     """Request ids already applied, with their reply: a repeated id does not apply twice."""
 
     staff = pw.ForeignKeyField(Staff, on_delete="CASCADE")
-    request_id = pw.CharField()
+    request_id = pw.TextField()
     reply = pw.TextField()
-    digest = pw.CharField(null=True)  # of the request, to tell a retry from a reused id
+    digest = pw.TextField(null=True)  # of the request, to tell a retry from a reused id
     ts = UTCField()
 
     class Meta:
@@ -289,7 +295,7 @@ class Presence(Base):
     hotel, so that every server lists them all (server/cluster.py). Rewritten by its server
     every few seconds; a row left by a server that is gone goes stale and is removed."""
 
-    server = pw.CharField()
+    server = pw.TextField()
     hotel = pw.ForeignKeyField(Hotel, on_delete="CASCADE")
     online = pw.TextField()  # JSON: the entries of the presence frame (docs/protocol.md)
     at = UTCField()
@@ -389,8 +395,30 @@ def _sqlite(path: Path, synchronous: str) -> pw.Database:
     return _SQLITE
 
 
-def _postgres(url: Postgres) -> pw.Database:
+# every connection to PostgreSQL: notice a dead peer within about a minute (keepalives), and
+# never let a transaction left open by a stuck or vanished program hold the write lock
+PG_OPTIONS = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "options": "-c idle_in_transaction_session_timeout=60000",
+}
+
+
+def postgres_params(url: Postgres) -> dict[str, Any]:
+    """The connection parameters of a URL (user and password percent-decoded, as libpq
+    does), with PG_OPTIONS."""
     params = dict(parse_url(str(url)))
+    for key in ("user", "password"):
+        if isinstance(params.get(key), str):
+            params[key] = unquote(params[key])
+    return {**PG_OPTIONS, **params}
+
+
+def _postgres(url: Postgres) -> pw.Database:
+    params = postgres_params(url)
+    _POSTGRES.connect_params = {}  # nothing of an earlier URL opened by this process
     _POSTGRES.init(params.pop("database"), **params)
     return _POSTGRES
 
@@ -429,9 +457,40 @@ def write_lock() -> Iterator[None]:
         with db.atomic():
             execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
             yield
+            _refuse_aborted()
     else:
         with db.atomic("IMMEDIATE"):
             yield
+
+
+class TransactionAborted(pw.DatabaseError):
+    """PostgreSQL: a statement failed outside any savepoint, so the transaction can only roll
+    back (its COMMIT would roll back silently): nothing of it may be reported as done."""
+
+
+def _refuse_aborted() -> None:
+    obj = db.obj
+    conn = obj._state.conn
+    if conn is not None and obj._adapter.txn_status(conn) == obj._adapter.txn_inerror:
+        raise TransactionAborted("a statement of this transaction failed; it is rolled back")
+
+
+def ensure_connected() -> None:
+    """PostgreSQL: make the connection again if it was lost (the database restarted, a
+    firewall dropped an idle connection, it was terminated). Only between transactions."""
+    if not is_postgres() or db.in_transaction():
+        return
+    obj = db.obj
+    conn = obj._state.conn
+    if conn is None:
+        return  # not connected yet: peewee connects at the first statement
+    lost = getattr(conn, "closed", False) or getattr(conn, "broken", False)
+    if lost or obj._adapter.txn_status(conn) == obj._adapter.txn_unknown:
+        log.warning("store: the connection to PostgreSQL was lost; connecting again")
+        with contextlib.suppress(Exception):
+            conn.close()
+        obj._state.reset()
+        db.connect()
 
 
 def _add_missing_columns() -> None:

@@ -16,8 +16,8 @@ The rules:
   that knew the old store takes one fresh snapshot from the new one instead of resuming, so
   two stores can never hand out the same seq under one epoch (were the old one started
   again by mistake). Logged-in desks stay logged in: their sessions are copied.
-- Nothing is written on any error: an SQLite copy is made in a temporary file renamed at the
-  end; a PostgreSQL copy is one transaction.
+- Nothing is left on any error: an SQLite copy is made in a temporary file renamed at the
+  end; the tables of a failed PostgreSQL copy are dropped again.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def migrate_store(source: StoreAt, target: StoreAt) -> dict[str, int]:
 def _copy(source: StoreAt, target: StoreAt) -> dict[str, int]:
     src = _open_source(source)
     tmp = _temporary(target)
+    made = False  # the destination's tables are this copy's (to drop if it fails)
     try:
         with src.atomic():
             if isinstance(source, Postgres):
@@ -99,6 +100,7 @@ def _copy(source: StoreAt, target: StoreAt) -> dict[str, int]:
                     "SELECT pg_advisory_xact_lock(%s)", (m.WRITE_LOCK,)
                 )
             _check_target(target)
+            made = True
             m.open_db(tmp if tmp is not None else target)
             with m.db.atomic():
                 m.Meta.delete().execute()
@@ -111,6 +113,10 @@ def _copy(source: StoreAt, target: StoreAt) -> dict[str, int]:
             os.replace(tmp, target)
             tmp = None
         return counts
+    except BaseException:
+        if made and isinstance(target, Postgres):
+            _drop_partial(target)
+        raise
     finally:
         m.close_db()
         src.close()
@@ -121,9 +127,7 @@ def _copy(source: StoreAt, target: StoreAt) -> dict[str, int]:
 
 def _open_source(source: StoreAt) -> pw.Database:
     if isinstance(source, Postgres):
-        from playhouse.db_url import parse
-
-        db: pw.Database = pw.PostgresqlDatabase(**parse(str(source)))
+        db: pw.Database = pw.PostgresqlDatabase(**_params(source))
     else:
         if not source.is_file():
             raise StartError(f"There is no store {source}.")
@@ -163,9 +167,24 @@ def _check_target(target: StoreAt) -> None:
 
 
 def _params(url: Postgres) -> dict[str, Any]:
-    from playhouse.db_url import parse
+    params = m.postgres_params(url)
+    return {"database": params.pop("database"), **params}
 
-    return dict(parse(str(url)))
+
+def _drop_partial(target: Postgres) -> None:
+    """A copy into PostgreSQL that failed: take away the tables it made (the database held
+    no Roomrack store before: `_check_target`), so that nothing half-made is left to serve."""
+    m.close_db()
+    db = pw.PostgresqlDatabase(**_params(target))
+    try:
+        db.connect()
+        with db.atomic():
+            for model in reversed(m.MODELS):
+                db.execute_sql(f'DROP TABLE IF EXISTS "{model._meta.table_name}" CASCADE')  # type: ignore[no-untyped-call]
+    except pw.DatabaseError:
+        pass
+    finally:
+        db.close()
 
 
 def _copy_table(src: pw.Database, model: type[m.Base]) -> int:

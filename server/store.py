@@ -78,7 +78,7 @@ class Store:
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read (or any call that emits no events) on the store thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        return await loop.run_in_executor(self._pool, lambda: _connected(fn, *args, **kwargs))
 
     async def write(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
         """Run a service write. Its events are handed to `on_commit` right after the commit,
@@ -123,11 +123,13 @@ class Store:
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         external: list[StoredEvent] = []
         try:
+            m.ensure_connected()
             with m.write_lock():  # take the write lock at once, not mid-group
                 external = self.tail.take()  # what others committed goes out first
                 for fn, args, fut in group:
                     try:
-                        results.append((fut, fn(*args), None))
+                        with m.db.atomic():  # a savepoint each
+                            results.append((fut, fn(*args), None))
                     except Exception as exc:  # refused or failed: only this savepoint undone
                         results.append((fut, None, exc))
         except Exception as failure:  # the commit itself failed: nobody's change happened
@@ -149,6 +151,11 @@ class Store:
                 self._pool.submit(self._drain, loop)
             else:
                 self._draining = False
+
+
+def _connected(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    m.ensure_connected()
+    return fn(*args, **kwargs)
 
 
 def _settle(fut: asyncio.Future[Any], out: Any, exc: BaseException | None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -19,7 +20,7 @@ from shared.clock import ManualClock
 from tests.pg import postgres_store
 from tests.server.live import ROOMS, act, is_event, overview, pick, run
 from tests.server.test_durability import free_port, server_process
-from tests.support import SLUG, LiveServer, Peer
+from tests.support import SLUG, LiveServer, Peer, rooms_by_number
 
 
 @pytest.fixture
@@ -211,5 +212,72 @@ def test_sessions_ended_through_one_server_close_their_desks_on_the_other(
             assert reply["type"] == "ack" and reply["result"]["sessions_ended"] == 1, reply
             closed = await desk.until(lambda f: f.get("type") == "session.ended", wait=10)
             assert closed["reason"] == "revoked", closed
+
+    run(scenario)
+
+
+def test_a_server_connects_again_when_postgresql_drops_its_connection(
+    shared_db: Postgres, clock: ManualClock
+) -> None:
+    import psycopg
+
+    async def scenario() -> None:
+        async with servers(shared_db, clock, n=1) as (a,):
+            writer = await Peer.open(a.url, "manager")
+            room = pick(await overview(writer), do_not_disturb=False)
+            with psycopg.connect(str(shared_db), autocommit=True) as admin:
+                admin.execute(  # as a database restart or a firewall would
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            await asyncio.sleep(0.2)
+            first = await act(writer, room, "set_dnd", request_id="after-1")
+            if first["type"] == "error":  # the one caught mid-way is refused, and said so
+                assert first["code"] == "internal_error", first
+                first = await act(writer, room, "set_dnd", request_id="after-2")
+            assert first["type"] == "ack", first
+            fresh = await Peer.open(a.url, "housekeeping")  # logins and snapshots work again
+            snap = await overview(fresh)
+            assert rooms_by_number(snap)[room["room_number"]]["do_not_disturb"] is True
+
+    run(scenario)
+
+
+def test_a_write_that_fails_in_the_database_takes_only_itself_back(
+    shared_db: Postgres, clock: ManualClock
+) -> None:
+    """A statement that fails inside one write of a group commit (here: a foreign key that
+    does not hold) undoes that write alone: the others commit, are answered and published."""
+
+    async def scenario() -> None:
+        async with servers(shared_db, clock, n=1) as (a,):
+            store = a.server.store
+
+            def broken() -> None:
+                m.execute(
+                    "INSERT INTO presence (server, hotel_id, online, at) VALUES (?, ?, ?, ?)",
+                    ("x", 999_999, "[]", "2026-01-15T09:00:00.000000Z"),
+                )
+
+            writer = await Peer.open(a.url, "manager")
+            watcher = await Peer.open(a.url, "housekeeping")
+            room = pick(await overview(watcher), do_not_disturb=False)
+            busy = asyncio.ensure_future(store.grouped(time.sleep, 0.5))  # the store is busy...
+            await asyncio.sleep(0.05)
+            bad = asyncio.ensure_future(store.grouped(broken))  # ...so these two wait together
+            good = asyncio.ensure_future(act(writer, room, "set_dnd", request_id="good"))
+            await busy
+            with pytest.raises(Exception, match=r"foreign key|violates"):
+                await bad
+            assert store.largest_group >= 2
+            reply = await good
+            assert reply["type"] == "ack", reply
+            ev = await watcher.until(is_event("room_updated", room["room_number"]))
+            assert ev["meta"]["seq"] == reply["result"]["seq"]
+        m.open_db(shared_db)
+        try:
+            assert m.Hotel.get(m.Hotel.slug == SLUG).head_seq == reply["result"]["seq"]
+        finally:
+            m.close_db()
 
     run(scenario)

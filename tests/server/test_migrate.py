@@ -100,6 +100,7 @@ def test_migrate_never_merges_into_or_overwrites_a_store(
     assert cli_main(["migrate", "--from", str(sqlite_demo_db), "--to", str(other)]) == 0
     size = other.stat().st_size
     assert cli_main(["migrate", "--from", str(sqlite_demo_db), "--to", pg]) == 1
+    assert len(contents(pg)["room"]) == 68  # the store already there is untouched
     assert cli_main(["migrate", "--from", pg, "--to", str(other)]) == 1
     assert other.stat().st_size == size
     assert cli_main(["migrate", "--from", str(tmp_path / "none.db"), "--to", "x.db"]) == 1
@@ -130,3 +131,20 @@ def test_an_older_layout_is_upgraded_at_start_and_a_newer_one_refused(demo_db: P
     with pytest.raises(m.NewerStore, match="layout 99, made by a newer Roomrack"):
         m.open_db(demo_db)
     m.close_db()
+
+
+def test_a_copy_into_postgresql_that_fails_leaves_nothing_behind(
+    sqlite_demo_db: Path, request: pytest.FixtureRequest
+) -> None:
+    pg = new_database(request)
+    m.open_db(sqlite_demo_db)  # a row PostgreSQL refuses (a NUL character in a name)
+    try:
+        m.Staff.update(name="Bad\x00Name").where(m.Staff.login == "manager").execute()
+    finally:
+        m.close_db()
+    assert cli_main(["migrate", "--from", str(sqlite_demo_db), "--to", pg]) == 1
+    m.open_db(Postgres(pg))  # empty again: a new store, not a half-copied one
+    try:
+        assert m.Hotel.select().count() == 0 and m.Staff.select().count() == 0
+    finally:
+        m.close_db()
