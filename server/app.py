@@ -33,7 +33,7 @@ from server.commands.registry import REGISTRY
 from server.commands.staff import StaffCommands
 from server.config import Config
 from server.discovery import Announcer
-from server.engine import Postgres
+from server.engine import Postgres, shown
 from server.guard import LoginGuard, LoginLimits, TokenBucket
 from server.http import HttpPaths
 from server.hub import CLOSE_LOGIN_TIMEOUT, Client, Hub
@@ -160,7 +160,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
             self.scheme,
             self.config.host,
             self.port,
-            self.config.db_path,
+            shown(self.config.db_path),
             self.store.epoch,
         )
         if self.config.discovery:

@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         now = SystemClock().now()
         if args.command == "demo":
             load_demo(now)
-            print(f"Demo hotel '{DEMO_SLUG}' loaded into {db_path}.")
+            print(f"Demo hotel '{DEMO_SLUG}' loaded into {shown(db_path)}.")
             print(f"Logins: {', '.join(s[0] for s in DEMO_STAFF)}; password: {DEMO_PASSWORD}")
         elif args.command == "create-hotel":
             from server.demo import create_hotel

@@ -1,7 +1,8 @@
 """Where a store lives: an SQLite file (the default: nothing to set up) or a PostgreSQL
 database (for a hotel group, a standby server, or several servers serving one stream).
 
-A store is named by a path (`roomrack.db`, `sqlite:///var/lib/roomrack/roomrack.db`) or a
+A store is named by a path (`roomrack.db`, `/var/lib/roomrack/roomrack.db`; also as a URL,
+`sqlite:///roomrack.db` relative or `sqlite:////var/lib/roomrack/roomrack.db` absolute) or a
 PostgreSQL URL (`postgresql://roomrack@db-host/roomrack`); `store_at` tells which. The rest of
 the server holds the answer as `StoreAt`: a `Path` for SQLite, a `Postgres` URL otherwise, so
 that the few places where the two engines differ (file locks, file checks, backups of the
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 SCHEMES = ("postgresql://", "postgres://")
 
@@ -25,13 +26,35 @@ class Postgres(str):
         return urlsplit(self).path.lstrip("/")
 
     def shown(self) -> str:
-        """The URL as it may be printed and logged: without its password."""
-        parts = urlsplit(self)
-        if parts.password is None:
-            return str(self)
-        host = parts.hostname or ""
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
+        """The URL as it may be printed and logged: without its password (in the address or
+        as a `password=` parameter)."""
+        return urlunsplit(self.without_password()._replace_password("***"))
+
+    def without_password(self) -> _Parts:
+        return _Parts(urlsplit(self))
+
+    def bare(self) -> Postgres:
+        """The URL with no password at all (libpq then reads it from ~/.pgpass)."""
+        return Postgres(urlunsplit(self.without_password()._replace_password(None)))
+
+
+class _Parts:
+    def __init__(self, parts: SplitResult) -> None:
+        self.parts = parts
+
+    def _replace_password(self, mask: str | None) -> SplitResult:
+        p = self.parts
+        query = "&".join(
+            q if not q.startswith("password=") or mask is None else f"password={mask}"
+            for q in p.query.split("&")
+            if q and (mask is not None or not q.startswith("password="))
+        )
+        netloc = p.netloc
+        if p.password is not None:
+            user, _, host = netloc.rpartition("@")
+            name = user.split(":", 1)[0]
+            netloc = f"{name}:{mask}@{host}" if mask is not None else f"{name}@{host}"
+        return p._replace(netloc=netloc, query=query)
 
 
 StoreAt = Path | Postgres
@@ -43,7 +66,9 @@ def store_at(value: str | Path) -> StoreAt:
         return value
     if value.startswith(SCHEMES):
         if not Postgres(value).dbname:
-            raise ValueError(f"{value!r} names no database (postgresql://host/dbname)")
+            raise ValueError(
+                f"{Postgres(value).shown()} names no database (postgresql://host/dbname)"
+            )
         return Postgres(value)
     if value.startswith("sqlite:///"):
         return Path(value[len("sqlite:///") :])

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from server import tls
-from server.engine import StoreAt
+from server.engine import Postgres, StoreAt
 from shared.clock import SystemClock
 from shared.timeutil import to_iso
 
@@ -138,9 +138,11 @@ def install_service(args: argparse.Namespace, db_path: StoreAt, tls_dir: Path | 
     exe = server_command()
     user = args.user or getpass.getuser()
     unit: Path = args.unit
+    # a unit file is readable by every account: a PostgreSQL password stays out of it
+    where = db_path.resolve() if isinstance(db_path, Path) else db_path.bare()
     text = unit_text(
         exe,
-        db_path.resolve() if isinstance(db_path, Path) else db_path,
+        where,
         user,
         args.host,
         args.port,
@@ -168,5 +170,11 @@ def install_service(args: argparse.Namespace, db_path: StoreAt, tls_dir: Path | 
         print("    sudo systemctl daemon-reload")
         print(f"    sudo systemctl enable --now {name}")
     print(f"    systemctl status {name}        # is it running?")
+    if isinstance(db_path, Postgres) and db_path.bare() != db_path:
+        print(
+            f"\nThe database's password is not in the unit: put it in ~{user}/.pgpass (one line "
+            "host:port:dbname:user:password, readable by that account only: chmod 600), "
+            "where PostgreSQL's client looks for it."
+        )
     print(f"    journalctl -u {name} -f        # its log (the certificate code is at the top)")
     return 0

@@ -41,3 +41,22 @@ def test_overlap_is_found_at_sub_second_boundaries(demo_db: Path, clock: ManualC
         book("c", "2026-02-01T10:00:00.500Z", "2026-02-01T11:00:00Z")  # touching is fine
     finally:
         m.close_db()
+
+
+def test_a_postgresql_url_is_never_shown_with_its_password() -> None:
+    from server.engine import Postgres, store_at
+
+    url = store_at(
+        "postgresql://roomrack:s%40cret@db-host:5432/roomrack?password=x&sslmode=require"
+    )
+    assert isinstance(url, Postgres) and url.dbname == "roomrack"
+    assert "cret" not in url.shown() and "=x" not in url.shown()
+    assert (
+        url.shown()
+        == "postgresql://roomrack:***@db-host:5432/roomrack?password=***&sslmode=require"
+    )
+    assert url.bare() == "postgresql://roomrack@db-host:5432/roomrack?sslmode=require"
+    assert store_at("sqlite:////var/lib/roomrack.db") == Path("/var/lib/roomrack.db")
+    assert store_at("sqlite:///roomrack.db") == Path("roomrack.db")  # relative, as usual
+    with pytest.raises(ValueError, match=r"\*\*\*"):
+        store_at("postgresql://u:secret@host/")
