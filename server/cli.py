@@ -200,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     staff_admin.add_commands(sub)
 
+    sub.add_parser(
+        "new-epoch",
+        help="give the store a new epoch, after it was restored by other means than "
+        "`restore` (pg_restore, a copied file), with every server stopped: each desk then "
+        "takes a fresh snapshot instead of resuming from a seq the restored store may reuse",
+    )
     a = sub.add_parser("audit", help="who did what between two times, as CSV")
     a.add_argument("--hotel", required=True, help="hotel slug")
     a.add_argument("--since", required=True, help="ISO time, e.g. 2026-01-15T06:00+00:00")
@@ -271,6 +277,20 @@ def main(argv: list[str] | None = None) -> int:
             return audit(args, now)
         elif args.command in staff_admin.COMMANDS:
             return staff_admin.run(args, now)
+        elif args.command == "new-epoch":
+            lock = m.StoreLock(db_path)  # SQLite: not under a running server
+            try:
+                lock.acquire()
+            except m.StoreInUse as exc:
+                print(f"error: {exc} Stop it first; nothing was changed.", file=sys.stderr)
+                return 1
+            try:
+                epoch = new_epoch()
+            finally:
+                lock.release()
+            print(
+                f"The store {shown(db_path)} has a new epoch, {epoch}: desks take a fresh snapshot."
+            )
         elif args.command == "hotel-settings":
             return hotel_settings(args)
         return 0
@@ -305,8 +325,19 @@ def engine_says(exc: Exception) -> str:
 
 # commands that read or change an existing store (a mistyped --db must not create one)
 NEEDS_STORE = (
-    frozenset({"backup", "audit", "create-staff", "hotel-settings"}) | staff_admin.COMMANDS
+    frozenset({"backup", "audit", "create-staff", "hotel-settings", "new-epoch"})
+    | staff_admin.COMMANDS
 )
+
+
+def new_epoch() -> str:
+    """A new epoch for the open store (its journal stays; its seqs start another timeline)."""
+    import uuid
+
+    epoch = uuid.uuid4().hex
+    with m.write_lock():
+        m.Meta.update(value=epoch).where(m.Meta.key == "epoch").execute()
+    return epoch
 
 
 def open_store(db_path: StoreAt) -> None:

@@ -463,6 +463,19 @@ def write_lock() -> Iterator[None]:
             yield
 
 
+@contextmanager
+def read_snapshot() -> Iterator[None]:
+    """A transaction whose reads all see one moment of the store, whatever other writers
+    commit meanwhile (a snapshot labelled with its seq holds exactly that seq's rooms): on
+    SQLite any read transaction does (WAL); PostgreSQL needs REPEATABLE READ for it."""
+    if is_postgres() and not db.in_transaction():
+        with db.atomic(isolation_level="REPEATABLE READ"):
+            yield
+    else:
+        with db.atomic():
+            yield
+
+
 class TransactionAborted(pw.DatabaseError):
     """PostgreSQL: a statement failed outside any savepoint, so the transaction can only roll
     back (its COMMIT would roll back silently): nothing of it may be reported as done."""

@@ -8,8 +8,8 @@ with its seq, so history and rewind reach as far back as before).
 
 The rules:
 - The source must be at rest: an SQLite source that a server holds is refused (stop it
-  first); a PostgreSQL source is read under its write lock, so writers wait until the copy is
-  read and it is one consistent moment.
+  first); a PostgreSQL source is read in one REPEATABLE READ transaction under its write
+  lock, so writers wait until the copy is read and it is one consistent moment.
 - The destination must be new: an SQLite file that does not exist yet, or a PostgreSQL
   database with no Roomrack store in it. Nothing is ever merged or overwritten.
 - The copy has a new epoch, as a backup has: the journal's seqs are the same, but a desk
@@ -94,7 +94,8 @@ def _copy(source: StoreAt, target: StoreAt) -> dict[str, int]:
     tmp = _temporary(target)
     made = False  # the destination's tables are this copy's (to drop if it fails)
     try:
-        with src.atomic():
+        one_moment = {"isolation_level": "REPEATABLE READ"} if isinstance(source, Postgres) else {}
+        with src.atomic(**one_moment):
             if isinstance(source, Postgres):
                 src.execute_sql(  # type: ignore[no-untyped-call]
                     "SELECT pg_advisory_xact_lock(%s)", (m.WRITE_LOCK,)

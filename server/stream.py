@@ -57,7 +57,7 @@ class StreamReads(ServiceCore):
         desks come back after a restart, the overview is built once, not a thousand times.
         Anything that changes a snapshot is a journal event, so a new seq builds it afresh;
         the age bound keeps what only the clock moves (occupancy's minutes) current."""
-        with m.db.atomic():
+        with m.read_snapshot():
             seq = self.head_seq(hotel_id)
             now = self.clock.now()
             frames: list[str] = []
@@ -137,7 +137,7 @@ class StreamReads(ServiceCore):
     ) -> tuple[int, int] | str:
         """(head, how many events to replay), or why resuming after `after_seq` is not
         possible."""
-        with m.db.atomic():
+        with m.read_snapshot():
             hotel = m.Hotel.get_by_id(hotel_id)
             head = int(hotel.head_seq)
             if after_seq > head:
@@ -164,7 +164,7 @@ class StreamReads(ServiceCore):
     ) -> list[StoredEvent] | None:
         """The next events of the channels in (after_seq, upto], oldest first; None if some
         were removed from the journal meanwhile."""
-        with m.db.atomic():
+        with m.read_snapshot():
             hotel = m.Hotel.get_by_id(hotel_id)
             if after_seq < int(hotel.pruned_seq):
                 return None
@@ -195,7 +195,7 @@ class StreamReads(ServiceCore):
         """Drop journal entries and request ids older than the retention."""
         cutoff = self.clock.now() - retention
         removed = 0
-        with m.db.atomic():
+        with m.write_lock():
             for h in m.Hotel.select():
                 last = (
                     m.Event.select(pw.fn.MAX(m.Event.seq))

@@ -43,7 +43,7 @@ class HistoryReads(ServiceCore):
     def board_at(self, hotel_id: int, at: datetime) -> dict[str, Any]:
         """Every room as it was at `at` (within the journal's retention): the last change of
         each room up to then, or else the state before its first change after then."""
-        with m.db.atomic():
+        with m.read_snapshot():
             hotel = m.Hotel.get_by_id(hotel_id)
             now = self.clock.now()
             earliest = hotel.pruned_until or hotel.created_at

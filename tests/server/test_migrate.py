@@ -148,3 +148,18 @@ def test_a_copy_into_postgresql_that_fails_leaves_nothing_behind(
         assert m.Hotel.select().count() == 0 and m.Staff.select().count() == 0
     finally:
         m.close_db()
+
+
+def test_new_epoch_gives_a_restored_store_another_timeline(demo_db: Path) -> None:
+    old = contents(demo_db)
+    assert cli_main(["--db", str(demo_db), "new-epoch"]) == 0
+    new = contents(demo_db)
+    assert new["epoch"] != old["epoch"] and without_epoch(new) == without_epoch(old)
+    if isinstance(demo_db, Path):  # SQLite: never under a running server
+        held = m.StoreLock(demo_db)
+        held.acquire()
+        try:
+            assert cli_main(["--db", str(demo_db), "new-epoch"]) == 1
+        finally:
+            held.release()
+        assert contents(demo_db)["epoch"] == new["epoch"]
