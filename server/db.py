@@ -8,7 +8,7 @@ import contextlib
 import logging
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -349,9 +349,15 @@ class NewerStore(StartError):
 # upgrade never needs a hand-run SQL script. A step says what it changes; tables that are
 # new in a version are made by create_tables before the steps run. Columns added to an
 # existing table need no step of their own: `_add_missing_columns` adds them (with the
-# field's default) at every start.
-STEPS: dict[int, str] = {
-    2: "the presence table, for several servers on one PostgreSQL database",
+# field's default) at every start. A step is a function that changes the data (moves values,
+# fills a new column), and its docstring's first sentence is logged.
+def _layout_2() -> None:
+    """The presence table, for several servers on one PostgreSQL database (made by
+    create_tables; its stale rows, none in a store of layout 1, need nothing)."""
+
+
+STEPS: dict[int, Callable[[], None]] = {
+    2: _layout_2,
 }
 
 
@@ -366,7 +372,9 @@ def upgrade() -> None:
         )
     _add_missing_columns()
     for version in range(have + 1, SCHEMA_VERSION + 1):
-        log.info("store: upgrading to layout %d: %s", version, STEPS[version])
+        step = STEPS[version]
+        log.info("store: upgrading to layout %d: %s", version, (step.__doc__ or "").split(".")[0])
+        step()
     if have != SCHEMA_VERSION:
         Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict(
             conflict_target=[Meta.key], update={Meta.value: str(SCHEMA_VERSION)}

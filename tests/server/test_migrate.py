@@ -114,7 +114,11 @@ def test_migrate_never_merges_into_or_overwrites_a_store(
     assert not Path("y.db").exists()
 
 
-def test_an_older_layout_is_upgraded_at_start_and_a_newer_one_refused(demo_db: Path) -> None:
+def test_an_older_layout_is_upgraded_at_start_and_a_newer_one_refused(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[int] = []
+    monkeypatch.setitem(m.STEPS, 2, lambda: ran.append(2))
     m.open_db(demo_db)
     try:
         m.db.drop_tables([m.Presence])
@@ -125,6 +129,12 @@ def test_an_older_layout_is_upgraded_at_start_and_a_newer_one_refused(demo_db: P
     try:
         assert "presence" in m.db.get_tables()
         assert m.Meta.get(m.Meta.key == "schema_version").value == str(m.SCHEMA_VERSION)
+        assert ran == [2]  # the step ran once, in the opening's transaction
+    finally:
+        m.close_db()
+    m.open_db(demo_db)
+    try:
+        assert ran == [2]  # and never again
         m.Meta.update(value="99").where(m.Meta.key == "schema_version").execute()
     finally:
         m.close_db()
