@@ -401,7 +401,7 @@ class RoomModel(QAbstractListModel):
     def tick(self) -> None:
         """Repaint the cards whose countdown runs (once a minute or so)."""
         rows = [i for i, r in enumerate(self._rooms) if r.get("free_at") or r.get("overdue_since")]
-        for lo, hi in _runs(rows):
+        for lo, hi in runs(rows):
             self.dataChanged.emit(
                 self.index(lo),
                 self.index(hi),
@@ -435,10 +435,10 @@ class RoomModel(QAbstractListModel):
             changed_rows.append(row)
             changed.append(room)
         changed_rows.sort()
-        runs = _runs(changed_rows)
-        if len(runs) > MAX_RUNS:  # a burst all over the board: one signal for the span
-            runs = [(changed_rows[0], changed_rows[-1])]
-        for lo, hi in runs:
+        spans = runs(changed_rows)
+        if len(spans) > MAX_RUNS:  # a burst all over the board: one signal for the span
+            spans = [(changed_rows[0], changed_rows[-1])]
+        for lo, hi in spans:
             self.dataChanged.emit(self.index(lo), self.index(hi))
         for room in new_rooms:  # each in its place by floor and number, as a snapshot has it
             row = bisect.bisect(self._rooms, board_order(room), key=board_order)
@@ -486,7 +486,7 @@ class RoomModel(QAbstractListModel):
                 del self._recent[number]
                 done.append(number)
         rows = sorted(r for n in done if (r := self._row.get(n)) is not None)
-        for lo, hi in _runs(rows):
+        for lo, hi in runs(rows):
             self.dataChanged.emit(self.index(lo), self.index(hi), [int(Roles.Recent)])
         if not self._recent:
             self._fade.stop()
@@ -523,7 +523,8 @@ def occupancy_fields(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: entry.get(k) for k in OCCUPANCY_FIELDS if k in entry}
 
 
-def _runs(rows: list[int]) -> list[tuple[int, int]]:
+def runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows as runs of adjacent rows: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
     out: list[tuple[int, int]] = []
     for r in rows:
         if out and r == out[-1][1] + 1:

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from desktop.model import CardReader, Roles
+from desktop.model import CardReader, Roles, runs
 
 if TYPE_CHECKING:
     from desktop.filtering import RoomFilter
@@ -288,14 +288,3 @@ class Sections(QObject):
             model, at = self.models[k], rank
             row = bisect.bisect(model.rooms, at[number], key=lambda r: at[r["room_number"]])
             model.insert(row, [room])
-
-
-def runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Sorted rows as runs of adjacent rows: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    out: list[tuple[int, int]] = []
-    for r in rows:
-        if out and r == out[-1][1] + 1:
-            out[-1] = (out[-1][0], r)
-        elif not out or r != out[-1][1]:
-            out.append((r, r))
-    return out
