@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import peewee as pw
+
 from server import db as m
 from server.journal import StaffInfo, _hash_token
 from server.passwords import DUMMY_HASH, hash_password, verify_password
@@ -427,24 +429,27 @@ class Accounts:
             raise ProtocolError(ErrorCode.CONFLICT, f"The login '{login}' is taken.")
         new_hash = hash_password(password)
         now = self.now()
-        with m.db.atomic():
-            s = m.Staff.create(
-                hotel=hotel_id,
-                login=login,
-                name=name,
-                role=role,
-                password_hash=new_hash,
-                created_at=now,
-                password_changed_at=now,
-            )
-            audit(
-                "staff.created",
-                now,
-                f"account created ({role})",
-                hotel_id=hotel_id,
-                staff=s,
-                actor=actor,
-            )
+        try:
+            with m.db.atomic():
+                s = m.Staff.create(
+                    hotel=hotel_id,
+                    login=login,
+                    name=name,
+                    role=role,
+                    password_hash=new_hash,
+                    created_at=now,
+                    password_changed_at=now,
+                )
+                audit(
+                    "staff.created",
+                    now,
+                    f"account created ({role})",
+                    hotel_id=hotel_id,
+                    staff=s,
+                    actor=actor,
+                )
+        except pw.IntegrityError:  # another server took the login meanwhile (its hash took time)
+            raise ProtocolError(ErrorCode.CONFLICT, f"The login '{login}' is taken.") from None
         return self.account(s)
 
     # --- reading -------------------------------------------------------------------------

@@ -528,3 +528,41 @@ def test_create_staff_on_the_command_line_applies_the_password_rule(demo_db: Pat
         assert eva.active and eva.role == "front_desk"
     finally:
         m.close_db()
+
+
+def test_a_login_taken_by_another_server_meanwhile_is_a_conflict(
+    demo_db: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers on one database creating the same login at once: the one that commits
+    second is told `conflict`, as for any login taken, never `internal_error`."""
+    import server.accounts as accounts_module
+    from server.accounts import Accounts
+    from server.security_log import Actor
+    from shared.errors import ErrorCode, ProtocolError
+
+    real_hash = accounts_module.hash_password
+
+    def meanwhile(password: str) -> str:  # while this server hashes, the other one commits
+        hotel = m.Hotel.get()
+        m.Staff.create(
+            hotel=hotel,
+            login="niamh2",
+            name="N",
+            role="housekeeping",
+            password_hash="x",
+            created_at=clock.now(),
+        )
+        return real_hash(password)
+
+    monkeypatch.setattr(accounts_module, "hash_password", meanwhile)
+    m.open_db(demo_db)
+    try:
+        hotel_id = m.Hotel.get().id
+        with pytest.raises(ProtocolError) as refused:
+            Accounts(clock.now).create(
+                hotel_id, "niamh2", "Niamh Two", "housekeeping", "Long-enough-9", Actor("a")
+            )
+        assert refused.value.code is ErrorCode.CONFLICT
+        assert m.Staff.select().where(m.Staff.login == "niamh2").count() == 1
+    finally:
+        m.close_db()
