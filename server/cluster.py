@@ -13,7 +13,8 @@ extra connection that LISTENs on two channels:
   - `presence`: a server's "who is online here" changed for a hotel; the others read that
     server's row of the `presence` table (written first) and list its desks with their own.
     Each server rewrites its rows every `PRESENCE_REFRESH` seconds; a row older than
-    `PRESENCE_STALE` (a server killed without a goodbye) is not listed and is removed.
+    `PRESENCE_STALE` (a server killed without a goodbye) is not listed and is removed. Both
+    ages are read by the database's clock, which all servers share.
   - `login_failed`: a failed login (login name, address), so that the slowing down of
     guessing and the lockout count every server's failures (server/guard.py).
   - `guard_forget`: a manager lifted a lockout.
@@ -30,7 +31,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from server import db as m
@@ -119,8 +120,7 @@ class ClusterBus:
     async def write_presence(self, slug: str) -> None:
         """Store this server's list for the hotel, then tell the others."""
         entries = self.server.hub.local_presence(slug)
-        now = self.server.clock.now()
-        await self.server.store.call(_write_presence, self.id, slug, entries, now)
+        await self.server.store.call(_write_presence, self.id, slug, entries)
         await self.send("presence", hotel_slug=slug)
 
     # --- listening -------------------------------------------------------------------------
@@ -182,8 +182,7 @@ class ClusterBus:
             await self.reload_presence(one)
 
     async def reload_presence(self, slug: str) -> None:
-        now = self.server.clock.now()
-        others = await self.server.store.call(_read_presence, self.id, slug, now)
+        others = await self.server.store.call(_read_presence, self.id, slug)
         clock = self.server.clock
         self.server.hub.set_remote_presence(slug, others, lambda: to_iso(clock.now()))
 
@@ -215,7 +214,14 @@ def _notify(note: str) -> None:
     m.execute(f"SELECT pg_notify('{CLUSTER}', ?)", (note,))
 
 
-def _write_presence(server: str, slug: str, entries: list[dict[str, Any]], now: Any) -> None:
+def _database_now() -> datetime:
+    """The database's clock: the one all servers share, whatever their own say."""
+    value = m.execute("SELECT now()").fetchone()[0]
+    return value if isinstance(value, datetime) else datetime.now(UTC)
+
+
+def _write_presence(server: str, slug: str, entries: list[dict[str, Any]]) -> None:
+    now = _database_now()
     hotel = m.Hotel.get_or_none(m.Hotel.slug == slug)
     if hotel is None:
         return
@@ -227,9 +233,9 @@ def _write_presence(server: str, slug: str, entries: list[dict[str, Any]], now: 
             m.Presence.create(server=server, hotel=hotel.id, online=json.dumps(entries), at=now)
 
 
-def _read_presence(server: str, slug: str, now: Any) -> list[dict[str, Any]]:
+def _read_presence(server: str, slug: str) -> list[dict[str, Any]]:
     """The desks that the other servers list for the hotel (gone servers' rows removed)."""
-    stale = now - timedelta(seconds=PRESENCE_STALE)
+    stale = _database_now() - timedelta(seconds=PRESENCE_STALE)
     m.Presence.delete().where(m.Presence.at < stale).execute()
     rows = (
         m.Presence.select(m.Presence.online)

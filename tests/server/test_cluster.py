@@ -281,3 +281,33 @@ def test_a_write_that_fails_in_the_database_takes_only_itself_back(
             m.close_db()
 
     run(scenario)
+
+
+def test_servers_whose_clocks_differ_still_list_each_others_desks(
+    shared_db: Postgres, clock: ManualClock
+) -> None:
+    """How old a server's presence row is, is read by the database's clock: a server whose
+    own clock is ten minutes ahead does not take the other's desks for gone."""
+    from datetime import timedelta
+
+    ahead = ManualClock(clock.now() + timedelta(minutes=10))
+
+    async def scenario() -> None:
+        async with LiveServer(shared_db, clock) as a, LiveServer(shared_db, ahead) as b:
+            for s in (a, b):
+                assert s.server.cluster is not None
+                await asyncio.wait_for(s.server.cluster.listening.wait(), 10)
+            on_a = await Peer.open(a.url, "housekeeping")
+            await overview(on_a)
+            on_b = await Peer.open(b.url, "manager")
+            await overview(on_b)
+            assert b.server.cluster is not None
+            await b.server.cluster.reload_presence(SLUG)  # as its refresh does
+
+            def lists_a(f: dict[str, Any]) -> bool:
+                names = {e["name"] for e in f.get("online", [])}
+                return f.get("type") == "presence" and on_a.login["staff"]["name"] in names
+
+            await on_b.until(lists_a)
+
+    run(scenario)
