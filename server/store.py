@@ -70,7 +70,8 @@ class Store:
 
     async def close(self) -> None:
         try:
-            await self.call(m.close_db)
+            # as it is: a connection that was lost is not made again only to be closed
+            await asyncio.get_running_loop().run_in_executor(self._pool, m.close_db)
             self._pool.shutdown(wait=True)
         finally:
             self.file_lock.release()

@@ -240,17 +240,23 @@ def test_the_servers_of_one_cluster_are_one_entry_and_another_cluster_its_own(
     window.browser.stop()
 
 
+@pytest.fixture
+def pg_demo(request: Any, clock: ManualClock) -> Any:
+    """A PostgreSQL database with the demo hotel (set up before `start`, so that it is
+    dropped only after the servers on it have stopped)."""
+    from tests.pg import postgres_store
+
+    return postgres_store(request, clock)
+
+
 def test_a_desk_resumes_on_another_server_of_one_postgresql_database(
-    qtbot: Any, window: MainWindow, start: Start, clock: ManualClock, request: Any
+    qtbot: Any, pg_demo: Any, window: MainWindow, start: Start
 ) -> None:
     """Two servers on one PostgreSQL database: what is done through B reaches the desk on A;
     when A stops, the desk resumes on B with its epoch and last seq and gets exactly what it
     missed (no new snapshot, nothing twice)."""
-    from tests.pg import postgres_store
-
-    db = postgres_store(request, clock)
-    a = start(server_config(db, rate_per_second=0))
-    b = start(server_config(db, rate_per_second=0))
+    a = start(server_config(pg_demo, rate_per_second=0))
+    b = start(server_config(pg_demo, rate_per_second=0))
     window.show()
     assert run(qtbot, window.login(f"{a.url}, {b.url}", "manager", "demo"))
     qtbot.waitUntil(lambda: window.session.is_live() and window.rooms.rowCount() == 68)
