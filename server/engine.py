@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 SCHEMES = ("postgresql://", "postgres://")
 
@@ -28,33 +28,27 @@ class Postgres(str):
     def shown(self) -> str:
         """The URL as it may be printed and logged: without its password (in the address or
         as a `password=` parameter)."""
-        return urlunsplit(self.without_password()._replace_password("***"))
-
-    def without_password(self) -> _Parts:
-        return _Parts(urlsplit(self))
+        return _password_as(self, "***")
 
     def bare(self) -> Postgres:
         """The URL with no password at all (libpq then reads it from ~/.pgpass)."""
-        return Postgres(urlunsplit(self.without_password()._replace_password(None)))
+        return Postgres(_password_as(self, None))
 
 
-class _Parts:
-    def __init__(self, parts: SplitResult) -> None:
-        self.parts = parts
-
-    def _replace_password(self, mask: str | None) -> SplitResult:
-        p = self.parts
-        query = "&".join(
-            q if not q.startswith("password=") or mask is None else f"password={mask}"
-            for q in p.query.split("&")
-            if q and (mask is not None or not q.startswith("password="))
-        )
-        netloc = p.netloc
-        if p.password is not None:
-            user, _, host = netloc.rpartition("@")
-            name = user.split(":", 1)[0]
-            netloc = f"{name}:{mask}@{host}" if mask is not None else f"{name}@{host}"
-        return p._replace(netloc=netloc, query=query)
+def _password_as(url: str, mask: str | None) -> str:
+    """`url` with its password replaced by `mask`, or left out (None)."""
+    p = urlsplit(url)
+    netloc = p.netloc
+    if p.password is not None:
+        user, _, host = netloc.rpartition("@")
+        name = user.split(":", 1)[0]
+        netloc = f"{name}@{host}" if mask is None else f"{name}:{mask}@{host}"
+    params = [q for q in p.query.split("&") if q]
+    if mask is None:
+        params = [q for q in params if not q.startswith("password=")]
+    else:
+        params = [f"password={mask}" if q.startswith("password=") else q for q in params]
+    return urlunsplit(p._replace(netloc=netloc, query="&".join(params)))
 
 
 StoreAt = Path | Postgres

@@ -22,6 +22,10 @@ The contract:
     of each group of its own writes, inside that group's IMMEDIATE transaction (so nobody can
     commit in between), and on a short periodic tick (`Config.external_poll`, plus the clock
     round).
+  - On PostgreSQL (several servers on one database, server/cluster.py) there is no
+    `data_version`: a hotel whose `head_seq` is past what this server published is what
+    tells, read under the write lock (server/db.py `write_lock`) at the start of each group,
+    on the tick, and whenever another server's NOTIFY wakes this one.
   - When it has changed, it reads the journal rows past the last sequence number it
     published for each hotel and publishes them first, in journal order, before its own later
     events; each event is published once (the last published seq per hotel only grows, and
