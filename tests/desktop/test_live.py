@@ -19,7 +19,7 @@ from shared.rules import (
     check_rush,
     check_rush_cancel,
 )
-from tests.desktop.conftest import act, logged_in, login, make_window, run
+from tests.desktop.conftest import act, logged_in, login, make_window, run, start_cleaning
 from tests.support import ServerThread
 
 pytestmark = pytest.mark.gui
@@ -64,15 +64,7 @@ def test_a_change_by_another_client_updates_one_card(
     resets = window.rooms.resets
     changed: list[tuple[int, int]] = []
     window.rooms.dataChanged.connect(lambda a, b, roles=None: changed.append((a.row(), b.row())))
-    reply = act(
-        server,
-        "housekeeping",
-        "room.action",
-        room_number=number,
-        action="start_cleaning",
-        expected_version=room["version"],
-    )
-    assert reply["type"] == "ack"
+    start_cleaning(server, window, number)
     qtbot.waitUntil(
         lambda: window.rooms.room(number)["room_status"] == "CLEANING_IN_PROGRESS", timeout=5000
     )

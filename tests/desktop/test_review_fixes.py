@@ -22,7 +22,7 @@ from desktop.session import State
 from shared.clock import ManualClock
 from shared.protocol import EVENT_TYPES
 from shared.rules import HK
-from tests.desktop.conftest import act, logged_in, login, run
+from tests.desktop.conftest import act, logged_in, login, run, start_cleaning
 from tests.desktop.ops_support import advance_server, open_ops, scan_discrepancies
 from tests.support import Peer, ServerThread
 
@@ -298,15 +298,7 @@ def test_audit_end_follows_now_and_the_history_pickers_survive_a_reconnect(
     number = next(
         r["room_number"] for r in window.rooms.rooms() if r["room_status"] == "CHECKOUT_DIRTY"
     )
-    reply = act(
-        server,
-        "housekeeping",
-        "room.action",
-        room_number=number,
-        action="start_cleaning",
-        expected_version=window.rooms.room(number)["version"],
-    )
-    assert reply["type"] == "ack"
+    start_cleaning(server, window, number)
     path = tmp_path / "audit.csv"
     task = hist.export(path)
     qtbot.waitUntil(task.done, timeout=10000)
