@@ -387,7 +387,7 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
             assert staff is not None
             outcome = await self.store.write(run, self.store.services, staff, cmd)
             if outcome.events:
-                await self.hub.fanned_out()  # its events go out before its answer
+                self.hub.send_own(client)  # its events go out before its answer
             return outcome.reply
 
         return handler

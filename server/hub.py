@@ -87,7 +87,6 @@ class Hub:
         self.fanout_tick = fanout_tick
         self._last_tick = -1e9  # loop time at the end of the last fan-out tick
         self._last_cost = 0.0  # how long it took (seconds)
-        self._tick_done: asyncio.Future[None] | None = None
         self.presence_interval = presence_interval
         self._presence_sent: dict[str, float] = {}  # hotel slug -> loop time of the last list
         self._presence_due: dict[str, asyncio.TimerHandle] = {}
@@ -196,8 +195,8 @@ class Hub:
         """Take one commit's events (in seq order) for the next fan-out tick. Commits that
         reach the event loop before the tick runs go out together: each client gets its
         share of all of them in one write, and a client that asked for batches in one
-        `events` frame (docs/protocol.md, *Batched events*). The tick runs before the
-        commands of these commits are answered (their answers wait behind it)."""
+        `events` frame (docs/protocol.md, *Batched events*). A command's own connection
+        gets its share before the answer, without waiting for the tick (`send_own`)."""
         if not self._tick:
             loop = asyncio.get_running_loop()
             # a tick waits after the last one at most as long as that one took (and never
@@ -209,18 +208,28 @@ class Hub:
                 loop.call_later(wait, self._fan_out_tick)
             else:
                 loop.call_soon(self._fan_out_tick)
-            self._tick_done = loop.create_future()
         self._tick.extend(events)
 
-    async def fanned_out(self) -> None:
-        """Return once the events published so far have been sent (a command is answered
-        after its events)."""
-        if self._tick_done is not None:
-            await asyncio.shield(self._tick_done)
+    def send_own(self, c: Client) -> None:
+        """Send one client now its share of the events waiting for the next tick: a command
+        is answered after its events on its own connection, but not after every other
+        desk's (at a thousand desks a tick takes tens of milliseconds). The tick then skips
+        what went out here (`last_seq`). A client still being sent its snapshot or replay
+        gets them there, in order, as from the tick."""
+        if not self._tick or c.pending is not None or c.dropped or not c.channels:
+            return
+        last, chans = c.last_seq, c.channels
+        datas: list[bytes] = []
+        for ev in self._tick:  # one hotel's events are in seq order
+            if ev.seq > last and not chans.isdisjoint(ev.channels):
+                datas.append(ev.frame.encode())
+                last = ev.seq
+        if datas:
+            c.last_seq = last
+            self.send_events(c, datas)
 
     def _fan_out_tick(self) -> None:
         events, self._tick = self._tick, []
-        done, self._tick_done = self._tick_done, None
         loop = asyncio.get_running_loop()
         start = loop.time()
         try:
@@ -228,8 +237,6 @@ class Hub:
         finally:
             self._last_tick = loop.time()
             self._last_cost = self._last_tick - start
-            if done is not None and not done.done():
-                done.set_result(None)
 
     def fan_out(self, events: list[StoredEvent]) -> None:
         """Send events (in seq order) to their subscribers now. Each event is encoded and

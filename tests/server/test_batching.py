@@ -135,6 +135,61 @@ def test_a_resume_comes_batched_and_complete(demo_db: Path, clock: ManualClock) 
     run(scenario)
 
 
+def events_in(frames: list[dict[str, Any]]) -> list[int]:
+    return [e["meta"]["seq"] for e in flatten(frames)]
+
+
+def test_a_command_is_answered_after_its_own_events_not_after_every_desks(
+    demo_db: Path, clock: ManualClock
+) -> None:
+    """The commanding connection gets its events and then its answer while the fan-out tick
+    to the other desks is still due; that tick sends them once and skips the commander."""
+
+    async def scenario() -> None:
+        async with LiveServer(demo_db, clock) as srv:
+            desk = await Peer.open(srv.url, "supervisor")
+            other = await Peer.open(srv.url, "manager")
+            snap = await overview(desk)
+            await overview(other)
+            hub = srv.server.hub
+            # the last tick took long, so the next one is due a minute after it
+            hub.fanout_tick = hub._last_cost = 60.0
+            hub._last_tick = asyncio.get_running_loop().time()
+            rooms = dirty_rooms(snap)[:2]
+            for i, r in enumerate(rooms):
+                await desk.send(
+                    {
+                        "type": "room.action",
+                        "request_id": f"own-{i}",
+                        "room_number": r["room_number"],
+                        "action": "mark_dirty",
+                        "expected_version": r["version"],
+                    }
+                )
+            seq = int(snap["seq"])
+            frames: list[dict[str, Any]] = []
+            while sum(f["type"] == "ack" for f in frames) < 2:
+                frames.append(await desk.recv())
+            acks = [f for f in frames if f["type"] == "ack"]
+            assert {a["request_id"] for a in acks} == {"own-0", "own-1"}, frames
+            for a in acks:  # each answer comes after its own event on this connection
+                at = frames.index(a)
+                assert a["result"]["seq"] in events_in(frames[:at]), frames
+            assert events_in(frames) == [seq + 1, seq + 2]
+            pong = await other.request("ping")  # the other desk has had nothing yet
+            assert pong["type"] == "ack" and events_in(other.skipped) == [], other.skipped
+            hub._fan_out_tick()  # the tick that was due
+            await other.until(lambda f: events_in([f]) != [] and max(events_in([f])) == seq + 2)
+            assert events_in(other.skipped) == [seq + 1], other.skipped
+            # and nothing twice for the commander: its next frame is a ping's answer
+            assert (await desk.request("ping"))["type"] == "ack"
+            assert events_in(desk.skipped) == [], desk.skipped
+            for p in (desk, other):
+                await p.close()
+
+    run(scenario)
+
+
 def test_batches_are_split_by_size_and_keep_order() -> None:
     datas = [b'{"n":%d,"pad":"%s"}' % (i, b"x" * 40_000) for i in range(20)]
     frames = batch_frames(datas)
