@@ -15,6 +15,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from server import tlswrite
 from server.guard import TokenBucket
 from server.journal import StaffInfo, StoredEvent
 from shared import protocol
@@ -309,11 +310,11 @@ class Hub:
             and not proto.extensions
             and not proto.writes
         ):
-            if transport.get_write_buffer_size() > self.max_buffer:
+            if tlswrite.buffered(transport) > self.max_buffer:
                 self.drop(c)
                 return
             try:
-                transport.write(b"".join(wire for _, wire in frames))
+                tlswrite.write(transport, b"".join(wire for _, wire in frames))
             except Exception:  # the connection is closing; the handler cleans up
                 return
             self.delivered += events or len(frames)
@@ -334,7 +335,7 @@ class Hub:
         transport = ws.transport
         if transport is None or transport.is_closing():
             return False
-        if transport.get_write_buffer_size() > self.max_buffer:
+        if tlswrite.buffered(transport) > self.max_buffer:
             self.drop(c)
             return False
         proto = ws.protocol
@@ -345,7 +346,7 @@ class Hub:
                 and not proto.extensions
                 and not proto.writes
             ):
-                transport.write(wire)
+                tlswrite.write(transport, wire)
             else:
                 proto.send_text(data)
                 ws.send_data()

@@ -8,6 +8,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from server import tlswrite
 from server.hub import BATCH_BYTES, batch_frames
 from shared import protocol
 from shared.clock import ManualClock
@@ -46,9 +49,15 @@ def dirty_rooms(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def test_batched_frames_carry_every_event_once_in_order(demo_db: Path, clock: ManualClock) -> None:
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
+def test_batched_frames_carry_every_event_once_in_order(
+    demo_db: Path, clock: ManualClock, scheme: str
+) -> None:
+    """Over TLS too, where the fan-out writes past asyncio's TLS transport
+    (server/tlswrite.py) while acks and presence go through it."""
+
     async def scenario() -> None:
-        async with LiveServer(demo_db, clock) as srv:
+        async with LiveServer(demo_db, clock, insecure=scheme == "ws") as srv:
             batching = await Peer.open(srv.url, "manager")
             plain = await Peer.open(srv.url, "supervisor")
             ack = await batching.request("subscribe", channels=[ROOMS], batch=True)
@@ -139,19 +148,21 @@ def events_in(frames: list[dict[str, Any]]) -> list[int]:
     return [e["meta"]["seq"] for e in flatten(frames)]
 
 
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
 def test_a_command_is_answered_after_its_own_events_not_after_every_desks(
-    demo_db: Path, clock: ManualClock
+    demo_db: Path, clock: ManualClock, scheme: str
 ) -> None:
     """The commanding connection gets its events and then its answer while the fan-out tick
     to the other desks is still due; that tick sends them once and skips the commander."""
 
     async def scenario() -> None:
-        async with LiveServer(demo_db, clock) as srv:
+        async with LiveServer(demo_db, clock, insecure=scheme == "ws") as srv:
             desk = await Peer.open(srv.url, "supervisor")
             other = await Peer.open(srv.url, "manager")
             snap = await overview(desk)
             await overview(other)
             hub = srv.server.hub
+            assert all(tlswrite.direct(c.ws.transport) == (scheme == "wss") for c in hub.clients)
             # the last tick took long, so the next one is due a minute after it
             hub.fanout_tick = hub._last_cost = 60.0
             hub._last_tick = asyncio.get_running_loop().time()

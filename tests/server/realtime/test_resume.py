@@ -6,9 +6,11 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from shared.clock import ManualClock
 from tests.server.live import RES, ROOMS, act, is_event, overview, pick, run
-from tests.support import LiveServer, Peer, rooms_by_number
+from tests.support import LiveServer, Peer, rooms_by_number, unverified_tls
 
 
 def test_resume_returns_exactly_the_missed_events(demo_db: Path, clock: ManualClock) -> None:
@@ -111,18 +113,24 @@ def test_resuming_a_long_absence_is_not_mistaken_for_a_slow_client(
     run(scenario)
 
 
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
 def test_a_stalled_client_is_dropped_and_resumes_with_nothing_lost(
-    demo_db: Path, clock: ManualClock
+    demo_db: Path, clock: ManualClock, scheme: str
 ) -> None:
+    """Over TLS too: what waits in the socket under the TLS layer counts toward the limit."""
+
     async def scenario() -> None:
-        async with LiveServer(demo_db, clock, max_buffer=64 * 1024, rate_per_second=0) as srv:
+        async with LiveServer(
+            demo_db, clock, max_buffer=64 * 1024, rate_per_second=0, insecure=scheme == "ws"
+        ) as srv:
             # a client that stops reading, with a tiny receive window
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.connect(("127.0.0.1", srv.server.port))
             from websockets.asyncio.client import connect
 
-            ws = await connect(srv.url, sock=sock, compression=None, max_queue=1)
+            tls = unverified_tls() if scheme == "wss" else None
+            ws = await connect(srv.url, sock=sock, ssl=tls, compression=None, max_queue=1)
             stalled = Peer(ws)
             stalled.hello = await stalled.recv()
             await stalled.request("auth.login", login="frontdesk", password="demo")
