@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -53,3 +56,37 @@ def wait_quiet(limit: float) -> float:
         if busy < 0.15 or time.monotonic() >= deadline:
             return busy
         time.sleep(2)
+
+
+def cpu_halves(pin: bool) -> tuple[set[int], set[int]] | None:
+    """With `pin`, the CPUs this process may use split in two: the first half for the
+    servers, the rest for the load generator (None when not asked, or fewer than 2 CPUs, or
+    an OS without CPU affinity). Each side then has cores of its own, as in a hotel, where
+    the desks are other PCs: the load generator's own work (decrypting TLS for every desk,
+    above all) is not taken from the server's cores, and the runs vary less."""
+    if not pin or not hasattr(os, "sched_getaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    half = len(cpus) // 2
+    return set(cpus[:half]), set(cpus[half:])
+
+
+def pin_to(pid: int, cpus: set[int] | None) -> None:
+    """Keep a process (0: this one) on `cpus`; threads it makes afterwards inherit it."""
+    if cpus is not None:
+        os.sched_setaffinity(pid, cpus)
+
+
+def run_pinned(cpus: set[int] | None, main: Callable[..., None], *args: Any) -> None:
+    """A load process's entry: pinned to `cpus` first, then `main(*args)`."""
+    pin_to(0, cpus)
+    main(*args)
+
+
+def pinned_note(halves: tuple[set[int], set[int]] | None) -> str:
+    if halves is None:
+        return "not pinned (servers and load generator share every CPU)"
+    servers, load = (",".join(map(str, sorted(s))) for s in halves)
+    return f"servers pinned to CPU {servers}, load generator to CPU {load}"

@@ -45,6 +45,7 @@ class Options:
     servers: list[int] = field(default_factory=lambda: [1])  # server processes per case
     write_via: str = "first"  # the commander writes through the first server, or all
     pg: PgCluster | None = None  # the throw-away PostgreSQL server of --store postgresql
+    pin: bool = True  # servers on one half of the CPUs, the load generator on the other
 
 
 def parse_args(argv: list[str] | None, description: str = "") -> Options:
@@ -136,6 +137,13 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         metavar="DIR",
         help="sample the server with py-spy during each run (collapsed stacks in DIR)",
     )
+    p.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="let the servers and the load generator share every CPU (by default each has "
+        "its half: servers on the first, subscribers and commander on the rest)",
+    )
     a = p.parse_args(argv)
     ns = [int(x) for x in a.n.split(",") if x.strip()]
     duration = a.duration
@@ -188,4 +196,5 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         store=a.store,
         servers=servers,
         write_via=a.write_via,
+        pin=a.pin,
     )

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from bench.figures import RunResult, label
+from bench.machine import cpu_halves, pinned_note
 from bench.options import ROOT, Options
 
 COLUMNS = [
@@ -245,7 +246,8 @@ def machine_facts(opts: Options) -> str:
         f"Linux {platform.release()}, Python {platform.python_version()}, "
         f"websockets {version('websockets')}, {store}, "
         f"compression off, {opts.workers} subscriber processes + 1 commander "
-        f"({opts.commander_conns} connections); Roomrack at {source_version(opts.src)}"
+        f"({opts.commander_conns} connections), {pinned_note(cpu_halves(opts.pin))}; "
+        f"Roomrack at {source_version(opts.src)}"
     )
 
 

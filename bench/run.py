@@ -28,7 +28,15 @@ import psutil
 
 from bench.commander import MAX_BURST_COMMANDS, Plan, commander_main
 from bench.figures import RunResult, pct
-from bench.machine import cpu_seconds, peak_rss, process_cpu, settle, wait_quiet
+from bench.machine import (
+    cpu_halves,
+    cpu_seconds,
+    peak_rss,
+    process_cpu,
+    run_pinned,
+    settle,
+    wait_quiet,
+)
 from bench.options import Options
 from bench.store import (
     commits_between,
@@ -76,6 +84,11 @@ def split_ports(ports: list[int], n: int, workers: int) -> list[list[int]]:
     return out
 
 
+def load_cpus(opts: Options) -> set[int] | None:
+    halves = cpu_halves(opts.pin)
+    return halves[1] if halves else None
+
+
 def start_subscribers(
     ctx: SpawnContext, sps: list[ServerProc], n: int, opts: Options, procs: list[Any]
 ) -> list[Connection]:
@@ -86,8 +99,17 @@ def start_subscribers(
     for w, ports in enumerate(split_ports([s.port for s in sps], n, opts.workers)):
         mine, theirs = ctx.Pipe()
         p = ctx.Process(
-            target=subscriber_main,
-            args=(theirs, HOST, ports, sp.token, sp.channel, sp.tls),
+            target=run_pinned,
+            args=(
+                load_cpus(opts),
+                subscriber_main,
+                theirs,
+                HOST,
+                ports,
+                sp.token,
+                sp.channel,
+                sp.tls,
+            ),
             daemon=True,
             name=f"bench-subscribers-{w}",
         )
@@ -119,8 +141,18 @@ def start_commander(
     )
     cmd_pipe, theirs = ctx.Pipe()
     cp = ctx.Process(
-        target=commander_main,
-        args=(theirs, HOST, ports, sp.token, sp.channel, plan, sp.tls),
+        target=run_pinned,
+        args=(
+            load_cpus(opts),
+            commander_main,
+            theirs,
+            HOST,
+            ports,
+            sp.token,
+            sp.channel,
+            plan,
+            sp.tls,
+        ),
         daemon=True,
         name="bench-commander",
     )

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.machine import cpu_halves, pin_to
 from bench.options import ROOT, Options
 from bench.wsclient import HOST, BenchWS, open_ws
 
@@ -126,8 +127,16 @@ def start_server(
             str(opts.frame_bytes),
         ]
     cwd = src if roomrack else ROOT
+    halves = cpu_halves(opts.pin)
     with log.open("wb") as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            # pinned before it runs (its threads inherit it)
+            preexec_fn=(lambda: pin_to(0, halves[0])) if halves else None,
+        )
     try:
         port = _read_port(proc, 60)
     except BaseException:
