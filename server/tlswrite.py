@@ -32,12 +32,19 @@ except ImportError:  # pragma: no cover - an asyncio without that TLS transport
 _PARTS = ("_sslobj", "_outgoing", "_transport", "_state", "_write_backlog", "_ssl_writing_paused")
 
 
+_KNOWN: dict[type, bool] = {}  # a TLS protocol class -> whether it has the parts used here
+
+
 def _tls_protocol(transport: BaseTransport) -> Any:
-    """The TLS protocol under an asyncio TLS transport, if it has the parts used here."""
+    """The TLS protocol under an asyncio TLS transport, if it has the parts used here (looked
+    at once per class: every write asks)."""
     proto = getattr(transport, "_ssl_protocol", None)
-    if WRAPPED is None or proto is None or not all(hasattr(proto, a) for a in _PARTS):
+    if proto is None:
         return None
-    return proto
+    known = _KNOWN.get(type(proto))
+    if known is None:
+        known = _KNOWN[type(proto)] = WRAPPED is not None and all(hasattr(proto, a) for a in _PARTS)
+    return proto if known else None
 
 
 def direct(transport: BaseTransport) -> bool:
