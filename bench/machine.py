@@ -61,9 +61,9 @@ def wait_quiet(limit: float) -> float:
 def cpu_halves(pin: bool) -> tuple[set[int], set[int]] | None:
     """With `pin`, the CPUs this process may use split in two: the first half for the
     servers, the rest for the load generator (None when not asked, or fewer than 2 CPUs, or
-    an OS without CPU affinity). Each side then has cores of its own, as in a hotel, where
-    the desks are other PCs: the load generator's own work (decrypting TLS for every desk,
-    above all) is not taken from the server's cores, and the runs vary less."""
+    an OS without CPU affinity). The load generator's own work (decrypting TLS for every
+    desk, above all) then stays off the servers' cores, but the servers have only those
+    (bench/README.md, *Each side on its own CPUs*)."""
     if not pin or not hasattr(os, "sched_getaffinity"):
         return None
     cpus = sorted(os.sched_getaffinity(0))

@@ -45,7 +45,7 @@ class Options:
     servers: list[int] = field(default_factory=lambda: [1])  # server processes per case
     write_via: str = "first"  # the commander writes through the first server, or all
     pg: PgCluster | None = None  # the throw-away PostgreSQL server of --store postgresql
-    pin: bool = True  # servers on one half of the CPUs, the load generator on the other
+    pin: bool = False  # servers on one half of the CPUs, the load generator on the other
 
 
 def parse_args(argv: list[str] | None, description: str = "") -> Options:
@@ -138,11 +138,10 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         help="sample the server with py-spy during each run (collapsed stacks in DIR)",
     )
     p.add_argument(
-        "--no-pin",
-        dest="pin",
-        action="store_false",
-        help="let the servers and the load generator share every CPU (by default each has "
-        "its half: servers on the first, subscribers and commander on the rest)",
+        "--pin",
+        action="store_true",
+        help="servers on the first half of the CPUs, subscribers and commander on the rest "
+        "(by default they share every CPU)",
     )
     a = p.parse_args(argv)
     ns = [int(x) for x in a.n.split(",") if x.strip()]
