@@ -30,6 +30,8 @@ ROLE_OF = {login: Role(login.replace("frontdesk", "front_desk")) for login in LO
 ALWAYS_NEW = ("version", "updated_at")
 CODES = {c.value for c in ErrorCode} - {ErrorCode.INTERNAL_ERROR.value}
 OVERVIEW, RESERVATIONS = f"{SLUG}.rooms", f"{SLUG}.reservations"
+NEW_ROOMS = ("X1", "X2", "X3")  # rooms the sequences create (the demo has none of these)
+ROOM_TYPES = ("Suite", "Twin Room", "Loft", "Garden Room")  # two of the demo's, two new
 
 
 class Watcher:
@@ -40,6 +42,7 @@ class Watcher:
         self.queue: deque[dict[str, Any]] = deque()
         self.seq = 0
         self.rooms: dict[str, dict[str, Any]] = {}
+        self.retired: dict[str, dict[str, Any]] = {}  # the last known state of retired rooms
         self.events = 0
 
     def start_over(self) -> None:
@@ -52,6 +55,8 @@ class Watcher:
         snap = self.next_of("rooms.status")
         self.seq = snap["seq"]
         self.rooms = {r["room_number"]: dict(r) for r in snap["rooms"]}
+        for number in self.rooms:  # brought back while nobody watched
+            self.retired.pop(number, None)
 
     def next_frame(self) -> dict[str, Any]:
         if self.queue:
@@ -82,8 +87,16 @@ class Watcher:
                 continue
             assert meta["seq"] == self.seq + 1, (meta["seq"], self.seq)
             self.seq = meta["seq"]
+            payload = frame["payload"]
             if frame["type"] == "room_updated":
-                self.apply(frame["payload"])
+                self.apply(payload)
+            elif frame["type"] == "room_created":  # a new card, or a retired room back
+                assert payload["changed_fields"] == [], payload
+                room = {k: v for k, v in payload.items() if k not in ("reinstated",)}
+                self.rooms[payload["room_number"]] = room
+                self.retired.pop(payload["room_number"], None)
+            elif frame["type"] == "room_retired":  # the card leaves
+                self.retired[payload["room_number"]] = self.rooms.pop(payload["room_number"])
         self.queue.extendleft(reversed(held))
 
     def apply(self, payload: dict[str, Any]) -> None:
@@ -144,6 +157,8 @@ class Hotel:
 
 
 logins = st.sampled_from(LOGINS)
+# setting the hotel up is a manager's: the others are refused, the manager mostly sends them
+setup_logins = st.sampled_from(("manager", "manager", "manager", *LOGINS))
 room_index = st.integers(0, 13)
 actions = st.sampled_from(sorted(ROOM_ACTIONS))
 optional_args = st.fixed_dictionaries(
@@ -168,8 +183,10 @@ class Commands(RuleBasedStateMachine):
     # --- helpers -----------------------------------------------------------------------
 
     def room(self, i: int) -> dict[str, Any]:
-        rooms = self.hotel.rooms
-        return self.watcher.rooms[rooms[i % len(rooms)]]
+        """One of the rooms the sequences work on (a retired one as it was last seen: its
+        commands are refused with `unknown_room`)."""
+        number = self.hotel.rooms[i % len(self.hotel.rooms)]
+        return self.watcher.rooms.get(number) or self.watcher.retired[number]
 
     def version(self, room: dict[str, Any], stale: bool) -> int:
         return int(room["version"]) - (1 if stale else 0)
@@ -179,7 +196,7 @@ class Commands(RuleBasedStateMachine):
         self.hotel.peers[login].frames.clear()
         if reply["type"] == "error":
             assert reply["code"] in CODES, reply
-        key = f"{kind}:{reply['type']}"
+        key = f"{kind}:{reply['type']}" if reply["type"] == "ack" else f"{kind}:{reply['code']}"
         self.hotel.replies[key] = self.hotel.replies.get(key, 0) + 1
         return reply
 
@@ -209,7 +226,8 @@ class Commands(RuleBasedStateMachine):
         guided: bool,
     ) -> None:
         room = self.room(i)
-        if guided:  # what the desktop would offer: an action the rules allow here
+        if guided and room["room_number"] in self.watcher.rooms:
+            # what the desktop would offer: an action the rules allow here
             role = ROLE_OF[login]
             allowed = [a for a, d in actions_for(role, RoomView.from_payload(room)).items() if d]
             if allowed:
@@ -300,6 +318,91 @@ class Commands(RuleBasedStateMachine):
             occupancy="occupied" if occupied else "vacant",
             expected_version=room["version"],
         )
+
+    # --- setting the hotel up: rooms and room types ------------------------------------
+
+    @rule(
+        login=setup_logins,
+        number=st.sampled_from(NEW_ROOMS),
+        type_name=st.sampled_from(ROOM_TYPES),
+        floor=st.sampled_from([0, 3, 9, 201]),
+        extra=st.fixed_dictionaries(
+            {},
+            optional={
+                "building": st.sampled_from(["Main", "Annex"]),
+                "section": st.sampled_from(["", "East"]),
+                "capacity": st.sampled_from([1, 2, 12, 0]),
+                "max_occupancy": st.sampled_from([0, 1, 4]),
+            },
+        ),
+    )
+    def room_create(
+        self, login: str, number: str, type_name: str, floor: int, extra: dict[str, Any]
+    ) -> None:
+        """A new room (or a retired one brought back), some refused: an unknown or retired
+        type, a floor out of range, a capacity of 0, a number the hotel has."""
+        reply = self.send(
+            login, "room.create", room_number=number, room_type=type_name, floor=floor, **extra
+        )
+        if reply["type"] == "ack" and number not in self.hotel.rooms:
+            self.hotel.rooms.append(number)
+
+    @rule(
+        login=setup_logins,
+        i=room_index,
+        stale=st.sampled_from([False, False, True]),
+        changes=st.fixed_dictionaries(
+            {},
+            optional={
+                "room_type": st.sampled_from(ROOM_TYPES),
+                "floor": st.sampled_from([1, 2, 9]),
+                "building": st.sampled_from(["Main", "Annex"]),
+                "section": st.sampled_from(["", "East", "West"]),
+                "capacity": st.sampled_from([1, 2, 4]),
+                "max_occupancy": st.sampled_from([0, 2, 6]),
+            },
+        ),
+    )
+    def room_update(self, login: str, i: int, stale: bool, changes: dict[str, Any]) -> None:
+        room = self.room(i)
+        self.send(
+            login,
+            "room.update",
+            room_number=room["room_number"],
+            expected_version=self.version(room, stale),
+            **changes,
+        )
+
+    @rule(login=setup_logins, i=room_index, stale=st.sampled_from([False, False, True]))
+    def room_retire(self, login: str, i: int, stale: bool) -> None:
+        """Refused while a guest, a booking to come or a block holds the room."""
+        room = self.room(i)
+        self.send(
+            login,
+            "room.retire",
+            room_number=room["room_number"],
+            expected_version=self.version(room, stale),
+        )
+
+    @rule(
+        login=setup_logins,
+        name=st.sampled_from(ROOM_TYPES),
+        what=st.sampled_from(["create", "update", "rename", "retire"]),
+        occupancy=st.sampled_from([1, 3, 5, 101]),
+    )
+    def room_type(self, login: str, name: str, what: str, occupancy: int) -> None:
+        """Room types made, changed (every live room of the type follows), renamed and back,
+        retired (refused while live rooms have the type) and brought back."""
+        if what == "create":
+            self.send(login, "room_type.create", name=name, max_occupancy=occupancy)
+        elif what == "update":
+            self.send(login, "room_type.update", room_type=name, max_occupancy=occupancy)
+        elif what == "rename":
+            others = [t for t in ROOM_TYPES if t != name]
+            to = others[occupancy % len(others)]
+            self.send(login, "room_type.update", room_type=name, name=to)
+        else:
+            self.send(login, "room_type.retire", room_type=name)
 
     # --- blocks ------------------------------------------------------------------------
 
@@ -446,6 +549,7 @@ class Commands(RuleBasedStateMachine):
         snap = self.hotel.fresh_snapshot()
         self.watcher.apply_upto(snap["seq"])
         keys = self.hotel.payload_keys
+        assert set(self.watcher.rooms) == {r["room_number"] for r in snap["rooms"]}
         for fresh in snap["rooms"]:
             assert keys <= set(fresh), keys - set(fresh)
             mine = self.watcher.rooms[fresh["room_number"]]
@@ -463,7 +567,7 @@ def test_a_client_applying_only_changed_fields_always_holds_the_true_room(
         run_state_machine_as_test(
             Commands,
             settings=settings(
-                max_examples=15,
+                max_examples=25,
                 stateful_step_count=30,
                 deadline=None,
                 derandomize=True,
@@ -473,5 +577,7 @@ def test_a_client_applying_only_changed_fields_always_holds_the_true_room(
         )
         acked = {k for k, n in hotel.replies.items() if k.endswith(":ack") and n}
         assert len(acked) >= 10, hotel.replies  # the sequences did real work
+        setup = {"room.create", "room.update", "room.retire", "room_type.update"}
+        assert setup <= {k.split(":")[0] for k in acked}, sorted(hotel.replies.items())
     finally:
         srv.stop()
