@@ -79,7 +79,6 @@ def room_payload(room: m.Room) -> dict[str, Any]:
     }
 
 
-# moved by every change of a room, so never named in `changed_fields`
 def status_entry(room: m.Room, occ: occupancy.Occupancy) -> dict[str, Any]:
     """One room in the monitoring document's status shape."""
     return {

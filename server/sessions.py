@@ -290,13 +290,13 @@ class ConnectionCommands(ServerParts):
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED, "Too many attempts; wait a little and try again."
             )
+        if not 8 <= len(cmd.nonce) <= 128:  # the value first, then the server's state
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "'nonce' must be 8 to 128 characters.")
         cert = self.tls.current() if self.tls else None
-        if cert is None or not 8 <= len(cmd.nonce) <= 128:
+        if cert is None:
             raise ProtocolError(
-                ErrorCode.PAIRING_UNAVAILABLE if cert is None else ErrorCode.BAD_REQUEST,
-                "This server runs without TLS (--insecure): there is nothing to pair."
-                if cert is None
-                else "'nonce' must be 8 to 128 characters.",
+                ErrorCode.PAIRING_UNAVAILABLE,
+                "This server runs without TLS (--insecure): there is nothing to pair.",
             )
         code = self.tls.take_pairing(self.clock.now()) if self.tls else None
         if code is None:

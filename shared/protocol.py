@@ -575,11 +575,7 @@ def parse_command(frame: str | bytes) -> Command:
         raise _bad("A frame needs a 'type'.")
     cls = COMMANDS.get(kind)
     if cls is None:
-        raise ProtocolError(
-            ErrorCode.UNKNOWN_TYPE,
-            f"Unknown request type '{kind[:60]}'.",
-            {"request_id": _safe_request_id(data)} if _safe_request_id(data) else None,
-        )
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown request type '{kind[:60]}'.")
     return build_command(cls, data)
 
 

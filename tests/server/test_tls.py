@@ -128,6 +128,10 @@ def test_a_plain_server_has_nothing_to_pair(demo_db: Path, clock: ManualClock) -
             assert peer.hello["tls"] is None
             reply = await peer.request("pair.prove", nonce=new_nonce())
             assert reply["code"] == "pairing_unavailable"
+            # a value is checked before the server's state (docs/protocol.md, *Which refusal
+            # comes first*): a nonce too short is bad_request on any server
+            short = await peer.request("pair.prove", nonce="abc")
+            assert short["code"] == "bad_request", short
             await peer.close()
 
     run(go())

@@ -183,3 +183,69 @@ def test_due_out_and_arrival_not_ready(fresh_store: Path, tmp_path: Path) -> Non
             )
 
     run(scenario)
+
+
+def test_discrepancy_events_come_on_the_overview_and_the_rooms_channel_only(
+    fresh_store: Path,
+) -> None:
+    """docs/protocol.md, *Channels*: `discrepancy.*` on `{slug}.rooms` and on
+    `{slug}.rooms.{number}`, not on `{slug}.reservations`."""
+    clock = ManualClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
+    make_store(fresh_store, clock)
+
+    def about(kind: str, number: str) -> Any:
+        return lambda f: (
+            f.get("type") == kind and f["payload"]["discrepancy"]["room_number"] == number
+        )
+
+    async def scenario() -> None:
+        async with LiveServer(fresh_store, clock) as srv:
+            hk = await Peer.open(srv.url, "housekeeping")
+            snap = await overview(hk)
+            room = pick(snap, is_occupied=True, room_status="OCCUPIED_DIRTY")
+            number = room["room_number"]
+            slug = hk.login["hotel"]["slug"]
+            on_room = await Peer.open(srv.url, "supervisor")
+            ack = await on_room.subscribe(f"{slug}.rooms.{number}")
+            assert ack["type"] == "ack", ack
+            on_bookings = await Peer.open(srv.url, "frontdesk")
+            ack = await on_bookings.subscribe(f"{slug}.reservations")
+            assert ack["type"] == "ack", ack
+
+            seen = await hk.request(
+                "room.observe",
+                room_number=number,
+                occupancy="vacant",
+                expected_version=room["version"],
+            )
+            assert seen["type"] == "ack", seen
+            clock.advance(60)
+            await srv.server.discrepancies_now()
+            for peer in (hk, on_room):
+                up = await peer.until(about("discrepancy.raised", number))
+                assert up["meta"]["scope"]["room_number"] == number
+            d_id = up["payload"]["discrepancy"]["id"]
+            done = await on_room.request("discrepancy.resolve", discrepancy_id=d_id)
+            assert done["type"] == "ack", done
+            for peer in (hk, on_room):
+                await peer.until(about("discrepancy.resolved", number))
+
+            # then a booking: its event comes on the reservations channel after the two
+            # discrepancy events were committed; nothing of them came before it there
+            later = (clock.now() + timedelta(days=30)).isoformat()
+            end = (clock.now() + timedelta(days=31)).isoformat()
+            made = await on_bookings.request(
+                "reservation.create",
+                room_number=number,
+                guest_name="Ms Daly",
+                start=later,
+                end=end,
+            )
+            assert made["type"] == "ack", made
+            await on_bookings.until(lambda f: f.get("type") == "reservation.created")
+            kinds = {f.get("type") for f in on_bookings.skipped}
+            assert not {"discrepancy.raised", "discrepancy.resolved"} & kinds, kinds
+            for peer in (hk, on_room, on_bookings):
+                await peer.close()
+
+    run(scenario)

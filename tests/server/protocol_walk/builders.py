@@ -163,6 +163,37 @@ async def check_in(w: World, login: str) -> dict[str, Any]:
     return {"room_number": room["room_number"], "expected_version": room["version"]}
 
 
+async def check_in_naming(w: World, login: str) -> dict[str, Any]:
+    """A check-in that names its reservation (`reservation_id?`)."""
+    room = await w.fresh_room("READY_FOR_GUEST")
+    booking = await w.booking(room, today=True)
+    room = await w.room_now(room["room_number"])
+    return {
+        "room_number": room["room_number"],
+        "expected_version": room["version"],
+        "reservation_id": booking["id"],
+    }
+
+
+async def resume(w: World, login: str) -> dict[str, Any]:
+    """A first subscribe that resumes (`since`) from the journal's head as it is now."""
+    head = (await w.ok("rooms.status"))["seq"]
+    since = {"epoch": w.peers[login].hello["epoch"], "seq": head}
+    return {"channels": [OVERVIEW], "since": since}
+
+
+async def out_of_order_over_a_guest(w: World, login: str) -> dict[str, Any]:
+    """`set_out_of_order` on a room with a guest checked in."""
+    guest = await w.guest_in()
+    room = await w.room_now(guest["room_number"])
+    return {
+        "room_number": room["room_number"],
+        "action": "set_out_of_order",
+        "reason": "Leak",
+        "expected_version": room["version"],
+    }
+
+
 async def check_out(w: World, login: str) -> dict[str, Any]:
     guest = await w.guest_in()
     room = await w.room_now(guest["room_number"])

@@ -69,6 +69,7 @@ class Document:
     headings: set[str]  # commands with a section of their own under "## Commands"
     actions: dict[str, tuple[frozenset[Role], tuple[str, ...]]]  # room action -> roles, args
     results: dict[str, frozenset[str]]  # command -> the names its ack's result carries
+    codes: frozenset[str] = frozenset()  # the error codes of the table *Error codes*
 
     @classmethod
     def read(cls) -> Document:
@@ -76,6 +77,7 @@ class Document:
         who: dict[str, frozenset[Role]] = {}
         actions: dict[str, tuple[frozenset[Role], tuple[str, ...]]] = {}
         results: dict[str, frozenset[str]] = {}
+        codes: set[str] = set()
         for table in doc_tables(text):
             previous: frozenset[str] | None = None
             for row in table:
@@ -87,6 +89,8 @@ class Document:
                         if keys is not None:
                             results[name] = keys
                     previous = keys
+                if "code" in row and "meaning" in row:
+                    codes.update(re.findall(r"`([a-z_]+)`", row["code"]))
                 if "action" in row and "roles" in row:
                     first, _, rest = row["action"].partition(" (")
                     args = tuple(re.findall(r"`([a-z_]+)`", rest))
@@ -100,7 +104,7 @@ class Document:
             keys = result_keys(said.group(1)) if said else None
             if keys is not None:
                 results[name] = keys
-        return cls(who, headings, actions, results)
+        return cls(who, headings, actions, results, frozenset(codes))
 
     @property
     def commands(self) -> set[str]:

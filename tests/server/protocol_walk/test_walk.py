@@ -27,6 +27,41 @@ def test_every_command_has_a_walk_entry() -> None:
     assert not set(WALK) - set(protocol.COMMANDS)
 
 
+# documented codes no walk entry expects, and the tests that give each one over a real
+# connection (the walk sends well-formed requests of logged-in staff, one by one)
+ELSEWHERE = {
+    "frame_too_large": "tests/server/test_fuzz.py",
+    "unknown_type": "tests/server/test_wire_exact.py",
+    "not_authenticated": "tests/server/realtime/test_refusals.py",
+    "rate_limited": "tests/server/realtime/test_refusals.py",
+    "internal_error": "tests/server/test_cluster.py",
+    "account_disabled": "tests/server/commands/test_staff.py",
+    "account_locked": "tests/server/commands/test_staff.py",
+    "session_expired": "tests/server/commands/test_staff.py",
+    "session_revoked": "tests/server/commands/test_staff.py",
+}
+
+
+def codes_of(expect: Expect) -> set[str]:
+    return {expect} if isinstance(expect, str) else set(expect.values())
+
+
+def test_every_code_the_walk_expects_is_in_the_document_and_every_documented_code_is_tested(
+    doc: Document,
+) -> None:
+    """The walk's codes are the document's (*Error codes*), and a code added to the document
+    needs a flag of the walk or a test named here that gives it."""
+    walked = {"forbidden"}  # from every role outside a command's who
+    for walk in WALK.values():
+        for flag in walk.flags:
+            walked |= codes_of(flag.expect)
+    assert walked - {"ack"} <= doc.codes, sorted(walked - {"ack"} - doc.codes)
+    assert doc.codes - walked == set(ELSEWHERE), sorted(doc.codes - walked)
+    root = Path(__file__).resolve().parents[3]
+    for code, where in ELSEWHERE.items():
+        assert f'"{code}"' in (root / where).read_text(encoding="utf-8"), (code, where)
+
+
 @dataclass
 class Walker:
     world: World

@@ -20,6 +20,7 @@ from tests.server.protocol_walk.builders import (
     booked_new_room,
     changed,
     check_in,
+    check_in_naming,
     check_out,
     discrepancy,
     ended_block,
@@ -35,10 +36,12 @@ from tests.server.protocol_walk.builders import (
     on_new_room,
     on_room,
     on_room_type,
+    out_of_order_over_a_guest,
     own_session,
     pairing,
     resolve_mine,
     resolved,
+    resume,
     retired_room_again,
     retired_type_again,
     room_action,
@@ -59,12 +62,22 @@ WALK: dict[str, Walk] = {
                 lambda w, login: fields(login=login, password="x")(w, login),
                 "auth_failed",
             ),
+            Flag(
+                "with a workstation",
+                lambda w, login: fields(login=login, password="demo", workstation="HK office")(
+                    w, login
+                ),
+                "ack",
+            ),
         ),
         connection="anonymous",
     ),
     "auth.token": Walk(
         token,
-        (Flag("a forged token", fields(token="forged"), "token_invalid"),),
+        (
+            Flag("a forged token", fields(token="forged"), "token_invalid"),
+            Flag("with a workstation", changed(token, workstation="Front office"), "ack"),
+        ),
         connection="anonymous",
     ),
     "auth.logout": Walk(fields(), connection="session"),
@@ -80,6 +93,8 @@ WALK: dict[str, Walk] = {
             Flag(
                 "another hotel's channel", fields(channels=["elsewhere.rooms"]), "unknown_channel"
             ),
+            Flag("in batches", fields(channels=[OVERVIEW], batch=True), "ack"),
+            Flag("resuming since the head", resume, "ack"),
             Flag("no channel", fields(channels=[]), "bad_request"),
             Flag("an unknown room", fields(channels=[f"{SLUG}.rooms.nope"]), "unknown_room"),
             Flag(
@@ -122,6 +137,7 @@ WALK: dict[str, Walk] = {
                 room_action("flag_maintenance", "CHECKOUT_DIRTY", priority="SOON"),
                 "bad_request",
             ),
+            Flag("out of order over a guest", out_of_order_over_a_guest, "room_occupied"),
             Flag(
                 "a move not possible from the status",
                 room_action("inspect", "CHECKOUT_DIRTY"),
@@ -209,6 +225,7 @@ WALK: dict[str, Walk] = {
     "rooms.assign_split": Walk(
         split,
         (
+            Flag("by floor, left out", changed(split, by=None), "ack"),
             Flag("an unknown way to split", changed(split, by="wing"), "bad_request"),
             Flag("nobody", changed(split, staff_ids=[]), "bad_request"),
             Flag("an unknown room", changed(split, room_numbers=["nope"]), "unknown_room"),
@@ -274,6 +291,7 @@ WALK: dict[str, Walk] = {
         (
             Flag("a room that is not ready", on_room(fresh=True), "room_not_ready"),
             Flag("no arrival due", on_room("READY_FOR_GUEST", fresh=True), "no_reservation"),
+            Flag("naming its reservation", check_in_naming, "ack"),
         ),
     ),
     "room.check_out": Walk(check_out, (Flag("no guest in the room", on_room(), "no_reservation"),)),
