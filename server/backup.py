@@ -366,9 +366,10 @@ class DailyBackup:
     last_made: datetime | None = None
     failed_at: datetime | None = None
 
-    def check(self) -> None:
+    def check(self, quiet: bool = False) -> None:
         """Refuse a folder that is missing or not writable, and a `keep` below 1; learn when
-        the last backup was made. Raises BackupError."""
+        the last backup was made; warn (unless `quiet`: the check before the start) of a
+        folder on the store's own disk. Raises BackupError."""
         if self.keep < 1:
             raise BackupError("--backup-keep must be 1 or more.")
         if not self.folder.is_dir():
@@ -383,7 +384,7 @@ class DailyBackup:
             raise BackupError(f"The backup folder {self.folder} is a file of the store.")
         made = self.ours()
         self.last_made = made[-1][0] if made else None
-        if _device(self.folder) == _device(self.db_path.parent):
+        if not quiet and _device(self.folder) == _device(self.db_path.parent):
             log.warning(
                 "the daily backups in %s are on the store's own disk: keep copies elsewhere "
                 "too (a disk that fails takes both)",

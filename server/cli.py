@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         assert isinstance(db_path, Path)  # FILE_ONLY
         return restore(args.backup, db_path)
     if args.command in rooms_cli.COMMANDS:
-        return rooms_cli.run(args, db_path)
+        return rooms_cli.run(args, db_path, open_store)
     if args.command in transport_cli.COMMANDS:
         return transport_cli.run(args, db_path, args.tls_dir)
     if args.command in NEEDS_STORE and isinstance(db_path, Path) and not db_path.is_file():
@@ -246,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(args, db_path)
+        if args.command == "create-hotel":
+            from server.demo import check_new_hotel
+
+            check_new_hotel(
+                args.slug, args.name, args.timezone
+            )  # before a new store is made for it
         open_store(db_path)
         now = SystemClock().now()
         if args.command == "demo":

@@ -30,7 +30,7 @@ class Config:
     lockout_window: float = 900.0
     lockout_minutes: float = 15.0  # how long a lockout lasts (a manager lifts it sooner)
     session_idle_minutes: float = 720.0  # a session unused this long expires; 0: never
-    session_check: float = 5.0  # seconds between checks of live sessions against the store
+    session_check: float = 1.0  # seconds between checks of live sessions against the store
     max_inflight: int = 32  # commands of one connection being processed at once
     max_buffer: int = 4 * 1024 * 1024  # bytes waiting for a slow client before it is dropped
     hard_max_frame: int = 1024 * 1024  # larger frames close the connection (1009)

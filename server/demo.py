@@ -63,13 +63,21 @@ class SetupError(Exception):
     pass
 
 
-def create_hotel(slug: str, name: str, timezone: str, now: datetime) -> m.Hotel:
+def check_new_hotel(slug: str, name: str, timezone: str) -> None:
+    """The values of a new hotel, before any store is opened (a refused create-hotel leaves
+    no new store behind)."""
     if not SLUG_RE.fullmatch(slug):
         raise SetupError("A hotel slug is lower-case letters, digits and dashes, e.g. 'hotel-x'.")
+    if not name.strip():
+        raise SetupError("The hotel needs a name, as staff will see it (e.g. 'Hotel Killarney').")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise SetupError(f"Unknown time zone '{timezone}' (use e.g. Europe/Dublin).") from None
+
+
+def create_hotel(slug: str, name: str, timezone: str, now: datetime) -> m.Hotel:
+    check_new_hotel(slug, name, timezone)
     if m.Hotel.get_or_none(m.Hotel.slug == slug) is not None:
         raise SetupError(f"Hotel '{slug}' already exists.")
     hotel = m.Hotel.create(slug=slug, name=name, timezone=timezone, created_at=now)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from server.commands import rooms as admin
 from server.engine import StoreAt
 from server.journal import Journal
 from server.services import Services
+from server.startup import StartError
 from shared.clock import SystemClock
 from shared.errors import ProtocolError
 from shared.roomsetup import ROOM_DEFAULTS, ROOM_FIELDS, ROOM_TYPE_DEFAULTS
@@ -153,8 +155,10 @@ def add_parsers(sub: Any) -> None:
 # --- running ------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace, db_path: StoreAt) -> int:
-    """Run one rooms command; 0 on success, 1 (with the reason on stderr) otherwise."""
+def run(args: argparse.Namespace, db_path: StoreAt, open_store: Callable[[StoreAt], None]) -> int:
+    """Run one rooms command; 0 on success, 1 (with the reason on stderr) otherwise.
+    `open_store` opens the store as every store command does (server/cli.py): a damaged or
+    foreign file is refused in words (StartError) before anything is read or written."""
     if isinstance(db_path, Path) and not db_path.is_file():
         print(
             f"error: there is no store {db_path} (give the right one with --db or "
@@ -162,7 +166,11 @@ def run(args: argparse.Namespace, db_path: StoreAt) -> int:
             file=sys.stderr,
         )
         return 1
-    m.open_db(db_path)
+    try:
+        open_store(db_path)
+    except StartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         hotel = m.Hotel.get_or_none(m.Hotel.slug == args.hotel)
         if hotel is None:
@@ -527,8 +535,16 @@ def import_file(sv: Services, hotel: m.Hotel, path: Path, dry_run: bool, new_onl
         data = path.read_bytes()
     except OSError as exc:
         raise Refused(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if data.startswith(b"PK\x03\x04"):  # a zip: .xlsx or .ods, not a CSV
+        raise Refused(
+            f"{path} is a spreadsheet file, not CSV text. Save it as CSV first (Excel: 'CSV "
+            "UTF-8'; LibreOffice: 'Text CSV'). Nothing was changed."
+        )
     rows, errors = read_rows(decode(data))
-    plan = Plan(errors=errors) if errors else apply_rows(sv, hotel, rows, dry_run, new_only)
+    # the rows that read well are tried against the store as well (and rolled back if any
+    # row is bad), so that one run lists every problem of the file
+    plan = apply_rows(sv, hotel, rows, dry_run or bool(errors), new_only)
+    plan.errors = sorted(errors + plan.errors, key=_line_of)
     if plan.errors:
         for words in plan.errors:
             print(f"{path}: {words}", file=sys.stderr)
@@ -549,6 +565,12 @@ def import_file(sv: Services, hotel: m.Hotel, path: Path, dry_run: bool, new_onl
     else:
         print(f"Imported {path} into '{hotel.slug}': {summary}.")
     return 0
+
+
+def _line_of(words: str) -> int:
+    """The line an error names ("line 12: ..."), for listing them in file order."""
+    found = re.match(r"line (\d+):", words)
+    return int(found.group(1)) if found else 0
 
 
 ACTIONS = ("create", "bring back", "update", "unchanged")

@@ -179,13 +179,20 @@ def check_serve(args: argparse.Namespace, db_path: StoreAt) -> None:
             "create-hotel), or give the right store with --db or ROOMRACK_DB. "
             "Nothing was created."
         )
+    if db_path.exists() and db_path.stat().st_size == 0 and not args.demo:
+        raise StartError(
+            f"The store {db_path} is empty (0 bytes): it holds no hotel. If it held one, "
+            f"{startup.restore_hint(db_path, 'restore')}"
+            "; for a new hotel, delete the empty file and run roomrack-server create-hotel. "
+            "Nothing was started."
+        )
     if db_path.exists():
+        startup.check_store(db_path)  # before the lock: a damaged store is left as it was
         lock = m.StoreLock(db_path)
         lock.acquire()
         lock.release()
-        startup.check_store(db_path)
     if args.backup_dir is not None:
-        DailyBackup(db_path, args.backup_dir, args.backup_keep, args.backup_at).check()
+        DailyBackup(db_path, args.backup_dir, args.backup_keep, args.backup_at).check(quiet=True)
     startup.check_listen(args.host, args.port)
 
 

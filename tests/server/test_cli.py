@@ -204,15 +204,25 @@ def plain_failure(proc: subprocess.CompletedProcess[str], lines: int = 2) -> lis
 def test_a_damaged_store_says_what_is_wrong_which_file_and_how_to_restore(
     demo_db: Path, tmp_path: Path
 ) -> None:
+    rooms = tmp_path / "rooms.csv"
+    rooms.write_text("number,type,floor\n901,Suite,9\n", encoding="utf-8")
     for kind, path in damaged_copies(demo_db, tmp_path).items():
+        before = path.read_bytes()
         for command in (
             ["serve", "--port", "0"],
             ["audit", "--hotel", SLUG, "--since", "2026-01-01T00:00Z"],
+            # the rooms commands as well: refused before anything is read or written
+            ["list-rooms", "--hotel", SLUG],
+            ["add-room-type", "Loft", "--hotel", SLUG],
+            ["retire-room", "101", "--hotel", SLUG],
+            ["import-rooms", str(rooms), "--hotel", SLUG],
         ):
             first, hint = plain_failure(server_cli("--db", str(path), *command))
-            assert str(path) in first, (kind, first)
+            assert str(path) in first, (kind, command, first)
             assert "damaged" in first or "not a SQLite database" in first, (kind, first)
             assert hint.endswith(f"roomrack-server --db {path} restore BACKUP"), hint
+        assert path.read_bytes() == before, kind  # nothing written to it
+        assert not Path(f"{path}.lock").exists(), kind  # nor beside it
 
 
 @pytest.mark.slow
@@ -279,6 +289,26 @@ def test_a_missing_store_or_folder_is_said_plainly_and_nothing_is_created(
     )
     assert f"The backup folder {tmp_path / 'usb'} does not exist" in said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["roomrack.db", "roomrack.db.lock"]
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only  # about the SQLite file
+def test_a_refused_create_hotel_leaves_no_store_and_an_empty_file_is_not_served(
+    tmp_path: Path,
+) -> None:
+    new = tmp_path / "roomrack.db"
+    for command, said in (
+        (["create-hotel", "seaview", "Seaview", "--timezone", "Mars/Base"], "Unknown time zone"),
+        (["create-hotel", "Sea View", "Seaview"], "slug is lower-case"),
+        (["create-hotel", "seaview", " "], "needs a name"),
+    ):
+        (words,) = plain_failure(server_cli("--db", str(new), *command))
+        assert said in words, words
+        assert list(tmp_path.iterdir()) == [], command  # no store was made for it
+    new.touch()  # a store cut to nothing (a full disk, a copy that failed)
+    first, *_ = plain_failure(server_cli("--db", str(new), "serve", "--port", "0"))
+    assert f"The store {new} is empty" in first and "create-hotel" in first, first
+    assert new.stat().st_size == 0 and not Path(f"{new}.lock").exists()
 
 
 def test_a_folder_this_account_may_not_write_in_is_said_plainly(

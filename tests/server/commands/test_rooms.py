@@ -301,11 +301,16 @@ def test_a_csv_with_bad_rows_is_refused_with_every_error_and_nothing_written(
         "line 3: the room number is missing",
         "line 4: Floor 'eight' is not a whole number",
         "line 5: room 801 is on line 2 too",
+        # a row that reads well but that the store refuses, beside rows that do not read
+        "line 6: room 803 is new: its room type is needed",
         "line 7: Room number '80 4' is not allowed",
         "line 7: Capacity 0 is out of range",
+        "error: 6 problem(s)",
         "nothing was changed",
     ):
         assert words in err, (words, err)
+    lines = [int(w.split("line ")[1].split(":")[0]) for w in err.splitlines() if ": line " in w]
+    assert lines == sorted(lines) == [3, 4, 5, 6, 7, 7], err  # every one, in file order
     assert store_counts(demo_db) == before
     # the values are good now, but one row needs what the store refuses: still nothing
     bad.write_text("number,type,floor\n801,Suite,8\n803,,8\n101,Igloo,1\n", encoding="utf-8")
@@ -313,6 +318,10 @@ def test_a_csv_with_bad_rows_is_refused_with_every_error_and_nothing_written(
     err = capsys.readouterr().err
     assert "line 3: room 803 is new: its room type is needed" in err
     assert store_counts(demo_db)[0] == before[0] and store_counts(demo_db)[2] == before[2]
+    xlsx = tmp_path / "rooms.xlsx"  # a spreadsheet saved as it is, not as CSV
+    xlsx.write_bytes(b"PK\x03\x04" + bytes(200))
+    assert cli(demo_db, "import-rooms", str(xlsx), "--hotel", SLUG) == 1
+    assert "is a spreadsheet file, not CSV text. Save it as CSV" in capsys.readouterr().err
     bad.write_text("number,colour\n101,red\n", encoding="utf-8")
     assert cli(demo_db, "import-rooms", str(bad), "--hotel", SLUG) == 1
     assert "line 1: unknown column 'colour'" in capsys.readouterr().err
