@@ -2,13 +2,16 @@
 
 Runs the demo server in a background thread, logs in as the manager, lets a second
 workstation (the front desk) rush rooms, splits the rooms between the attendants, creates
-blocks, rewinds the board, and saves each Operations tab and the first page of the PDF sheets
-(the PDF pages become PNG with PDFium, through pypdfium2)."""
+blocks, rewinds the board, locks an account with wrong passwords from three other addresses of
+the loopback network (127.0.0.2-4, as if from other machines), and saves each Operations tab
+and the first page of the PDF sheets (the PDF pages become PNG with PDFium, through
+pypdfium2)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -51,6 +54,32 @@ def pdf_page_png(pdf: Path, out: Path, page: int = 1, dpi: int = 80) -> bool:
 
 async def _pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
+
+
+async def wrong_passwords(url: str, address: str, login: str, workstation: str, n: int) -> None:
+    """Someone at another machine (`address`, any 127.x.y.z reaches the server on 127.0.0.1)
+    tries `login` with wrong passwords, each on a new connection."""
+    from websockets.asyncio.client import connect
+
+    from desktop.pinning import client_context
+
+    for i in range(n):
+        async with connect(url, ssl=client_context(), local_addr=(address, 0)) as ws:
+            await ws.recv()  # the hello
+            rid = f"guess-{i}"
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "auth.login",
+                        "request_id": rid,
+                        "login": login,
+                        "password": f"Guess{i}-{address}",
+                        "workstation": workstation,
+                    }
+                )
+            )
+            while json.loads(await ws.recv()).get("request_id") != rid:
+                pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,6 +264,26 @@ def main(argv: list[str] | None = None) -> int:
         ops.show_tab("Online")
         await _pause(0.3)
         ops.grab().save(str(out / "screenshot-ops-online.png"))
+
+        # staff accounts (a manager's): the supervisor is logged in at their own desk, then
+        # wrong passwords for that login from three other machines lock the account (its own
+        # desk stays in); the manager selects it, ready to unlock it
+        supervisor = Session(workstation="Housekeeping office", pins=pinned(url, box))
+        await supervisor.login(url, "supervisor", "demo")
+        for address, where, tries in (
+            ("127.0.0.2", "Lobby PC", 4),
+            ("127.0.0.3", "Bar till", 3),
+            ("127.0.0.4", "Spa desk", 3),
+        ):
+            await wrong_passwords(url, address, "supervisor", where, tries)
+        await _pause(0.5)
+        ops.show_tab("Staff")
+        ops.staff_tab.reload()
+        await _pause(1.0)
+        ops.staff_tab.select_login("supervisor")
+        await _pause(0.3)
+        ops.grab().save(str(out / "screenshot-ops-staff.png"))
+        await supervisor.stop()
 
         await desk.stop()
         await window.session.stop()

@@ -21,6 +21,7 @@ from desktop.mainwindow import Legend, MainWindow
 from desktop.model import Roles, RoomModel
 from server.cli import main as cli_main
 from shared.clock import ManualClock
+from shared.rules import STATUS_LABELS, RoomStatus
 from shared.timeutil import to_iso
 from tests.desktop.conftest import act, login, start_cleaning
 from tests.desktop.ops_support import advance_server, open_ops
@@ -177,6 +178,74 @@ def test_the_window_works_at_1280_by_720(
         window.conn_label.fontMetrics().horizontalAdvance(window.conn_label.text())
         > window.conn_label.contentsRect().width()
     )
+
+
+# --- the two maintenance tiles -----------------------------------------------------------
+
+
+def test_the_two_maintenance_tiles_say_plainly_how_they_differ(
+    qtbot: Any, window: MainWindow, server: ServerThread
+) -> None:
+    login(qtbot, window, server, "manager")
+    reported = window.tiles["maintenance"]  # the maintenance flag: a repair is reported
+    unusable = window.tiles[RoomStatus.MAINTENANCE_REQUIRED.value]  # the status
+    r_title, u_title = reported.label.text(), unusable.label.text()
+    r_tip, u_tip = reported.toolTip(), unusable.toolTip()
+    # the words on the tiles differ, and say which one is about rooms out of use
+    assert r_title == "Repair reported" and u_title == "Unusable (repair)"
+    assert "unusable" not in r_title.lower() and "reported" not in u_title.lower()
+    # the tooltips say what each counts: a repair reported, the room still in use...
+    assert r_tip != u_tip
+    assert "repair was reported and is not done yet" in r_tip
+    assert "may still be in use" in r_tip and "unusable until" not in r_tip
+    # ...or the status that makes the room unusable until the repair is done
+    assert f"Status {STATUS_LABELS[RoomStatus.MAINTENANCE_REQUIRED]}" in u_tip
+    assert "unusable until maintenance clears it" in u_tip and "still be in use" not in u_tip
+    # and how the two counts overlap: every unusable room is among the repairs reported
+    assert "Includes the rooms unusable for repair" in r_tip
+    assert f"also counts in {r_title}" in u_tip
+    # what the tiles count on the demo board is what their words say
+    rooms = list(window.rooms.rooms())
+    flagged = {r["room_number"] for r in rooms if r.get("maintenance_required")}
+    out_of_use = {
+        r["room_number"] for r in rooms if r["room_status"] == RoomStatus.MAINTENANCE_REQUIRED
+    }
+    assert out_of_use and out_of_use < flagged  # some repairs leave the room usable
+    qtbot.waitUntil(
+        lambda: (
+            (reported.value.text(), unusable.value.text())
+            == (str(len(flagged)), str(len(out_of_use)))
+        ),
+        timeout=5000,
+    )
+    # a repair flagged on a ready room counts in one tile, a problem that makes a room
+    # unusable in both
+    ready = [
+        r["room_number"]
+        for r in rooms
+        if r["room_status"] == RoomStatus.READY_FOR_GUEST and not r.get("maintenance_required")
+    ]
+    for number, action in zip(ready, ("flag_maintenance", "report_maintenance"), strict=False):
+        reply = act(
+            server,
+            "maintenance",
+            "room.action",
+            room_number=number,
+            action=action,
+            priority="HIGH",
+            notes="Shower drips",
+            expected_version=window.rooms.room(number)["version"],
+        )
+        assert reply["type"] == "ack", reply
+    qtbot.waitUntil(
+        lambda: (
+            (reported.value.text(), unusable.value.text())
+            == (str(len(flagged) + 2), str(len(out_of_use) + 1))
+        ),
+        timeout=5000,
+    )
+    assert window.rooms.room(ready[0])["room_status"] == RoomStatus.READY_FOR_GUEST
+    assert window.rooms.room(ready[1])["room_status"] == RoomStatus.MAINTENANCE_REQUIRED
 
 
 def test_the_legend_has_the_oos_and_overdue_marks(qapp: Any) -> None:
