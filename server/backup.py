@@ -150,6 +150,13 @@ def backup_store(
             f"{final} already exists. Give another name, or add --force to replace it. "
             "Nothing was written."
         )
+    unmounted = nothing_mounted(final.parent, db_path)
+    if unmounted is not None and not force:
+        anyway = " (or add --force to back up into it all the same)" if kind == "manual" else ""
+        raise BackupError(
+            f"{unmounted} Plug the drive in and mount it, then try again{anyway}. "
+            "Nothing was written."
+        )
     tmp = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         epoch = _copy_checked(db_path, tmp, now, kind)
@@ -227,6 +234,38 @@ def _place(tmp: Path, final: Path, force: bool) -> None:
         if os.path.lexists(final):
             raise BackupError(f"{final} already exists. Nothing was written.") from None
         os.replace(tmp, final)
+
+
+# where drives are mounted (Linux, macOS): a folder there is meant to be another drive
+MEDIA_ROOTS = ("/media", "/mnt", "/run/media", "/Volumes")
+
+
+def nothing_mounted(
+    folder: Path, db_path: Path, roots: tuple[str, ...] | None = None
+) -> str | None:
+    """Words for a folder under a place where drives are mounted (`roots`, MEDIA_ROOTS) that
+    is on the store's own disk with nothing mounted on it or on the way to it: the folder an
+    fstab entry or a desktop made for a USB stick or network drive that is not there now. A
+    backup into it would "succeed" on the server's own disk. None for any other folder."""
+    try:
+        real = folder.resolve()
+    except OSError:
+        return None
+    tops = [Path(r) for r in (MEDIA_ROOTS if roots is None else roots)]
+    top = next((t for t in tops if real != t and t in real.parents), None)
+    if top is None:
+        return None
+    step = real
+    while step != top:
+        if os.path.ismount(step):
+            return None  # a drive is mounted here: the backup goes onto it
+        step = step.parent
+    if _device(real) != _device(db_path.parent):
+        return None
+    return (
+        f"Nothing is mounted on {folder}: it is a folder of the server's own disk where a "
+        "USB stick or network drive is meant to be."
+    )
 
 
 def _device(path: Path) -> int:
@@ -384,7 +423,10 @@ class DailyBackup:
             raise BackupError(f"The backup folder {self.folder} is a file of the store.")
         made = self.ours()
         self.last_made = made[-1][0] if made else None
-        if not quiet and _device(self.folder) == _device(self.db_path.parent):
+        unmounted = nothing_mounted(self.folder, self.db_path)
+        if not quiet and unmounted is not None:
+            log.warning("daily backup: %s Until it is, every daily backup fails.", unmounted)
+        elif not quiet and _device(self.folder) == _device(self.db_path.parent):
             log.warning(
                 "the daily backups in %s are on the store's own disk: keep copies elsewhere "
                 "too (a disk that fails takes both)",

@@ -159,7 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the backup file, or an existing folder for a dated file in it "
         "(roomrack-YYYY-MM-DD-HHMMSS.db, the server's local time)",
     )
-    b.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="replace FILE if it exists; back up into a folder under /media or /mnt even if "
+        "no drive is mounted there",
+    )
 
     r = sub.add_parser(
         "restore",

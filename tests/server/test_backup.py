@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from server import backup
 from server.backup import BackupError, DailyBackup, backup_store, human_size
 from server.cli import main as cli_main
 from shared.clock import ManualClock
@@ -204,6 +205,43 @@ def test_a_missing_folder_is_refused_and_not_created(
     for target in (tmp_path / "media" / "x.db", f"{tmp_path / 'media'}/"):
         assert backup_cli(demo_db, str(target)) == 1
         assert "media is not a folder" in capsys.readouterr().err
+
+
+def test_a_mount_point_with_no_drive_mounted_is_refused(
+    demo_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An fstab or desktop mount point (say /media/usb) exists even with the stick out: a
+    backup there would land on the server's own disk. Here `tmp_path/media` stands for
+    /media (it is on the store's disk, and nothing is mounted under it)."""
+    media = tmp_path / "media"
+    usb = media / "usb"
+    usb.mkdir(parents=True)
+    monkeypatch.setattr(backup, "MEDIA_ROOTS", (str(media),))
+    for target in (str(usb), str(usb / "monday.db")):
+        assert backup_cli(demo_db, target) == 1
+        err = capsys.readouterr().err
+        assert f"Nothing is mounted on {usb}" in err and "Nothing was written" in err, err
+        assert "--force" in err
+    assert list(usb.iterdir()) == []
+    assert backup_cli(demo_db, str(usb / "monday.db"), "--force") == 0  # asked for by name
+    assert (usb / "monday.db").is_file()
+    # the daily backup: a warning at start, then each attempt fails (and is tried again)
+    daily = DailyBackup(demo_db, usb, 3, time(4, 0))
+    with pytest.raises(BackupError, match="Nothing is mounted on") as refused:
+        backup_store(demo_db, usb / "daily.db", datetime.now(UTC), kind="daily")
+    assert "--force" not in str(refused.value)
+    daily.check(quiet=True)  # the check before the start lets it start
+    with caplog.at_level(logging.WARNING, logger="roomrack"):
+        daily.check()  # and the server says so when it starts
+    assert f"daily backup: Nothing is mounted on {usb}" in caplog.text
+    # outside the places drives are mounted, or on another disk, a folder is a folder
+    assert backup.nothing_mounted(tmp_path, demo_db) is None
+    assert backup.nothing_mounted(usb, demo_db, roots=("/nowhere",)) is None
+    assert backup.nothing_mounted(usb, Path("/proc/self/x")) is None  # another device
 
 
 def test_an_existing_file_is_kept_unless_forced(
