@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     proc: subprocess.Popen[bytes] | None = None
     url: str | None = None
+    db: Path | None = None  # the demo's store (a workstation has none)
     settings_path = args.settings
     if args.command == "demo":
         port = args.port or free_port()
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         if settings_path is None:
             settings_path = db.with_name("demo-settings.ini")
     try:
-        return run_desktop(args, url, settings_path, demo_db=args.db or demo_db_path())
+        return run_desktop(args, url, settings_path, demo_db=db)
     finally:
         if proc is not None:
             stop_process(proc)

@@ -16,7 +16,7 @@ from desktop.cli import XCB_LIBRARIES, build_parser, free_port, missing_display_
 from desktop.mainwindow import MainWindow
 from desktop.simulate import Simulator
 from tests.desktop.conftest import login, run
-from tests.support import ServerThread
+from tests.support import ServerThread, server_config
 
 
 def test_parser() -> None:
@@ -118,3 +118,45 @@ def test_a_demo_store_in_an_impossible_place_is_said_plainly(
     (tmp_path / "a-file").write_text("not a folder")
     assert main(["demo", "--db", str(tmp_path / "a-file" / "demo.db")]) == 1
     assert "The demo server cannot keep its store in" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_roomrack_on_a_workstation_opens_and_asks_for_a_login(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    """`roomrack --server HOST:PORT`, as every workstation starts it (not the demo): the
+    window opens on the login, with no store of its own, and closes cleanly."""
+    desk = tmp_path / "desk"  # the workstation's own folder
+    desk.mkdir()
+    srv = ServerThread(server_config(demo_db, insecure=False)).start()
+    try:
+        assert srv.server is not None
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        }
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "desktop.cli",
+                "--quit-after",
+                "3",
+                "--server",
+                f"127.0.0.1:{srv.server.port}",
+                "--settings",
+                str(desk / "desk.ini"),
+                "--no-discovery",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    finally:
+        srv.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert f"127.0.0.1:{srv.server.port}" in (desk / "desk.ini").read_text()
+    assert not list(desk.glob("*.db"))  # a workstation keeps no store
