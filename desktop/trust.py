@@ -202,6 +202,7 @@ class TrustDialog(QDialog):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()
+        self.adjustSize()  # room for the line: the code above it is never squeezed
 
 
 async def settle(

@@ -142,6 +142,10 @@ def test_a_pairing_code_pins_the_server_without_reading_its_code(
     qtbot.waitUntil(lambda: dialog.error.isVisible() and dialog.pair_button.isEnabled())
     assert "does not match" in dialog.error.text()
     assert window.session.pins.get(tls_server.url) is None
+    # the dialog grew for the line: nothing above it is squeezed (the code stays whole)
+    code_label = dialog.findChild(QLabel, "code")
+    assert code_label is not None and code_label.height() >= code_label.sizeHint().height()
+    assert dialog.height() >= dialog.sizeHint().height()
     code = folder.new_pairing(tls_server.clock.now())  # the wrong try used the first one up
     dialog.pair_code.setText(code.lower().replace("-", " "))
     qtbot.mouseClick(dialog.pair_button, Qt.MouseButton.LeftButton)
