@@ -78,7 +78,10 @@ def run(args: argparse.Namespace, db_path: StoreAt, tls_dir: Path | None) -> int
         desks = "one desktop" if args.desks == 1 else f"{args.desks} desktops"
         print(f"Pairing code: {code}")
         print(f"Valid for {args.minutes:g} minutes, for {desks}; a new code replaces it.")
-        print(f"On the desktop, choose 'Pair with a code' and type it. (Certificate {cert.code})")
+        print(
+            "On the desktop, type it under 'Or type the pairing code your administrator gave "
+            f"you' and choose 'Pair with this code'. (Certificate {cert.code})"
+        )
         return 0
     if args.command == "rotate-cert":
         if args.grace_days < 0:
