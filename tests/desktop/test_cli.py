@@ -26,33 +26,35 @@ def test_parser() -> None:
     assert args.command == "demo" and args.login == "frontdesk" and args.simulate
 
 
-@pytest.mark.slow
-def test_roomrack_demo_starts_a_server_opens_the_board_and_stops_it(tmp_path: Path) -> None:
-    port = free_port()
-    # no keyring: the demo keeps its pin and token in a file beside its settings (tmp_path)
+def roomrack(*args: str) -> subprocess.CompletedProcess[str]:
+    """`roomrack ARGS` in a process of its own, off screen, with no OS keyring."""
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desktop.cli",
-            "--quit-after",
-            "4",
-            "demo",
-            "--simulate",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp_path / "demo.db"),
-        ],
+    return subprocess.run(
+        [sys.executable, "-m", "desktop.cli", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=90,
+    )
+
+
+@pytest.mark.slow
+def test_roomrack_demo_starts_a_server_opens_the_board_and_stops_it(tmp_path: Path) -> None:
+    port = free_port()
+    # no keyring: the demo keeps its pin and token in a file beside its settings (tmp_path)
+    proc = roomrack(
+        "--quit-after",
+        "4",
+        "demo",
+        "--simulate",
+        "--port",
+        str(port),
+        "--db",
+        str(tmp_path / "demo.db"),
     )
     assert proc.returncode == 0, proc.stderr
     assert "Demo board live: Hotel Killarney (demo) (68 rooms), logged in as manager" in proc.stdout
@@ -131,28 +133,14 @@ def test_roomrack_on_a_workstation_opens_and_asks_for_a_login(
     srv = ServerThread(server_config(demo_db, insecure=False)).start()
     try:
         assert srv.server is not None
-        env = {
-            **os.environ,
-            "QT_QPA_PLATFORM": "offscreen",
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-        }
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "desktop.cli",
-                "--quit-after",
-                "3",
-                "--server",
-                f"127.0.0.1:{srv.server.port}",
-                "--settings",
-                str(desk / "desk.ini"),
-                "--no-discovery",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
+        proc = roomrack(
+            "--quit-after",
+            "3",
+            "--server",
+            f"127.0.0.1:{srv.server.port}",
+            "--settings",
+            str(desk / "desk.ini"),
+            "--no-discovery",
         )
     finally:
         srv.stop()
