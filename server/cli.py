@@ -46,7 +46,7 @@ from server import migrate_cli, rooms_cli, serve_cli, staff_admin, startup, tran
 from server.backup import BackupError, backup_store, restore_store
 from server.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_STAFF, SetupError, load_demo
 from server.engine import Postgres, StoreAt, shown, store_argument
-from server.serve_cli import default_db_path, per_user_db_path, serve
+from server.serve_cli import default_db_path, open_store, per_user_db_path, serve
 from server.services import Services
 from server.startup import StartError
 from server.version import version
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         assert isinstance(db_path, Path)  # FILE_ONLY
         return restore(args.backup, db_path)
     if args.command in rooms_cli.COMMANDS:
-        return rooms_cli.run(args, db_path, open_store)
+        return rooms_cli.run(args, db_path)
     if args.command in transport_cli.COMMANDS:
         return transport_cli.run(args, db_path, args.tls_dir)
     if args.command in NEEDS_STORE and isinstance(db_path, Path) and not db_path.is_file():
@@ -254,9 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create-hotel":
             from server.demo import check_new_hotel
 
-            check_new_hotel(
-                args.slug, args.name, args.timezone
-            )  # before a new store is made for it
+            # its values before a new store is made for it
+            check_new_hotel(args.slug, args.name, args.timezone)
         open_store(db_path)
         now = SystemClock().now()
         if args.command == "demo":
@@ -349,14 +348,6 @@ def new_epoch() -> str:
     with m.write_lock():
         m.Meta.update(value=epoch).where(m.Meta.key == "epoch").execute()
     return epoch
-
-
-def open_store(db_path: StoreAt) -> None:
-    """Open the store for a command, saying in words (StartError) what is wrong with its
-    folder or the file. A missing folder is created only for the per-user default place."""
-    startup.check_data_folder(db_path, create=db_path == per_user_db_path())
-    startup.check_store(db_path)
-    m.open_db(db_path)
 
 
 def backup(args: argparse.Namespace, db_path: Path) -> int:

@@ -33,6 +33,7 @@ from server import db as m
 from server.commands import rooms as admin
 from server.engine import StoreAt
 from server.journal import Journal
+from server.serve_cli import open_store
 from server.services import Services
 from server.startup import StartError
 from shared.clock import SystemClock
@@ -155,10 +156,10 @@ def add_parsers(sub: Any) -> None:
 # --- running ------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace, db_path: StoreAt, open_store: Callable[[StoreAt], None]) -> int:
-    """Run one rooms command; 0 on success, 1 (with the reason on stderr) otherwise.
-    `open_store` opens the store as every store command does (server/cli.py): a damaged or
-    foreign file is refused in words (StartError) before anything is read or written."""
+def run(args: argparse.Namespace, db_path: StoreAt) -> int:
+    """Run one rooms command; 0 on success, 1 (with the reason on stderr) otherwise. The store
+    is opened as for every store command: a damaged or foreign file is refused in words
+    before anything is read or written."""
     if isinstance(db_path, Path) and not db_path.is_file():
         print(
             f"error: there is no store {db_path} (give the right one with --db or "

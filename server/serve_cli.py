@@ -42,6 +42,14 @@ def per_user_db_path() -> Path:
     return Path(platformdirs.user_data_dir("roomrack", appauthor=False)) / "roomrack.db"
 
 
+def open_store(db_path: StoreAt) -> None:
+    """Open the store for a command, saying in words (StartError) what is wrong with its
+    folder or the file. A missing folder is created only for the per-user default place."""
+    startup.check_data_folder(db_path, create=db_path == per_user_db_path())
+    startup.check_store(db_path)
+    m.open_db(db_path)
+
+
 def time_of_day(text: str) -> Any:
     """argparse type for --backup-at (HH:MM)."""
     try:
