@@ -39,10 +39,12 @@ def commander_main(
     channel: str,
     plan: Plan,
     tls: bool = False,
+    deflate: bool = False,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        result = asyncio.run(Commander(pipe, host, ports, token, channel, plan, tls).run())
+        commander = Commander(pipe, host, ports, token, channel, plan, tls, deflate)
+        result = asyncio.run(commander.run())
     except Exception as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
     with contextlib.suppress(OSError):
@@ -63,8 +65,10 @@ class Commander:
         channel: str,
         plan: Plan,
         tls: bool = False,
+        deflate: bool = False,
     ) -> None:
         self.pipe, self.host, self.ports, self.tls = pipe, host, ports, tls
+        self.deflate = deflate
         self.token, self.channel, self.plan = token, channel, plan
         self.sent: array[int] = array("q", [-1]) * plan.max_commands
         self.rooms: dict[str, list[Any]] = {}  # number -> [version, dnd]
@@ -126,7 +130,7 @@ class Commander:
         try:
             for c in range(plan.conns):
                 port = self.ports[c % len(self.ports)]
-                ws = await open_ws(self.host, port, lambda: BenchWS(), 60, self.tls)
+                ws = await open_ws(self.host, port, lambda: BenchWS(), 60, self.tls, self.deflate)
                 self.conns.append(ws)
                 await ws.request({"type": "auth.token", "request_id": "t", "token": self.token}, 60)
             first = self.conns[0]

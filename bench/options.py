@@ -46,6 +46,7 @@ class Options:
     write_via: str = "first"  # the commander writes through the first server, or all
     pg: PgCluster | None = None  # the throw-away PostgreSQL server of --store postgresql
     pin: bool = False  # servers on one half of the CPUs, the load generator on the other
+    compression: bool = True  # the clients offer per-message compression, as the desktop does
 
 
 def parse_args(argv: list[str] | None, description: str = "") -> Options:
@@ -143,6 +144,13 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         help="servers on the first half of the CPUs, subscribers and commander on the rest "
         "(by default they share every CPU)",
     )
+    p.add_argument(
+        "--compression",
+        choices=["on", "off"],
+        default="on",
+        help="on (default): the subscribers and the commander offer per-message compression "
+        "as the desktop does (servers without it answer without); off: they do not offer it",
+    )
     a = p.parse_args(argv)
     ns = [int(x) for x in a.n.split(",") if x.strip()]
     duration = a.duration
@@ -196,4 +204,5 @@ def parse_args(argv: list[str] | None, description: str = "") -> Options:
         servers=servers,
         write_via=a.write_via,
         pin=a.pin,
+        compression=a.compression == "on",
     )

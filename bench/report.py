@@ -245,10 +245,16 @@ def machine_facts(opts: Options) -> str:
         f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"Linux {platform.release()}, Python {platform.python_version()}, "
         f"websockets {version('websockets')}, {store}, "
-        f"compression off, {opts.workers} subscriber processes + 1 commander "
+        f"{COMPRESSION[opts.compression]}, {opts.workers} subscriber processes + 1 commander "
         f"({opts.commander_conns} connections), {pinned_note(cpu_halves(opts.pin))}; "
         f"Roomrack at {source_version(opts.src)}"
     )
+
+
+COMPRESSION = {
+    True: "compression offered (per-message deflate; the baseline declines it)",
+    False: "compression off",
+}
 
 
 def report(results: list[RunResult], opts: Options) -> str:

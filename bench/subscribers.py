@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - the C extension is missing
 from bench.machine import cpu_seconds
 from bench.store import order_digest
 from bench.tlspipe import TlsPipe
-from bench.wsclient import BenchWS, masked_frame, one_frame, open_ws, upgrade_request
+from bench.wsclient import BenchWS, inflate, masked_frame, one_frame, open_ws, upgrade_request
 
 MARK = b'"request_id":"b'  # every benchmark command's request id is "b<index>"
 MARK_LEN = len(MARK)
@@ -36,17 +36,19 @@ def subscriber_main(
     token: str,
     channel: str,
     tls: bool = False,
+    deflate: bool = False,
 ) -> None:
     """Process entry: open and subscribe a connection to each of `ports` (the server each
     one uses; asyncio; over TLS, blocking TLS sockets), then read them with a plain epoll
-    loop, which costs a fraction of asyncio's per-read overhead."""
+    loop, which costs a fraction of asyncio's per-read overhead. With `deflate` they offer
+    compression, as the desktop does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     readers: list[FastReader] = []
     try:
         if tls:
-            readers = _subscribe_all_tls(host, ports, token, channel)
+            readers = _subscribe_all_tls(host, ports, token, channel, deflate)
         else:
-            readers = asyncio.run(_subscribe_all(host, ports, token, channel))
+            readers = asyncio.run(_subscribe_all(host, ports, token, channel, deflate))
         pipe.send({"ready": len(readers)})
         result = _measure(pipe, readers)
     except Exception as exc:
@@ -132,13 +134,18 @@ class FastReader:
             op = b0 & 0x0F
             if op == 1:
                 # an event, or a batch of them (Roomrack's `events` frame): each one's id
-                i = buf.find(MARK, start, end)
+                text: bytes | bytearray = buf
+                a, z = start, end
+                if b0 & 0x40:  # compressed
+                    text = inflate(bytes(buf[start:end]))
+                    a, z = 0, len(text)
+                i = text.find(MARK, a, z)
                 while i >= 0:
-                    j = buf.find(b'"', i + MARK_LEN, end)
-                    self.idx.append(int(buf[i + MARK_LEN : j]))
+                    j = text.find(b'"', i + MARK_LEN, z)
+                    self.idx.append(int(text[i + MARK_LEN : j]))
                     self.when.append(now)
                     self.who.append(self.k)
-                    i = buf.find(MARK, j, end)
+                    i = text.find(MARK, j, z)
             elif op == 9:  # ping: answer with a masked pong
                 payload = bytes(buf[start:end])
                 mask = os.urandom(4)
@@ -161,13 +168,15 @@ def _subscribe(channel: str, batch: bool) -> dict[str, Any]:
     return frame
 
 
-async def _subscribe_all(host: str, ports: list[int], token: str, channel: str) -> list[FastReader]:
+async def _subscribe_all(
+    host: str, ports: list[int], token: str, channel: str, deflate: bool
+) -> list[FastReader]:
     conns: list[BenchWS] = []
     gate = asyncio.Semaphore(32)
 
     async def one(port: int) -> None:
         async with gate:
-            ws = await open_ws(host, port, lambda: BenchWS(), 60)
+            ws = await open_ws(host, port, lambda: BenchWS(), 60, deflate=deflate)
             conns.append(ws)
             await ws.request({"type": "auth.token", "request_id": "t", "token": token}, 60)
             try:
@@ -200,16 +209,20 @@ async def _subscribe_all(host: str, ports: list[int], token: str, channel: str) 
         await asyncio.sleep(0)
 
 
-def _subscribe_all_tls(host: str, ports: list[int], token: str, channel: str) -> list[FastReader]:
+def _subscribe_all_tls(
+    host: str, ports: list[int], token: str, channel: str, deflate: bool
+) -> list[FastReader]:
     """TLS subscribers on blocking sockets (asyncio's TLS state cannot be taken over by the
     epoll loop): each one upgrades, logs in with the token and subscribes, in turn."""
     seen = Seen()
-    return [_tls_subscriber(host, port, token, channel, seen) for port in ports]
+    return [_tls_subscriber(host, port, token, channel, seen, deflate) for port in ports]
 
 
-def _tls_subscriber(host: str, port: int, token: str, channel: str, seen: Seen) -> FastReader:
+def _tls_subscriber(
+    host: str, port: int, token: str, channel: str, seen: Seen, deflate: bool
+) -> FastReader:
     sock = TlsPipe(host, port)
-    sock.sendall(upgrade_request(host, port))
+    sock.sendall(upgrade_request(host, port, deflate))
     buf = bytearray()
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)

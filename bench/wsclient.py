@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import ssl
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,15 @@ except ImportError:  # pragma: no cover - the C extension is missing
     from websockets.utils import apply_mask
 
 HOST = "127.0.0.1"
+# what the desktop offers (shared/deflate.py): each message compressed on its own
+DEFLATE_OFFER = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+_TAIL = b"\x00\x00\xff\xff"
+
+
+def inflate(payload: bytes) -> bytes:
+    """A compressed message's text (RFC 7692; the server keeps no context between messages,
+    so each one is inflated alone)."""
+    return zlib.decompressobj(-15).decompress(payload + _TAIL)
 
 
 def client_tls() -> ssl.SSLContext:
@@ -40,17 +50,21 @@ def masked_frame(opcode: int, payload: bytes) -> bytes:
     return head + mask + apply_mask(payload, mask)
 
 
-def upgrade_request(host: str, port: int) -> bytes:
+def upgrade_request(host: str, port: int, deflate: bool = False) -> bytes:
+    """The opening handshake; with `deflate`, offering compression as the desktop does (a
+    server that does not take it answers without)."""
     key = base64.b64encode(os.urandom(16)).decode()
+    offer = f"Sec-WebSocket-Extensions: {DEFLATE_OFFER}\r\n" if deflate else ""
     return (
         f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n{offer}"
         "Sec-WebSocket-Version: 13\r\nUser-Agent: roomrack-bench\r\n\r\n"
     ).encode()
 
 
 def one_frame(buf: bytearray) -> tuple[int, bytes, int] | None:
-    """The first whole frame in `buf`: (opcode, payload, bytes used), or None."""
+    """The first whole frame in `buf`: (opcode, payload (inflated if compressed), bytes
+    used), or None."""
     n = len(buf)
     if n < 2:
         return None
@@ -65,7 +79,8 @@ def one_frame(buf: bytearray) -> tuple[int, bytes, int] | None:
         ln, start = int.from_bytes(buf[2:10], "big"), 10
     if start + ln > n:
         return None
-    return buf[0] & 0x0F, bytes(buf[start : start + ln]), start + ln
+    payload = bytes(buf[start : start + ln])
+    return buf[0] & 0x0F, inflate(payload) if buf[0] & 0x40 else payload, start + ln
 
 
 class BenchWS(asyncio.Protocol):
@@ -74,6 +89,7 @@ class BenchWS(asyncio.Protocol):
 
     def __init__(self, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
         loop = asyncio.get_running_loop()
+        self.deflate = False  # offer compression in the handshake (`open_ws`)
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.handshaken = False
@@ -128,7 +144,8 @@ class BenchWS(asyncio.Protocol):
                 break
             op = b0 & 0x0F
             if op == 1 and b0 & 0x80 and self._frag is None:
-                self._message(bytes(buf[start:end]))
+                payload = bytes(buf[start:end])
+                self._message(inflate(payload) if b0 & 0x40 else payload)
             elif op in (0, 1, 2):  # a fragmented message (not sent by either server)
                 if self._frag is None:
                     self._frag = bytearray()
@@ -160,7 +177,7 @@ class BenchWS(asyncio.Protocol):
 
     def handshake(self, host: str, port: int) -> None:
         assert self.transport is not None
-        self.transport.write(upgrade_request(host, port))
+        self.transport.write(upgrade_request(host, port, self.deflate))
 
     def send_frame(self, opcode: int, payload: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -189,13 +206,19 @@ class BenchWS(asyncio.Protocol):
 
 
 async def open_ws(
-    host: str, port: int, proto: Callable[[], BenchWS], within: float, tls: bool = False
+    host: str,
+    port: int,
+    proto: Callable[[], BenchWS],
+    within: float,
+    tls: bool = False,
+    deflate: bool = False,
 ) -> BenchWS:
     loop = asyncio.get_running_loop()
     connecting = loop.create_connection(
         proto, host, port, ssl=client_tls() if tls else None, server_hostname=host if tls else None
     )
     _, ws = await asyncio.wait_for(connecting, within)
+    ws.deflate = deflate
     ws.handshake(host, port)
     await asyncio.wait_for(ws.opened, within)
     hello = await ws.recv(within)

@@ -16,6 +16,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 from desktop.backoff import Backoff
 from desktop.members import Members, parse_addresses
@@ -28,7 +29,7 @@ from desktop.session_errors import (
     error_text,
     short_error,
 )
-from shared import pairing, protocol
+from shared import deflate, pairing, protocol
 from shared.clock import Clock
 
 
@@ -110,6 +111,14 @@ class TlsMixin:
                     self.url,
                     ssl=client_context() if secure else None,
                     compression=None,
+                    # large messages come compressed, each alone (shared/deflate.py)
+                    extensions=[
+                        ClientPerMessageDeflateFactory(
+                            server_no_context_takeover=True,
+                            client_no_context_takeover=True,
+                            compress_settings=dict(deflate.SETTINGS),
+                        )
+                    ],
                     max_size=2**25,
                     open_timeout=10,
                     ping_interval=20,

@@ -42,6 +42,7 @@ from server.rounds import ClockRounds
 from server.sessions import ConnectionCommands
 from server.startup import StartError, listen_words
 from server.store import Store
+from server.wire import ServerDeflateFactory
 from shared import access, protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import ErrorCode, ProtocolError
@@ -127,6 +128,8 @@ class RoomrackServer(ConnectionCommands, ClockRounds, HttpPaths):
                 ssl=self.tls.context(self.clock.now()) if self.tls else None,
                 process_request=self._process_request,
                 compression=None,
+                # every message compressed on its own, or not at all (shared/deflate.py)
+                extensions=[ServerDeflateFactory()] if self.config.compression else None,
                 max_size=self.config.hard_max_frame,
                 max_queue=64,
                 ping_interval=20,

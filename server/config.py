@@ -56,3 +56,5 @@ class Config:
     tls_dir: Path | None = None  # default: `roomrack-tls` beside the store
     discovery: bool = False  # announce on the LAN (`roomrack-server serve` turns it on)
     discovery_interfaces: tuple[str, ...] | None = None  # None: every interface
+    # per-message compression for the clients that offer it (shared/deflate.py)
+    compression: bool = True

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server import db as m
+from server import wire
 from server.journal import (
     _ROOM_WRITABLE,
     _SQL_REMEMBER,
@@ -60,7 +61,7 @@ class ServiceCore:
         self._hotels: dict[int, m.Hotel] = {}
         self._room_types: dict[int, m.RoomType] = {}
         # encoded snapshots: (hotel id, kind, room) -> (seq, built at, frame); server/stream.py
-        self._snapshots: dict[tuple[int, str, str | None], tuple[int, datetime, str]] = {}
+        self._snapshots: dict[tuple[int, str, str | None], tuple[int, datetime, wire.Shared]] = {}
 
     def hotel(self, hotel_id: int) -> m.Hotel:
         h = self._hotels.get(hotel_id)

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from server import tlswrite
+from server import tlswrite, wire
 from server.guard import TokenBucket
 from server.journal import StaffInfo, StoredEvent
 from shared import protocol
@@ -32,10 +31,10 @@ CLOSE_RESUME_AGAIN = 4009
 BATCH_BYTES = 256 * 1024  # a batch frame carries events up to about this size
 
 
-def batch_frames(datas: list[bytes]) -> list[tuple[bytes, bytes]]:
-    """Encoded events (in seq order) as `events` frames, (data, wire) each: as few as the
-    size bound allows (an event larger than it goes alone in its own batch)."""
-    out: list[tuple[bytes, bytes]] = []
+def batch_frames(datas: list[bytes]) -> list[wire.Shared]:
+    """Encoded events (in seq order) as `events` frames: as few as the size bound allows
+    (an event larger than it goes alone in its own batch)."""
+    out: list[wire.Shared] = []
     start, size = 0, 0
     for i, d in enumerate(datas):
         if i > start and size + len(d) > BATCH_BYTES:
@@ -46,9 +45,8 @@ def batch_frames(datas: list[bytes]) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _batch(datas: list[bytes]) -> tuple[bytes, bytes]:
-    data = b'{"type":"events","events":[' + b",".join(datas) + b"]}"
-    return data, Frame(Opcode.TEXT, data).serialize(mask=False)
+def _batch(datas: list[bytes]) -> wire.Shared:
+    return wire.Shared(b'{"type":"events","events":[' + b",".join(datas) + b"]}")
 
 
 @dataclass(eq=False)
@@ -72,6 +70,11 @@ class Client:
     batch: bool = False  # events that go out together come in one `events` frame
     online_since: str | None = None  # presence: when this workstation logged in
     viewing: str | None = None  # presence: the room whose details it has open
+    # how frames made once for many connections reach this one (server/wire.py `kind_of`)
+    kind: int | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.kind = wire.kind_of(self.ws.protocol)
 
     def label(self) -> str:
         who = f"{self.staff.login}@{self.staff.hotel_slug}" if self.staff else "anonymous"
@@ -93,7 +96,7 @@ class Hub:
         self._presence_due: dict[str, asyncio.TimerHandle] = {}
         # the list as last built, per hotel, until someone comes, goes or looks elsewhere: a
         # thousand desks subscribing one after another do not each build a thousand entries
-        self._presence_built: dict[str, bytes] = {}
+        self._presence_built: dict[str, wire.Shared] = {}
         # several servers on one database (server/cluster.py): the desks the others list,
         # and who to tell when this server's own list changes
         self.remote_presence: dict[str, list[dict[str, Any]]] = {}
@@ -118,7 +121,7 @@ class Hub:
                     del self.subs[ch]
             client.channels.discard(ch)
 
-    def presence_frame(self, slug: str, now: str | None) -> bytes:
+    def presence_frame(self, slug: str, now: str | None) -> wire.Shared:
         """The hotel's "who is online" frame: the one built last (its `server_time` says
         when), unless the list changed since (`announce`, `drop`)."""
         built = self._presence_built.get(slug)
@@ -126,11 +129,11 @@ class Hub:
             built = self._presence_built[slug] = self._build_presence(slug, now)
         return built
 
-    def _build_presence(self, slug: str, now: str | None) -> bytes:
+    def _build_presence(self, slug: str, now: str | None) -> wire.Shared:
         online = self.local_presence(slug) + self.remote_presence.get(slug, [])
         online.sort(key=lambda e: (e["name"], e["workstation"] or "", e["since"] or ""))
         frame = {"type": "presence", "hotel_slug": slug, "server_time": now, "online": online}
-        return protocol.dumps(frame).encode()
+        return wire.Shared(protocol.dumps(frame).encode())
 
     def local_presence(self, slug: str) -> list[dict[str, Any]]:
         """The presence entries of this server's own desks of the hotel."""
@@ -241,10 +244,11 @@ class Hub:
 
     def fan_out(self, events: list[StoredEvent]) -> None:
         """Send events (in seq order) to their subscribers now. Each event is encoded and
-        framed once; each client's frames go out in one write (one TLS record, one system
-        call), in order; a batch frame is built once for every client that gets the same
-        events. Nothing else is written to a client between here and the end of this call."""
-        framed: list[tuple[bytes, bytes]] = []
+        framed once (compressed once, for the connections that compress); each client's
+        frames go out in one write (one TLS record, one system call), in order; a batch
+        frame is built once for every client that gets the same events. Nothing else is
+        written to a client between here and the end of this call."""
+        framed: list[wire.Shared] = []
         outgoing: dict[Client, list[int]] = {}
         for ev in events:
             chans = list(ev.channels)
@@ -259,9 +263,7 @@ class Hub:
             if not targets:
                 continue
             data = ev.frame.encode()
-            # a server's frames are not masked: with no extension (compression is off) the bytes
-            # on the wire are the same for every subscriber, so the event is framed once
-            framed.append((data, Frame(Opcode.TEXT, data).serialize(mask=False)))
+            framed.append(wire.Shared(data))
             index = len(framed) - 1
             for c in list(targets):
                 if c.pending is not None:
@@ -273,15 +275,15 @@ class Hub:
                 elif ev.seq > c.last_seq:
                     c.last_seq = ev.seq
                     outgoing.setdefault(c, []).append(index)
-        batches: dict[tuple[int, ...], list[tuple[bytes, bytes]]] = {}
+        batches: dict[tuple[int, ...], list[wire.Shared]] = {}
         for c, picked in outgoing.items():
             if len(picked) == 1:
-                self.send(c, *framed[picked[0]])
+                self.send(c, framed[picked[0]])
             elif c.batch:
                 key = tuple(picked)
                 frames = batches.get(key)
                 if frames is None:
-                    frames = batches[key] = batch_frames([framed[i][0] for i in picked])
+                    frames = batches[key] = batch_frames([framed[i].data for i in picked])
                 self.send_many(c, frames, len(picked))
             else:
                 self.send_many(c, [framed[i] for i in picked])
@@ -292,43 +294,49 @@ class Hub:
         if len(datas) > 1 and c.batch:
             self.send_many(c, batch_frames(datas), len(datas))
         elif len(datas) > 1:
-            self.send_many(c, [(d, Frame(Opcode.TEXT, d).serialize(mask=False)) for d in datas])
+            self.send_many(c, [wire.Shared(d) for d in datas])
         elif datas:
             self.send(c, datas[0])
 
-    def send_many(self, c: Client, frames: list[tuple[bytes, bytes]], events: int = 0) -> None:
-        """Several (data, wire) frames for one client: one write when the framed bytes can
-        go as they are (see `send`), else one by one. `events`: how many events they carry
-        (if not one each)."""
-        ws = c.ws
-        transport, proto = ws.transport, ws.protocol
+    def _writable(self, c: Client) -> int | None:
+        """The client's kind (server/wire.py) if frames made for many connections can be
+        written to it as they are now: open, an extension those frames are made for, and
+        nothing of its own waiting to be written (so order is kept)."""
+        proto = c.ws.protocol
+        if c.kind is not None and proto.state is State.OPEN and not proto.writes:
+            return c.kind
+        return None
+
+    def send_many(self, c: Client, frames: list[wire.Shared], events: int = 0) -> None:
+        """Several frames for one client: one write when they can go as they are made (see
+        `send`), else one by one. `events`: how many events they carry (if not one each)."""
+        transport = c.ws.transport
+        kind = self._writable(c)
         if (
             not c.dropped
             and transport is not None
             and not transport.is_closing()
-            and proto.state is State.OPEN
-            and not proto.extensions
-            and not proto.writes
+            and kind is not None
         ):
             if tlswrite.buffered(transport) > self.max_buffer:
                 self.drop(c)
                 return
             try:
-                tlswrite.write(transport, b"".join(wire for _, wire in frames))
+                tlswrite.write(transport, b"".join(f.wire(kind) for f in frames))
             except Exception:  # the connection is closing; the handler cleans up
                 return
             self.delivered += events or len(frames)
             return
-        for data, wire in frames:
-            self.send(c, data, wire)
+        for f in frames:
+            self.send(c, f)
         self.delivered += max(0, events - len(frames))
 
-    def send(self, c: Client, data: bytes, wire: bytes | None = None) -> bool:
+    def send(self, c: Client, message: bytes | wire.Shared) -> bool:
         """Queue one text frame for a client without waiting. A client whose unsent data
         passes `max_buffer` is dropped: it reconnects and resumes from the journal.
 
-        `wire` is `data` already framed: written as it is while the connection is open, has
-        no extension and nothing of its own waiting to be written (so order is kept)."""
+        A `wire.Shared` message is written as it was framed (and compressed) for many
+        connections when the connection allows it (`_writable`), else through websockets."""
         if c.dropped:
             return False
         ws = c.ws
@@ -338,22 +346,31 @@ class Hub:
         if tlswrite.buffered(transport) > self.max_buffer:
             self.drop(c)
             return False
-        proto = ws.protocol
         try:
-            if (
-                wire is not None
-                and proto.state is State.OPEN
-                and not proto.extensions
-                and not proto.writes
-            ):
-                tlswrite.write(transport, wire)
+            kind = self._writable(c)
+            if kind is not None:
+                shared = message if isinstance(message, wire.Shared) else wire.Shared(message)
+                tlswrite.write(transport, shared.wire(kind))
             else:
-                proto.send_text(data)
+                ws.protocol.send_text(message.data if isinstance(message, wire.Shared) else message)
                 ws.send_data()
         except Exception:  # the connection is closing; the handler cleans up
             return False
         self.delivered += 1
         return True
+
+    async def send_now(self, c: Client, message: wire.Shared) -> None:
+        """Send one message and wait until the connection has taken it (flow control), as
+        `ws.send` does: written as it was framed for many connections when it can be (a
+        snapshot is compressed once for every desk that asks for it at that seq). Through
+        the transport's own `write`, whose flow control `drain` waits for."""
+        ws = c.ws
+        transport, kind = ws.transport, self._writable(c)
+        if kind is None or transport is None or transport.is_closing():
+            await ws.send(message.data.decode())
+            return
+        transport.write(message.wire(kind))
+        await ws.drain()
 
     def drop(self, c: Client) -> None:
         """Disconnect a client that does not keep up. It resumes from the last event it

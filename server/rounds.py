@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+from server import wire
 from server.backup import BackupError, DailyBackup
 from server.parts import ServerParts
 from shared import protocol
@@ -75,7 +76,7 @@ class ClockRounds(ServerParts):
                 frame["rooms"] = await self.store.call(services.status_list, hid)
             else:
                 frame["status"] = await self.store.call(services.room_status_entry, hid, room)
-            data = protocol.dumps(frame).encode()
+            data = wire.Shared(protocol.dumps(frame).encode())  # framed once for every desk
             for c in list(self.hub.subs.get(ch, ())):
                 if c.pending is None and self.hub.send(c, data):
                     sent += 1

@@ -144,6 +144,7 @@ def serve(args: argparse.Namespace, db_path: StoreAt) -> int:
         insecure=args.insecure,
         tls_dir=args.tls_dir,
         discovery=not args.no_discovery,
+        compression=not args.no_compression,
     )
 
     async def run() -> None:
@@ -317,4 +318,10 @@ def add_parser(sub: Any) -> None:
         "--no-discovery",
         action="store_true",
         help="do not announce the server on the LAN (mDNS), for networks that forbid multicast",
+    )
+    s.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="do not compress messages for the desktops that offer it (per-message deflate); "
+        "large messages then cross the network about ten times the size",
     )

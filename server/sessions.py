@@ -222,7 +222,7 @@ class ConnectionCommands(ServerParts):
             if ev.seq > old_last and ev.channels & held:
                 await client.ws.send(ev.frame)
         for snap in snaps:
-            await client.ws.send(snap)
+            await self.hub.send_now(client, snap)
         return base
 
     async def _replay(
@@ -258,8 +258,8 @@ class ConnectionCommands(ServerParts):
             if not page:
                 break
             if client.batch:
-                for data, _ in batch_frames([ev.frame.encode() for ev in page]):
-                    await client.ws.send(data.decode())
+                for batch in batch_frames([ev.frame.encode() for ev in page]):
+                    await self.hub.send_now(client, batch)
             else:
                 for ev in page:
                     await client.ws.send(ev.frame)

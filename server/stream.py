@@ -10,6 +10,7 @@ from typing import Any
 import peewee as pw
 
 from server import db as m
+from server import wire
 from server.core import ServiceCore
 from server.journal import (
     StoredEvent,
@@ -48,19 +49,19 @@ class StreamReads(ServiceCore):
 
     def snapshot_frames(
         self, hotel_id: int, wanted: list[tuple[str, str | None]]
-    ) -> tuple[int, list[str]]:
+    ) -> tuple[int, list[wire.Shared]]:
         """Snapshots of several channels, encoded, all consistent with one sequence number
         (one read transaction): (that seq, the frames).
 
         A channel's snapshot built at the same seq less than `SNAPSHOT_REUSE` ago is sent
-        again as it was encoded (its `timestamp` says when it was taken): when a thousand
+        again as it was encoded and framed (its `timestamp` says when it was taken): when a thousand
         desks come back after a restart, the overview is built once, not a thousand times.
         Anything that changes a snapshot is a journal event, so a new seq builds it afresh;
         the age bound keeps what only the clock moves (occupancy's minutes) current."""
         with m.read_snapshot():
             seq = self.head_seq(hotel_id)
             now = self.clock.now()
-            frames: list[str] = []
+            frames: list[wire.Shared] = []
             for kind, room_number in wanted:
                 key = (hotel_id, kind, room_number)
                 hit = self._snapshots.get(key)
@@ -68,7 +69,8 @@ class StreamReads(ServiceCore):
                     if len(self._snapshots) >= SNAPSHOT_CACHE:
                         self._snapshots.clear()
                     body = self._snapshot_of(hotel_id, kind, room_number, seq, now)
-                    hit = self._snapshots[key] = (seq, now, protocol.dumps(body))
+                    snap = wire.Shared(protocol.dumps(body).encode())
+                    hit = self._snapshots[key] = (seq, now, snap)
                 frames.append(hit[2])
             return seq, frames
 

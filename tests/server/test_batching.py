@@ -12,6 +12,7 @@ import pytest
 
 from server import tlswrite
 from server.hub import BATCH_BYTES, batch_frames
+from server.wire import PLAIN
 from shared import protocol
 from shared.clock import ManualClock
 from tests.server.live import ROOMS, overview, run
@@ -206,9 +207,10 @@ def test_batches_are_split_by_size_and_keep_order() -> None:
     frames = batch_frames(datas)
     assert len(frames) > 1
     seen: list[int] = []
-    for data, wire in frames:
+    for f in frames:
+        data = f.data
         assert len(data) <= BATCH_BYTES + 64
-        assert wire.endswith(data)
+        assert f.wire(PLAIN).endswith(data)
         seen.extend(e["n"] for e in protocol.parse_server_frame(data)["events"])
     assert seen == list(range(20))
     big = [b'{"n":0,"pad":"%s"}' % (b"x" * (BATCH_BYTES * 2))]
