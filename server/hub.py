@@ -318,11 +318,12 @@ class Hub:
             and not transport.is_closing()
             and kind is not None
         ):
-            if tlswrite.buffered(transport) > self.max_buffer:
-                self.drop(c)
-                return
             try:
-                tlswrite.write(transport, b"".join(f.wire(kind) for f in frames))
+                if not tlswrite.write_within(
+                    transport, b"".join(f.wire(kind) for f in frames), self.max_buffer
+                ):
+                    self.drop(c)
+                    return
             except Exception:  # the connection is closing; the handler cleans up
                 return
             self.delivered += events or len(frames)

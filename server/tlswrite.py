@@ -29,7 +29,15 @@ try:
 except ImportError:  # pragma: no cover - an asyncio without that TLS transport
     WRAPPED = None
 
-_PARTS = ("_sslobj", "_outgoing", "_transport", "_state", "_write_backlog", "_ssl_writing_paused")
+_PARTS = (
+    "_sslobj",
+    "_outgoing",
+    "_transport",
+    "_state",
+    "_write_backlog",
+    "_write_buffer_size",
+    "_ssl_writing_paused",
+)
 
 
 _KNOWN: dict[type, bool] = {}  # a TLS protocol class -> whether it has the parts used here
@@ -72,6 +80,40 @@ def write(transport: WriteTransport, data: bytes) -> None:
         transport.write(data)
         return
     proto._transport.write(proto._outgoing.read())
+
+
+def write_within(transport: WriteTransport, data: bytes, limit: int) -> bool:
+    """`write`, unless more than `limit` bytes already wait to be sent (`buffered`): then
+    nothing is written and the answer is False. One look at the TLS layers for both (the
+    fan-out asks this of every desk every tick)."""
+    proto = _tls_protocol(transport)
+    if proto is None:
+        if transport.get_write_buffer_size() > limit:
+            return False
+        transport.write(data)
+        return True
+    lower = proto._transport
+    waiting = proto._outgoing.pending + proto._write_buffer_size
+    if lower is not None:
+        waiting += lower.get_write_buffer_size()
+    if waiting > limit:
+        return False
+    if (
+        lower is None
+        or proto._state is not WRAPPED
+        or proto._write_backlog
+        or proto._ssl_writing_paused
+        or proto._sslobj is None
+    ):
+        transport.write(data)
+        return True
+    try:
+        proto._sslobj.write(data)
+    except ssl.SSLError:  # as in `write`
+        transport.write(data)
+        return True
+    lower.write(proto._outgoing.read())
+    return True
 
 
 def buffered(transport: WriteTransport) -> int:
