@@ -83,14 +83,16 @@ def make_tokens(sp: ServerProc, src: Path, n: int) -> list[str]:
     return tokens
 
 
-async def _desks(tokens: list[str], port: int, channel: str, tls: bool) -> list[float]:
+async def _desks(
+    tokens: list[str], port: int, channel: str, tls: bool, deflate: bool
+) -> list[float]:
     """Connect every desk at once; each one's wait (s) until it holds its snapshot, or -1."""
 
     async def one(token: str) -> float:
         start = time.monotonic()
         ws: BenchWS | None = None
         try:
-            ws = await open_ws(HOST, port, lambda: BenchWS(), 120, tls)
+            ws = await open_ws(HOST, port, lambda: BenchWS(), 120, tls, deflate)
             await ws.request({"type": "auth.token", "request_id": "t", "token": token}, 120)
             await ws.request({"type": "subscribe", "request_id": "s", "channels": [channel]}, 120)
             while (await ws.recv(120)).get("type") != "rooms.status":
@@ -106,13 +108,17 @@ async def _desks(tokens: list[str], port: int, channel: str, tls: bool) -> list[
     return await asyncio.gather(*(one(t) for t in tokens))
 
 
-def _worker(pipe: Connection, tokens: list[str], port: int, channel: str, tls: bool) -> None:
+def _worker(
+    pipe: Connection, tokens: list[str], port: int, channel: str, tls: bool, deflate: bool
+) -> None:
     pipe.send("ready")
     pipe.recv()  # go
-    pipe.send(asyncio.run(_desks(tokens, port, channel, tls)))
+    pipe.send(asyncio.run(_desks(tokens, port, channel, tls, deflate)))
 
 
-def run_one(src: Path, label: str, n: int, workers: int, target: str) -> ConnectFigures:
+def run_one(
+    src: Path, label: str, n: int, workers: int, target: str, deflate: bool = True
+) -> ConnectFigures:
     opts = _options(src)
     with tempfile.TemporaryDirectory(prefix="roomrack-connect-") as tmp:
         sp = start_server(target, Path(tmp), opts)
@@ -123,7 +129,8 @@ def run_one(src: Path, label: str, n: int, workers: int, target: str) -> Connect
             for w in range(workers):
                 mine, theirs = ctx.Pipe()
                 share = tokens[w::workers]
-                p = ctx.Process(target=_worker, args=(theirs, share, sp.port, sp.channel, sp.tls))
+                args = (theirs, share, sp.port, sp.channel, sp.tls, deflate)
+                p = ctx.Process(target=_worker, args=args)
                 p.start()
                 pipes.append(mine)
                 procs.append(p)
@@ -203,16 +210,23 @@ def main(argv: list[str] | None = None) -> int:
         metavar="REF",
         help="the release to measure beside this tree (default: bench/RELEASE; none: skip)",
     )
+    p.add_argument(
+        "--compression",
+        choices=["on", "off"],
+        default="on",
+        help="whether the desks offer per-message compression, as the desktop does (default on)",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     a = p.parse_args(argv)
+    deflate = a.compression == "on"
     if a.n < 1 or a.workers < 1:
         p.error("--n and --workers must be positive")
-    rows = [run_one(ROOT, "this tree", a.n, a.workers, a.target)]
+    rows = [run_one(ROOT, "this tree", a.n, a.workers, a.target, deflate)]
     print(report(rows), flush=True)
     ref = release_ref(a.release)
     if ref is not None:
         with export_release(ref) as src:
-            rows.append(run_one(src, f"release {ref[:10]}", a.n, a.workers, a.target))
+            rows.append(run_one(src, f"release {ref[:10]}", a.n, a.workers, a.target, deflate))
         print(report(rows), flush=True)
     if a.json is not None:
         a.json.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")

@@ -106,6 +106,7 @@ def measure(opts: Options, facts: str) -> int:
                 n,
                 opts.workers,
                 "roomrack-tls" if t == "roomrack-tls" else "roomrack",
+                opts.compression,
             )
             for n in opts.ns
             for t in opts.targets
