@@ -76,6 +76,17 @@ class Watched(Peer):
         return [s for s in self.seen if s[2].startswith(starts)]
 
 
+async def mark_dirty(peer: Peer, rooms: list[dict[str, Any]]) -> int:
+    """The rooms marked dirty in one `rooms.batch` (one commit, one event each): its seq."""
+    items = [
+        {"room_number": r["room_number"], "action": "mark_dirty", "expected_version": r["version"]}
+        for r in rooms
+    ]
+    done = await peer.request("rooms.batch", items=items)
+    assert done["type"] == "ack", done
+    return int(done["result"]["seq"])
+
+
 @pytest.mark.parametrize("scheme", ["ws", "wss"])
 def test_large_messages_come_compressed_and_say_the_same(
     demo_db: Path, clock: ManualClock, scheme: str
@@ -103,19 +114,7 @@ def test_large_messages_come_compressed_and_say_the_same(
             assert compressed and size * 5 < len(text), (size, len(text))
             rooms = dirty_rooms(snap)[:6]
             sender = await Peer.open(srv.url, "supervisor")
-            done = await sender.request(
-                "rooms.batch",
-                items=[
-                    {
-                        "room_number": r["room_number"],
-                        "action": "mark_dirty",
-                        "expected_version": r["version"],
-                    }
-                    for r in rooms
-                ],
-            )
-            assert done["type"] == "ack", done
-            head = int(done["result"]["seq"])
+            head = await mark_dirty(sender, rooms)
             got = await collect(zipped, head)
             assert flatten(got) == flatten(await collect(plain, head))
             assert [e["meta"]["seq"] for e in flatten(got)] == list(
@@ -155,18 +154,7 @@ def test_each_window_size_gets_frames_it_can_read(demo_db: Path, clock: ManualCl
             assert snaps[0] == snaps[1]
             rooms = dirty_rooms(snaps[0])[:5]
             sender = await Peer.open(srv.url, "supervisor")
-            done = await sender.request(
-                "rooms.batch",
-                items=[
-                    {
-                        "room_number": r["room_number"],
-                        "action": "mark_dirty",
-                        "expected_version": r["version"],
-                    }
-                    for r in rooms
-                ],
-            )
-            head = int(done["result"]["seq"])
+            head = await mark_dirty(sender, rooms)
             a, b = flatten(await collect(small, head)), flatten(await collect(full, head))
             assert a == b and len(a) == 5
             for p in (small, full):
