@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosedError
 from websockets.protocol import State
 
 from server import tlswrite, wire
@@ -368,10 +369,14 @@ class Hub:
         ws = c.ws
         transport, kind = ws.transport, self._writable(c)
         if kind is None or transport is None or transport.is_closing():
-            await ws.send(message.data.decode())
+            await ws.send(message.data, text=True)
             return
-        transport.write(message.wire(kind))
-        await ws.drain()
+        try:
+            transport.write(message.wire(kind))
+            await ws.drain()
+        except Exception as exc:  # the peer went (a reset while this waited): as `ws.send` says
+            transport.abort()
+            raise ConnectionClosedError(None, None) from exc
 
     def drop(self, c: Client) -> None:
         """Disconnect a client that does not keep up. It resumes from the last event it

@@ -8,8 +8,9 @@ server/wire.py, the desktop's offer in desktop/session_tls.py).
   them (server/wire.py), no connection holds a compressor between messages, and no message's
   size tells anything about another's content.
 - The server sends messages under `COMPRESS_MIN` bytes as they are (RSV1 clear, which
-  RFC 7692 allows): answers, errors, single events and every reply that carries a session
-  token. Compressing them would save a few hundred bytes at a cost of a compressor each.
+  RFC 7692 allows): answers, errors, single events, and the login answers that carry a
+  session token. Compressing them would save a few hundred bytes at a cost of a compressor
+  each.
 - Compression level 1: about 13 to 1 on a batch of room events, in a fraction of the time of
   the default level (docs/benchmarks.md).
 """

@@ -52,7 +52,7 @@ def test_login_shows_the_demo_hotel(qtbot: Any, window: MainWindow, server: Serv
     assert window.reservations.rowCount() > 0
     assert window.session.state is State.LIVE and not window.rooms.stale
     assert window.settings.token and window.settings.server_url == server.url
-    # the desk asked for compression, so its snapshot came compressed (docs/protocol.md)
+    # the desk offers compression and the server took it (docs/protocol.md, *Compression*)
     assert [c.kind for c in server.server.hub.clients] == [15]
 
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
+import struct
 import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +24,12 @@ from websockets.extensions.permessage_deflate import (
 from websockets.frames import Frame, Opcode
 
 from server import wire
+from server.demo import DemoSpec
 from shared import deflate, protocol
 from shared.clock import ManualClock
 from tests.server.live import ROOMS, overview, run
 from tests.server.test_batching import collect, dirty_rooms, flatten
-from tests.support import LiveServer, Peer, unverified_tls
+from tests.support import LiveServer, Peer, make_store, unverified_tls
 
 
 class Watched(Peer):
@@ -133,10 +138,21 @@ def test_large_messages_come_compressed_and_say_the_same(
     run(scenario)
 
 
-def test_each_window_size_gets_frames_it_can_read(demo_db: Path, clock: ManualClock) -> None:
+def test_each_window_size_gets_frames_it_can_read(
+    demo_db: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A desk that asks for a small compression window (512 bytes) gets frames made for it;
-    one with the full window, the same events, from the same tick. A frame compressed with
-    the wrong window would fail to inflate and close the connection."""
+    two with the full window, the same events, from the same tick. A frame compressed with
+    the wrong window would fail to inflate and close the connection. The snapshot and the
+    tick's batch are each compressed once per window size, not once per desk."""
+    made: Counter[tuple[str, int]] = Counter()  # (the message's type, window bits)
+    real = wire.deflate
+
+    def counted(data: bytes, window_bits: int) -> bytes:
+        made[json.loads(data)["type"], window_bits] += 1
+        return real(data, window_bits)
+
+    monkeypatch.setattr(wire, "deflate", counted)
 
     async def scenario() -> None:
         async with LiveServer(demo_db, clock) as srv:
@@ -144,23 +160,28 @@ def test_each_window_size_gets_frames_it_can_read(demo_db: Path, clock: ManualCl
                 srv.url, "manager", ClientPerMessageDeflateFactory(server_max_window_bits=9)
             )
             full = await Watched.offering(srv.url, "supervisor")
+            also = await Watched.offering(srv.url, "housekeeping")
             assert small.extension.remote_max_window_bits == 9
             assert full.extension.remote_max_window_bits == 15
             hub = srv.server.hub
-            assert sorted(c.kind for c in hub.clients if c.kind is not None) == [9, 15]
-            for p in (small, full):
+            assert sorted(c.kind for c in hub.clients if c.kind is not None) == [9, 15, 15]
+            for p in (small, full, also):
                 assert (await p.request("subscribe", channels=[ROOMS], batch=True))["type"] == "ack"
-            snaps = [await p.until(lambda f: f["type"] == "rooms.status") for p in (small, full)]
-            assert snaps[0] == snaps[1]
+            snaps = [
+                await p.until(lambda f: f["type"] == "rooms.status") for p in (small, full, also)
+            ]
+            assert snaps[0] == snaps[1] == snaps[2]
+            assert made == {("rooms.status", 9): 1, ("rooms.status", 15): 1}, made
             rooms = dirty_rooms(snaps[0])[:5]
             sender = await Peer.open(srv.url, "supervisor")
             head = await mark_dirty(sender, rooms)
-            a, b = flatten(await collect(small, head)), flatten(await collect(full, head))
-            assert a == b and len(a) == 5
-            for p in (small, full):
+            got = [flatten(await collect(p, head)) for p in (small, full, also)]
+            assert got[0] == got[1] == got[2] and len(got[0]) == 5
+            for p in (small, full, also):
                 batches = p.arrived(b'{"type":"events"')
                 assert batches and all(compressed for compressed, _, _ in batches)
-            for p in (small, full, sender):
+            assert made[("events", 9)] == made[("events", 15)] == 1, made
+            for p in (small, full, also, sender):
                 await p.close()
 
     run(scenario)
@@ -192,6 +213,54 @@ def test_compressed_commands_are_read_and_limits_apply_to_what_they_inflate_to(
             await other.close()
 
     run(scenario)
+
+
+def test_a_desk_that_goes_while_its_snapshot_waits_is_no_internal_error(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A large snapshot (500 rooms) to a desk that stops reading, then resets: the server
+    lets the desk go quietly (no internal error) and serves the next one."""
+    store = tmp_path / "big.db"
+    make_store(store, clock, DemoSpec(floors=10, rooms_per_floor=50))
+
+    async def scenario() -> None:
+        async with LiveServer(store, clock) as srv:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", srv.server.port))
+            ws = await connect(srv.url, sock=sock, compression=None, max_queue=1)
+            desk = Peer(ws)
+            desk.hello = await desk.recv()
+            assert (await desk.request("auth.login", login="manager", password="demo"))[
+                "type"
+            ] == "ack"
+            assert ws.transport is not None
+            ws.transport.pause_reading()
+            # the server's end of the socket holds little, so the snapshot waits in its transport
+            (mine,) = srv.server.hub.clients
+            server_sock = mine.ws.transport.get_extra_info("socket")
+            server_sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            await desk.send({"type": "subscribe", "request_id": "s", "channels": [ROOMS]})
+            for _ in range(100):  # bounded: until the server waits for this desk
+                await asyncio.sleep(0.02)
+                waiting = [c for c in srv.server.hub.clients if c.pending is not None]
+                if waiting and waiting[0].ws.transport.get_write_buffer_size() > 0:
+                    break
+            else:
+                raise AssertionError("the snapshot never waited for the desk")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ws.transport.abort()  # a reset, as when a desk's Wi-Fi goes
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                if not any(c.pending is not None for c in srv.server.hub.clients):
+                    break
+            other = await Peer.open(srv.url, "supervisor")
+            assert (await overview(other))["rooms"]
+            await other.close()
+
+    with caplog.at_level(logging.INFO, logger="roomrack"):
+        run(scenario)
+    assert "internal error" not in caplog.text
 
 
 def test_a_server_started_without_compression_declines_it(
