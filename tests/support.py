@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from server.app import RoomrackServer
 from server.config import Config
 from server.demo import DemoSpec, load_demo
 from server.engine import StoreAt
+from server.hub import Client
 from shared.clock import Clock, ManualClock, SystemClock
 
 T = TypeVar("T")
@@ -263,6 +265,31 @@ class Peer:
         if since is not None:
             fields["since"] = since
         return await self.request("subscribe", **fields)
+
+
+async def stalled_peer(srv: LiveServer, login: str) -> tuple[Peer, Client]:
+    """A plain-ws desk, logged in, that has stopped reading, and the server's side of it: a
+    tiny receive window on its side and a tiny send buffer on the server's, so what the
+    server sends it waits in the server's transport."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", srv.server.port))
+    ws = await connect(srv.url, sock=sock, compression=None, max_queue=1)
+    peer = Peer(ws)
+    peer.hello = await peer.recv()
+    reply = await peer.request("auth.login", login=login, password="demo")
+    assert reply["type"] == "ack", reply
+    peer.login = reply["result"]
+    port = sock.getsockname()[1]
+    (theirs,) = (
+        c for c in srv.server.hub.clients if c.ws.remote_address and c.ws.remote_address[1] == port
+    )
+    theirs.ws.transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+    )
+    assert ws.transport is not None
+    ws.transport.pause_reading()
+    return peer, theirs
 
 
 def rooms_by_number(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:

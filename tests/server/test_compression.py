@@ -29,7 +29,7 @@ from shared import deflate, protocol
 from shared.clock import ManualClock
 from tests.server.live import ROOMS, overview, run
 from tests.server.test_batching import collect, dirty_rooms, flatten
-from tests.support import LiveServer, Peer, make_store, unverified_tls
+from tests.support import LiveServer, Peer, make_store, stalled_peer, unverified_tls
 
 
 class Watched(Peer):
@@ -225,29 +225,17 @@ def test_a_desk_that_goes_while_its_snapshot_waits_is_no_internal_error(
 
     async def scenario() -> None:
         async with LiveServer(store, clock) as srv:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", srv.server.port))
-            ws = await connect(srv.url, sock=sock, compression=None, max_queue=1)
-            desk = Peer(ws)
-            desk.hello = await desk.recv()
-            assert (await desk.request("auth.login", login="manager", password="demo"))[
-                "type"
-            ] == "ack"
+            desk, theirs = await stalled_peer(srv, "manager")
+            ws = desk.ws
             assert ws.transport is not None
-            ws.transport.pause_reading()
-            # the server's end of the socket holds little, so the snapshot waits in its transport
-            (mine,) = srv.server.hub.clients
-            server_sock = mine.ws.transport.get_extra_info("socket")
-            server_sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             await desk.send({"type": "subscribe", "request_id": "s", "channels": [ROOMS]})
             for _ in range(100):  # bounded: until the server waits for this desk
                 await asyncio.sleep(0.02)
-                waiting = [c for c in srv.server.hub.clients if c.pending is not None]
-                if waiting and waiting[0].ws.transport.get_write_buffer_size() > 0:
+                if theirs.pending is not None and theirs.ws.transport.get_write_buffer_size():
                     break
             else:
                 raise AssertionError("the snapshot never waited for the desk")
+            sock = ws.transport.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             ws.transport.abort()  # a reset, as when a desk's Wi-Fi goes
             for _ in range(100):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.client import connect
-
 from shared.clock import ManualClock
-from tests.support import SLUG, LiveServer, Peer
+from tests.support import SLUG, LiveServer, Peer, stalled_peer
 
 ROOMS = f"{SLUG}.rooms"
 
@@ -53,25 +50,7 @@ def test_events_waiting_behind_a_stalled_replay_are_bounded_and_nothing_is_lost(
                 await flip_all(mgr, rooms)
 
             # a client that resumes and then reads nothing
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", srv.server.port))
-            ws = await connect(srv.url, sock=sock, compression=None, max_queue=1)
-            stalled = Peer(ws)
-            stalled.hello = await stalled.recv()
-            assert (await stalled.request("auth.login", login="frontdesk", password="demo"))[
-                "type"
-            ] == "ack"
-            port = sock.getsockname()[1]
-            client = next(
-                c
-                for c in srv.server.hub.clients
-                if c.ws.remote_address and c.ws.remote_address[1] == port
-            )
-            server_sock = client.ws.transport.get_extra_info("socket")
-            server_sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-            assert ws.transport is not None
-            ws.transport.pause_reading()
+            stalled, client = await stalled_peer(srv, "frontdesk")
             await stalled.send(
                 {
                     "type": "subscribe",
