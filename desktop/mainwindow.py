@@ -411,7 +411,9 @@ class MainWindow(QMainWindow):
             self.closed.emit()
 
     async def login(self, server: str, login: str, password: str) -> bool:
-        # a new board: the session must load fresh snapshots, not resume into an empty one
+        # a new board: the session must load fresh snapshots, not resume into an empty one;
+        # the old connection is closed first, so none of its events land on the new board
+        await self.session.stop()
         self.rooms.clear()
         self.reservations.set_reservations([])
         self.session.forget_stream()

@@ -156,11 +156,26 @@ def logged_in(
 
 
 def login(qtbot: Any, win: MainWindow, server: ServerThread, who: str = "manager") -> None:
+    """Log in and wait for this login's snapshots. (A window logged in before may still
+    take an event of its old connection after it emptied its lists: a non-empty list alone
+    does not say the new reservations snapshot came.)"""
     win.show()
-    assert run(qtbot, win.login(server.url, who, "demo"))
-    qtbot.waitUntil(
-        lambda: (
-            win.rooms.rowCount() > 0 and win.reservations.rowCount() > 0 and win.session.is_live()
-        ),
-        timeout=10000,
-    )
+    listed: list[int] = []
+
+    def note(items: Any, seq: int) -> None:
+        listed.append(seq)
+
+    win.session.reservations_snapshot.connect(note)
+    try:
+        assert run(qtbot, win.login(server.url, who, "demo"))
+        qtbot.waitUntil(
+            lambda: (
+                bool(listed)
+                and win.rooms.rowCount() > 0
+                and win.reservations.rowCount() > 0
+                and win.session.is_live()
+            ),
+            timeout=10000,
+        )
+    finally:
+        win.session.reservations_snapshot.disconnect(note)
