@@ -323,5 +323,6 @@ def add_parser(sub: Any) -> None:
         "--no-compression",
         action="store_true",
         help="do not compress messages for the desktops that offer it (per-message deflate); "
-        "large messages then cross the network about ten times the size",
+        "large messages such as the board's snapshot then cross the network 10 to 20 "
+        "times the size",
     )

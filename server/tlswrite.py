@@ -63,8 +63,36 @@ def direct(transport: BaseTransport) -> bool:
 def write(transport: WriteTransport, data: bytes) -> None:
     """Write `data` (one or more whole frames) to a connection's transport, plain or TLS."""
     proto = _tls_protocol(transport)
+    if proto is None:
+        transport.write(data)
+    else:
+        _write_tls(transport, proto, data)
+
+
+def write_within(transport: WriteTransport, data: bytes, limit: int) -> bool:
+    """`write`, unless more than `limit` bytes already wait to be sent (`buffered`): then
+    nothing is written and the answer is False. One look at the TLS layers for both (the
+    fan-out asks this of every desk every tick)."""
+    proto = _tls_protocol(transport)
+    if proto is None:
+        if transport.get_write_buffer_size() > limit:
+            return False
+        transport.write(data)
+        return True
+    # what the TLS transport's own get_write_buffer_size counts, and the socket's
+    waiting = proto._outgoing.pending + proto._write_buffer_size
+    if proto._transport is not None:
+        waiting += proto._transport.get_write_buffer_size()
+    if waiting > limit:
+        return False
+    _write_tls(transport, proto, data)
+    return True
+
+
+def _write_tls(transport: WriteTransport, proto: Any, data: bytes) -> None:
+    """Past the TLS transport's Python layers in its steady state, else through it."""
     if (
-        proto is None
+        proto._transport is None
         or proto._state is not WRAPPED
         or proto._write_backlog
         or proto._ssl_writing_paused
@@ -80,40 +108,6 @@ def write(transport: WriteTransport, data: bytes) -> None:
         transport.write(data)
         return
     proto._transport.write(proto._outgoing.read())
-
-
-def write_within(transport: WriteTransport, data: bytes, limit: int) -> bool:
-    """`write`, unless more than `limit` bytes already wait to be sent (`buffered`): then
-    nothing is written and the answer is False. One look at the TLS layers for both (the
-    fan-out asks this of every desk every tick)."""
-    proto = _tls_protocol(transport)
-    if proto is None:
-        if transport.get_write_buffer_size() > limit:
-            return False
-        transport.write(data)
-        return True
-    lower = proto._transport
-    waiting = proto._outgoing.pending + proto._write_buffer_size
-    if lower is not None:
-        waiting += lower.get_write_buffer_size()
-    if waiting > limit:
-        return False
-    if (
-        lower is None
-        or proto._state is not WRAPPED
-        or proto._write_backlog
-        or proto._ssl_writing_paused
-        or proto._sslobj is None
-    ):
-        transport.write(data)
-        return True
-    try:
-        proto._sslobj.write(data)
-    except ssl.SSLError:  # as in `write`
-        transport.write(data)
-        return True
-    lower.write(proto._outgoing.read())
-    return True
 
 
 def buffered(transport: WriteTransport) -> int:
